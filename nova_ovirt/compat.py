@@ -1,0 +1,92 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The one place that knows about nova's two concurrency modes.
+
+nova-compute 34 runs in native threading mode by default and refuses
+``import eventlet`` there; eventlet mode is deprecated but supported. The
+driver never imports eventlet itself: it asks nova which mode is active and
+uses nova's own helpers for background work and blocking calls.
+"""
+
+import threading
+
+from nova import utils as nova_utils
+
+try:  # nova >= 34
+    from nova import thread_pool_factory as _tpf
+except ImportError:  # pragma: no cover - nova 33
+    _tpf = None
+
+
+def threading_mode():
+    """True in native threading mode, False in eventlet mode."""
+    return nova_utils.concurrency_mode_threading()
+
+
+def spawn(func, *args, **kwargs):
+    """Run func in the background on nova's default executor.
+
+    Use it for bounded work. A loop that lives as long as the service uses
+    :func:`start_daemon` so that it does not hold an executor slot.
+    """
+    if _tpf is not None:
+        return _tpf.spawn(func, *args, **kwargs)
+    return nova_utils.spawn(func, *args, **kwargs)  # pragma: no cover
+
+
+def start_daemon(target, name):
+    """Start a service-long loop on a thread of its own.
+
+    In eventlet mode ``threading.Thread`` is a green thread, which is what a
+    loop of short, cooperative steps wants (it sleeps with ``time.sleep``,
+    which is green there too).
+    """
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def start_native_daemon(target, name):
+    """Start a loop that blocks in C code (libvirt's event loop).
+
+    Such a loop needs an OS thread in both modes: a green thread blocked in
+    C would stall every other green thread. Code running there must not log
+    or touch eventlet primitives; it hands its results over through
+    structures that are safe across OS threads (see events.EventQueue).
+    """
+    if threading_mode():
+        native_threading = threading
+    else:
+        native_threading = nova_utils.get_eventlet().patcher.original(
+            'threading')
+    thread = native_threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def wrap_blocking(obj, autowrap=()):
+    """Proxy an object whose calls block in C (libvirt, pycurl).
+
+    In eventlet mode every call goes to eventlet's OS thread pool so that
+    the hub keeps running; in threading mode the object is returned as is.
+    """
+    return nova_utils.tpool_wrap(obj, autowrap=autowrap)
+
+
+def call_blocking(func, *args, **kwargs):
+    """Call func so that a blocking C call does not stall eventlet's hub."""
+    if threading_mode():
+        return func(*args, **kwargs)
+    return nova_utils.get_eventlet().tpool.execute(func, *args, **kwargs)

@@ -1,0 +1,202 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Configuration options of the nova-ovirt driver.
+
+The ``[ovirt]`` group lists the pools one nova-compute manages.  Every pool
+has a section of its own, ``[ovirt_pool:<name>]``, whose options depend on
+the pool's ``backend``.  Pool groups are registered at run time, once the
+pool names are known, by :func:`register_pool_opts`.
+"""
+
+from oslo_config import cfg
+
+OVIRT_GROUP = 'ovirt'
+POOL_GROUP_PREFIX = 'ovirt_pool:'
+
+ovirt_group = cfg.OptGroup(
+    OVIRT_GROUP,
+    title='nova-ovirt driver options',
+    help='Options of the nova-ovirt compute driver '
+         '(compute_driver = ovirt.OvirtDriver). Each pool listed in '
+         '``pools`` has its own [ovirt_pool:<name>] section.')
+
+OVIRT_OPTS = [
+    cfg.ListOpt('pools',
+                default=[],
+                help='Names of the pools this nova-compute manages. Each '
+                     'name needs a [ovirt_pool:<name>] section that sets '
+                     'the pool\'s backend and its options. Every oVirt '
+                     'cluster and every libvirt host of these pools '
+                     'becomes one Nova hypervisor node.'),
+    cfg.IntOpt('event_poll_interval',
+               default=5,
+               min=1,
+               help='Seconds between two reads of an oVirt engine\'s '
+                    'event feed. One request per engine per interval '
+                    'keeps Nova\'s view of power states fresh between '
+                    'the periodic power-state syncs.'),
+    cfg.IntOpt('spawn_timeout',
+               default=600,
+               min=10,
+               help='Seconds a new guest may take to reach the running '
+                    'state before the build fails and what it created '
+                    'is removed.'),
+    cfg.IntOpt('power_state_cache_ttl',
+               default=30,
+               min=0,
+               help='Seconds a pool may answer get_info from its last '
+                    'listing of all Nova-owned guests instead of asking '
+                    'the backend again. Events keep the cache fresh in '
+                    'between; 0 disables the cache.'),
+]
+
+# Options every pool section has, whatever its backend.
+POOL_COMMON_OPTS = [
+    cfg.StrOpt('backend',
+               help='Backend that manages this pool: ``libvirt`` (plain '
+                    'KVM hosts driven over libvirt) or ``ovirt`` (the '
+                    'clusters of an oVirt engine). Backends are loaded '
+                    'from the ``nova_ovirt.pools`` entry point.'),
+]
+
+LIBVIRT_POOL_OPTS = [
+    cfg.ListOpt('uris',
+                default=[],
+                help='libvirt connection URIs of this pool\'s hosts, for '
+                     'example qemu:///system or qemu+tls://kvm1/system. '
+                     'Each host becomes one Nova node, named after the '
+                     'URI\'s host part (the compute service\'s host for '
+                     'a local URI). Write ``<node name>=<uri>`` to choose '
+                     'the node name yourself. Node names must be unique '
+                     'across all pools.'),
+    cfg.StrOpt('storage_pool',
+               default='nova-ovirt',
+               help='libvirt storage pool that holds image base volumes '
+                    'and instance disks on every host of this pool. A '
+                    'missing pool is created as a directory pool at '
+                    '``storage_pool_path``.'),
+    cfg.StrOpt('storage_pool_path',
+               default='/var/lib/libvirt/images/nova-ovirt',
+               help='Directory of the storage pool when the driver has '
+                    'to create it.'),
+    cfg.StrOpt('domain_type',
+               default='kvm',
+               choices=[('kvm', 'hardware-accelerated guests'),
+                        ('qemu', 'software emulation (TCG), for tests')],
+               help='libvirt domain type of the guests of this pool.'),
+    cfg.StrOpt('vnc_listen',
+               default='127.0.0.1',
+               help='Address the guests\' VNC servers listen on. Nova\'s '
+                    'VNC proxy must reach it; it is also the host '
+                    'reported to the proxy unless ``vnc_address`` is '
+                    'set.'),
+    cfg.StrOpt('vnc_address',
+               help='Address of the host that the VNC proxy connects to. '
+                    'Defaults to the URI\'s host, or ``vnc_listen`` for a '
+                    'local URI.'),
+    cfg.StrOpt('ovs_bridge',
+               default='br-int',
+               help='Open vSwitch integration bridge used for ports whose '
+                    'VIF type is ovs and that name no bridge.'),
+    cfg.IntOpt('connection_retry_interval',
+               default=10,
+               min=1,
+               help='Seconds between attempts to reconnect to a libvirt '
+                    'host that is unreachable or whose daemon restarted.'),
+]
+
+OVIRT_POOL_OPTS = [
+    cfg.URIOpt('url',
+               schemes=['https', 'http'],
+               help='URL of the oVirt engine API, for example '
+                    'https://engine.example.com/ovirt-engine/api.'),
+    cfg.StrOpt('username',
+               default='admin@internal',
+               help='Engine user, with its profile (user@profile).'),
+    cfg.StrOpt('password',
+               secret=True,
+               help='Password of the engine user.'),
+    cfg.StrOpt('ca_file',
+               help='PEM file with the CA certificate(s) that signed the '
+                    'engine\'s certificate. Unset, the system CA store is '
+                    'used.'),
+    cfg.BoolOpt('insecure',
+                default=False,
+                help='Do not verify the engine\'s TLS certificate. For '
+                     'tests only: it makes the connection open to '
+                     'interception. A warning is logged at start.'),
+    cfg.ListOpt('clusters',
+                default=[],
+                help='Names of the oVirt clusters this pool exposes. Each '
+                     'cluster becomes one Nova node whose UUID is the '
+                     'cluster\'s id.'),
+    cfg.StrOpt('storage_domain',
+               help='Storage domain that holds image templates and '
+                    'instance disks.'),
+    cfg.DictOpt('vnic_profile_mappings',
+                default={},
+                help='Neutron physical network (or network name) to oVirt '
+                     'vNIC profile, as ``physnet1:profile1,...``.'),
+    cfg.StrOpt('default_vnic_profile',
+               default='ovirtmgmt',
+               help='vNIC profile for ports whose network has no entry in '
+                    '``vnic_profile_mappings``.'),
+    cfg.IntOpt('timeout',
+               default=60,
+               min=1,
+               help='Seconds one engine request may take.'),
+    cfg.IntOpt('connections',
+               default=4,
+               min=1,
+               help='Engine connections this pool keeps open. Resource '
+                    'updates of several clusters run in parallel, each '
+                    'on its own connection.'),
+]
+
+def register_opts(conf):
+    conf.register_group(ovirt_group)
+    conf.register_opts(OVIRT_OPTS, group=ovirt_group)
+
+
+def pool_group_name(pool_name):
+    return POOL_GROUP_PREFIX + pool_name
+
+
+def register_pool_common_opts(conf, pool_name):
+    """Register the options every pool section has; returns the group."""
+    group = pool_group_name(pool_name)
+    conf.register_opts(POOL_COMMON_OPTS, group=group)
+    return conf[group]
+
+
+def register_pool_backend_opts(conf, pool_name, backend_opts):
+    group = pool_group_name(pool_name)
+    conf.register_opts(backend_opts, group=group)
+    return conf[group]
+
+
+def list_opts():
+    """Options for oslo-config-generator.
+
+    Pool sections are named by the operator; the sample shows one of each
+    backend under a placeholder name.
+    """
+    return [
+        (ovirt_group, OVIRT_OPTS),
+        (pool_group_name('<libvirt pool name>'),
+         POOL_COMMON_OPTS + LIBVIRT_POOL_OPTS),
+        (pool_group_name('<ovirt pool name>'),
+         POOL_COMMON_OPTS + OVIRT_POOL_OPTS),
+    ]

@@ -1,0 +1,326 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""OvirtDriver: nova's view of every configured pool.
+
+A thin facade. Each pool (oVirt engine or libvirt hosts) owns a set of Nova
+nodes; every call is routed to the pool owning the node of the instance (or
+the node nova names) and the pool does the work. Loaded by nova as
+``compute_driver = ovirt.OvirtDriver`` through the nova/virt/ovirt shim.
+"""
+
+from oslo_log import log as logging
+
+import nova.conf
+from nova import exception as nova_exception
+import nova.virt.node
+from nova.virt import driver
+
+from nova_ovirt import conf as ovirt_conf
+from nova_ovirt import events
+from nova_ovirt import exception
+from nova_ovirt import placement
+from nova_ovirt import pools as pool_loader
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+ovirt_conf.register_opts(CONF)
+
+
+class OvirtDriver(driver.ComputeDriver):
+    """Nova compute driver for oVirt clusters and libvirt hosts."""
+
+    capabilities = dict(
+        driver.ComputeDriver.capabilities,
+        has_imagecache=True,
+        supports_attach_interface=True,
+        # Every node of this service shares its host name, so a move
+        # between two pools is a "same host" move for nova.
+        supports_migrate_to_same_host=True,
+        supports_image_type_qcow2=True,
+        supports_image_type_raw=True,
+    )
+
+    def __init__(self, virtapi, read_only=False):
+        super().__init__(virtapi)
+        self._events = events.EventQueue(self.emit_event)
+        self._pools = pool_loader.load_pools(CONF, CONF.host, self._events)
+        self._node_pool = {}
+        self._node_uuids = {}
+        self._map_nodes()
+
+    # -- nodes and routing -------------------------------------------------
+
+    def _map_nodes(self):
+        """Index nodes by name and uuid; two nodes may not share a name."""
+        node_pool, node_uuids = {}, {}
+        for pool in self._pools.values():
+            for nodename, node_uuid in pool.nodes().items():
+                other = node_pool.get(nodename)
+                if other is not None:
+                    raise exception.PoolConfigError(
+                        pool.group_name, pool.NODES_OPTION, nodename,
+                        'node name already used by pool %s; node names '
+                        'must be unique' % other.name)
+                node_pool[nodename] = pool
+                node_uuids[node_uuid] = nodename
+        self._node_pool, self._node_uuids = node_pool, node_uuids
+
+    def _pool_of_node(self, nodename):
+        try:
+            return self._node_pool[nodename]
+        except KeyError:
+            raise exception.NodeNotFound(nodename=nodename)
+
+    def _pool_of(self, instance):
+        """The pool owning the instance's node.
+
+        An instance whose node is unset (a build that failed before its
+        claim) or unknown is looked for in every pool.
+        """
+        pool = self._node_pool.get(instance.node)
+        if pool is not None:
+            return pool
+        for pool in self._pools.values():
+            if pool.instance_exists(instance):
+                return pool
+        raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+
+    def init_host(self, host):
+        # nova refuses a second start without the service's identity file.
+        nova.virt.node.get_local_node_uuid()
+        if not CONF.allow_resize_to_same_host:
+            LOG.warning('[DEFAULT] allow_resize_to_same_host is False: all '
+                        'nodes of this driver belong to one nova-compute '
+                        'host, so resizes will fail to find a destination. '
+                        'Set it to True.')
+        for pool in self._pools.values():
+            pool.start()
+        self._map_nodes()
+        self._events.start()
+
+    def cleanup_host(self, host):
+        self._events.stop()
+        for pool in self._pools.values():
+            pool.stop()
+
+    def get_available_nodes(self, refresh=False):
+        if refresh:
+            self._map_nodes()
+        return list(self._node_pool)
+
+    def get_nodenames_by_uuid(self, refresh=False):
+        if refresh:
+            self._map_nodes()
+        return dict(self._node_uuids)
+
+    def node_is_available(self, nodename):
+        pool = self._node_pool.get(nodename)
+        return pool is not None and pool.node_is_available(nodename)
+
+    def get_available_resource(self, nodename):
+        return self._pool_of_node(nodename).get_available_resource(nodename)
+
+    def update_provider_tree(self, provider_tree, nodename, allocations=None):
+        pool = self._pool_of_node(nodename)
+        capability_traits = self.capabilities_as_traits()
+        traits = {t for t, on in capability_traits.items() if on}
+        traits.add(pool.pool_trait)
+        traits.update(pool.node_traits(nodename))
+        placement.update_provider_tree(
+            provider_tree, nodename, pool.get_inventory(nodename), traits)
+        placement.remove_traits(
+            provider_tree, nodename,
+            [t for t, on in capability_traits.items() if not on])
+
+    def get_host_ip_addr(self):
+        for pool in self._pools.values():
+            address = pool.get_host_ip_addr()
+            if address:
+                return address
+        return CONF.my_ip
+
+    # -- inventory of instances ---------------------------------------------
+
+    def list_instance_uuids(self):
+        return [u for p in self._pools.values()
+                for u in p.list_instance_uuids()]
+
+    def list_instances(self):
+        return [n for p in self._pools.values() for n in p.list_instances()]
+
+    def instance_exists(self, instance):
+        try:
+            return self._pool_of(instance).instance_exists(instance)
+        except nova_exception.InstanceNotFound:
+            return False
+
+    def get_info(self, instance, use_cache=True):
+        return self._pool_of(instance).get_info(instance, use_cache)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        self._pool_of_node(instance.node).spawn(
+            context, instance, image_meta, injected_files, admin_password,
+            allocations, network_info, block_device_info, power_on,
+            accel_info)
+
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        try:
+            pool = self._pool_of(instance)
+        except nova_exception.InstanceNotFound:
+            LOG.info('Nothing to destroy: no pool has the instance',
+                     instance=instance)
+            return
+        pool.destroy(context, instance, network_info, block_device_info,
+                     destroy_disks, destroy_secrets)
+
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        pool = self._node_pool.get(instance.node)
+        if pool is not None:
+            pool.cleanup(context, instance, network_info, block_device_info,
+                         destroy_disks, migrate_data, destroy_vifs,
+                         destroy_secrets)
+
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_info=None, share_info=None):
+        self._pool_of(instance).reboot(
+            context, instance, network_info, reboot_type, block_device_info,
+            bad_volumes_callback, accel_info, share_info)
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        self._pool_of(instance).power_off(instance, timeout, retry_interval)
+
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None, share_info=None):
+        self._pool_of(instance).power_on(
+            context, instance, network_info, block_device_info, accel_info,
+            share_info)
+
+    def pause(self, instance):
+        self._pool_of(instance).pause(instance)
+
+    def unpause(self, instance):
+        self._pool_of(instance).unpause(instance)
+
+    def suspend(self, context, instance):
+        self._pool_of(instance).suspend(context, instance)
+
+    def resume(self, context, instance, network_info, block_device_info=None,
+               share_info=None):
+        self._pool_of(instance).resume(
+            context, instance, network_info, block_device_info, share_info)
+
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  share_info, block_device_info=None):
+        self._pool_of(instance).resume_state_on_host_boot(
+            context, instance, network_info, share_info, block_device_info)
+
+    def snapshot(self, context, instance, image_id, update_task_state):
+        self._pool_of(instance).snapshot(
+            context, instance, image_id, update_task_state)
+
+    def rescue(self, context, instance, network_info, image_meta,
+               rescue_password, block_device_info, share_info):
+        self._pool_of(instance).rescue(
+            context, instance, network_info, image_meta, rescue_password,
+            block_device_info, share_info)
+
+    def unrescue(self, context, instance):
+        self._pool_of(instance).unrescue(context, instance)
+
+    def rebuild(self, context, instance, image_meta, injected_files,
+                admin_password, allocations, bdms, detach_block_devices,
+                attach_block_devices, network_info=None, evacuate=False,
+                block_device_info=None, preserve_ephemeral=False,
+                accel_uuids=None, reimage_boot_volume=False):
+        self._pool_of(instance).rebuild(
+            context, instance, image_meta, injected_files, admin_password,
+            allocations, bdms, detach_block_devices, attach_block_devices,
+            network_info, evacuate, block_device_info, preserve_ephemeral,
+            accel_uuids, reimage_boot_volume)
+
+    # -- networking --------------------------------------------------------
+
+    def attach_interface(self, context, instance, image_meta, vif):
+        self._pool_of(instance).attach_interface(
+            context, instance, image_meta, vif)
+
+    def detach_interface(self, context, instance, vif):
+        self._pool_of(instance).detach_interface(context, instance, vif)
+
+    def plug_vifs(self, instance, network_info):
+        self._pool_of(instance).plug_vifs(instance, network_info)
+
+    def unplug_vifs(self, instance, network_info):
+        self._pool_of(instance).unplug_vifs(instance, network_info)
+
+    # -- consoles ----------------------------------------------------------
+
+    def get_console_output(self, context, instance):
+        return self._pool_of(instance).get_console_output(context, instance)
+
+    def get_vnc_console(self, context, instance):
+        return self._pool_of(instance).get_vnc_console(context, instance)
+
+    # -- resize and cold migration -----------------------------------------
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor,
+                                   network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        return self._pool_of(instance).migrate_disk_and_power_off(
+            context, instance, dest, flavor, network_info, block_device_info,
+            timeout, retry_interval)
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True):
+        source_pool = self._pool_of_node(migration.source_node)
+        self._pool_of_node(migration.dest_node).finish_migration(
+            context, migration, instance, disk_info, network_info, image_meta,
+            resize_instance, allocations, block_device_info, power_on,
+            source_pool=source_pool)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        # Runs on the source side: the source pool removes what it kept
+        # for a revert.
+        self._pool_of_node(migration.source_node).confirm_migration(
+            context, migration, instance, network_info)
+
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True):
+        self._pool_of_node(migration.source_node).finish_revert_migration(
+            context, instance, network_info, migration, block_device_info,
+            power_on)
+
+    # -- housekeeping ------------------------------------------------------
+
+    def manage_image_cache(self, context, all_instances):
+        for pool in self._pools.values():
+            pool.manage_image_cache(context, all_instances)
+
+    def get_volume_connector(self, instance):
+        # No Cinder volumes yet (see the support matrix); nova asks for a
+        # connector on every delete, so answer with what identifies us.
+        return {'ip': CONF.my_block_storage_ip, 'host': CONF.host,
+                'initiator': None}

@@ -1,0 +1,51 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Exceptions of the driver, all derived from nova's own.
+
+Deriving from nova's exceptions lets the compute manager record them as the
+instance's fault with their message, which is what the tenant and the
+operator read.
+"""
+
+from nova import exception
+
+
+class PoolConfigError(exception.InvalidConfiguration):
+    """A configuration mistake that must stop nova-compute at start.
+
+    The message always names the option and its value, so the one line
+    nova-compute logs before exiting tells the operator what to fix.
+    """
+
+    def __init__(self, group, option, value, reason):
+        self.group = group
+        self.option = option
+        self.value = value
+        message = '[%s] %s = %r: %s' % (group, option, value, reason)
+        super().__init__(message)
+
+
+class NodeNotFound(exception.NovaException):
+    msg_fmt = 'Node %(nodename)s is not managed by this nova-compute.'
+
+
+class BackendUnavailable(exception.NovaException):
+    """The backend of a node (engine or libvirt host) cannot be reached."""
+    msg_fmt = '%(backend)s %(target)s is unavailable: %(reason)s'
+
+
+class BackendOperationFailed(exception.NovaException):
+    """The backend refused or failed an operation; its reason is kept."""
+    msg_fmt = '%(operation)s failed on %(target)s: %(reason)s'

@@ -1,0 +1,242 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The contract every pool backend implements.
+
+A pool is a named set of Nova nodes served by one backend (the clusters of
+one oVirt engine, or a list of libvirt hosts). The driver facade resolves
+the node of each call and hands it to the pool that owns the node; the pool
+does the work. Method arguments follow nova's ComputeDriver, so that a
+reader who knows nova knows the contract.
+
+Rules every backend keeps:
+
+* Ownership: a pool lists, changes and deletes only guests that Nova
+  created, recognised by the Nova instance UUID the pool recorded on them.
+  Guests of anyone else are invisible.
+* Static configuration errors raise :class:`PoolConfigError` from
+  ``__init__``; a backend that cannot be reached at ``start`` only makes
+  its nodes unavailable (and logs why), it never stops the service.
+* Methods may be called from several threads at once.
+"""
+
+import abc
+
+import os_traits
+
+
+class Pool(metaclass=abc.ABCMeta):
+    """A named set of Nova nodes behind one backend."""
+
+    #: oslo.config options of the backend, registered in the pool's group.
+    OPTS = []
+    #: The option that lists the pool's nodes, named in configuration errors.
+    NODES_OPTION = None
+
+    def __init__(self, name, conf, host, event_queue):
+        """Check the configuration; connect nothing yet.
+
+        :param name: the pool's name from ``[ovirt] pools``
+        :param conf: the pool's option group (``CONF['ovirt_pool:<name>']``)
+        :param host: nova-compute's ``CONF.host``
+        :param event_queue: :class:`nova_ovirt.events.EventQueue` that takes
+            nova ``LifecycleEvent`` objects for the compute manager
+        """
+        self.name = name
+        self.conf = conf
+        self.host = host
+        self.event_queue = event_queue
+
+    @property
+    def group_name(self):
+        return 'ovirt_pool:%s' % self.name
+
+    @property
+    def pool_trait(self):
+        """Trait a flavor requires to land in this pool."""
+        return os_traits.normalize_name('OVIRT_POOL_%s' % self.name)
+
+    # -- nodes -------------------------------------------------------------
+
+    @abc.abstractmethod
+    def nodes(self):
+        """Return {nodename: node_uuid}, stable across restarts."""
+
+    def start(self):
+        """Connect to the backend and start background work."""
+
+    def stop(self):
+        """Stop background work and close connections."""
+
+    def node_is_available(self, nodename):
+        return True
+
+    @abc.abstractmethod
+    def get_available_resource(self, nodename):
+        """Return nova's resources dict for the node (see ComputeDriver)."""
+
+    @abc.abstractmethod
+    def get_inventory(self, nodename):
+        """Return {resource class: {'total', 'max_unit', ...}} of the node.
+
+        Allocation ratios and reserved amounts are added by the driver from
+        nova's configuration; a pool reports what the hardware has.
+        """
+
+    def node_traits(self, nodename):
+        """Traits of the node beyond the capability and pool traits."""
+        return set()
+
+    # -- instances ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def list_instance_uuids(self):
+        """UUIDs of the Nova-owned guests on all nodes of the pool."""
+
+    def list_instances(self):
+        """Names of the Nova-owned guests (nova wants names here)."""
+        return self.list_instance_uuids()
+
+    def instance_exists(self, instance):
+        return instance.uuid in self.list_instance_uuids()
+
+    @abc.abstractmethod
+    def get_info(self, instance, use_cache=True):
+        """Return nova.virt.hardware.InstanceInfo of the instance."""
+
+    @abc.abstractmethod
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        pass
+
+    @abc.abstractmethod
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        pass
+
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        """Remove what is left of a guest that destroy already stopped."""
+
+    @abc.abstractmethod
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_info=None, share_info=None):
+        pass
+
+    @abc.abstractmethod
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        pass
+
+    @abc.abstractmethod
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None, share_info=None):
+        pass
+
+    def pause(self, instance):
+        raise NotImplementedError()
+
+    def unpause(self, instance):
+        raise NotImplementedError()
+
+    def suspend(self, context, instance):
+        raise NotImplementedError()
+
+    def resume(self, context, instance, network_info,
+               block_device_info=None, share_info=None):
+        raise NotImplementedError()
+
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  share_info, block_device_info=None):
+        raise NotImplementedError()
+
+    def snapshot(self, context, instance, image_id, update_task_state):
+        raise NotImplementedError()
+
+    def rescue(self, context, instance, network_info, image_meta,
+               rescue_password, block_device_info, share_info):
+        raise NotImplementedError()
+
+    def unrescue(self, context, instance):
+        raise NotImplementedError()
+
+    def rebuild(self, context, instance, image_meta, injected_files,
+                admin_password, allocations, bdms, detach_block_devices,
+                attach_block_devices, network_info=None, evacuate=False,
+                block_device_info=None, preserve_ephemeral=False,
+                accel_uuids=None, reimage_boot_volume=False):
+        """Rebuild in place; NotImplementedError lets nova destroy+spawn."""
+        raise NotImplementedError()
+
+    def attach_interface(self, context, instance, image_meta, vif):
+        raise NotImplementedError()
+
+    def detach_interface(self, context, instance, vif):
+        raise NotImplementedError()
+
+    def plug_vifs(self, instance, network_info):
+        pass
+
+    def unplug_vifs(self, instance, network_info):
+        pass
+
+    def get_console_output(self, context, instance):
+        raise NotImplementedError()
+
+    def get_vnc_console(self, context, instance):
+        raise NotImplementedError()
+
+    # -- moves -------------------------------------------------------------
+    # Nova calls the source side (migrate_disk_and_power_off) without the
+    # destination node and the destination side (finish_migration) with the
+    # migration record. The driver passes both pools to the destination so
+    # that a move inside one pool stays native and a move between pools can
+    # stream the disk through the generic export/import methods below.
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor,
+                                   network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        raise NotImplementedError()
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True,
+                         source_pool=None):
+        raise NotImplementedError()
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        raise NotImplementedError()
+
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True):
+        raise NotImplementedError()
+
+    def open_root_disk_export(self, instance):
+        """Open the stopped guest's root disk for reading by another pool.
+
+        Returns a context manager yielding ``(disk_format, virtual_size,
+        reader)`` where ``reader.read(n)`` streams the disk's bytes.
+        """
+        raise NotImplementedError()
+
+    # -- housekeeping ------------------------------------------------------
+
+    def get_host_ip_addr(self):
+        return None
+
+    def manage_image_cache(self, context, all_instances):
+        pass
