@@ -1,0 +1,447 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""One libvirt host (one Nova node): connection, events, guest cache.
+
+The connection is opened at start and reopened in the background after it
+breaks (libvirtd restart, network loss): the node is unavailable meanwhile,
+which never stops nova-compute. Lifecycle events of Nova-owned domains go
+into the driver's EventQueue; the listing of all domains is cached for
+``power_state_cache_ttl`` so that nova's power-state sync costs one libvirt
+call per host, not one per instance.
+"""
+
+import json
+import threading
+import time
+
+import libvirt
+import os_resource_classes as orc
+from oslo_log import log as logging
+from oslo_utils import units
+
+import nova.conf
+from nova import exception as nova_exception
+from nova.objects import fields
+from nova.virt import event as virtevent
+
+from nova_ovirt import compat
+from nova_ovirt.pools.libvirt import config
+from nova_ovirt.pools.libvirt import errors
+from nova_ovirt.pools.libvirt import nodes
+from nova_ovirt.pools.libvirt import storage
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+AUTOWRAP = (libvirt.virDomain, libvirt.virStoragePool,
+            libvirt.virStorageVol, libvirt.virStream)
+
+# Remote hosts: a dead peer is noticed after about interval * (count + 1)
+# seconds, which fires the close callback.
+KEEPALIVE_INTERVAL = 5
+KEEPALIVE_COUNT = 3
+
+_event_loop_lock = threading.Lock()
+_event_loop_started = False
+
+
+def _quiet_error_handler(_context, _error):
+    # libvirt prints every error to stderr by default; we report them.
+    pass
+
+
+def _run_event_loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+
+
+def ensure_event_loop():
+    """Register libvirt's default event loop once per process and run it.
+
+    It has to be registered before the first connection is opened, or that
+    connection delivers no events and no close callback.
+    """
+    global _event_loop_started
+    with _event_loop_lock:
+        if _event_loop_started:
+            return
+        libvirt.registerErrorHandler(_quiet_error_handler, None)
+        libvirt.virEventRegisterDefaultImpl()
+        compat.start_native_daemon(_run_event_loop,
+                                   'nova-ovirt-libvirt-event-loop')
+        _event_loop_started = True
+
+
+def lifecycle_transition(event, detail):
+    """nova lifecycle transition of a libvirt domain event, or None."""
+    if event == libvirt.VIR_DOMAIN_EVENT_STOPPED:
+        if detail == libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED:
+            return virtevent.EVENT_LIFECYCLE_SUSPENDED
+        return virtevent.EVENT_LIFECYCLE_STOPPED
+    if event == libvirt.VIR_DOMAIN_EVENT_STARTED:
+        return virtevent.EVENT_LIFECYCLE_STARTED
+    if event == libvirt.VIR_DOMAIN_EVENT_SUSPENDED:
+        return virtevent.EVENT_LIFECYCLE_PAUSED
+    if event == libvirt.VIR_DOMAIN_EVENT_RESUMED:
+        return virtevent.EVENT_LIFECYCLE_RESUMED
+    if event == libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED:
+        return virtevent.EVENT_LIFECYCLE_SUSPENDED
+    return None
+
+
+class Host(object):
+    """A libvirt host of the pool; safe to use from several threads."""
+
+    #: How often the monitor checks a lost connection (seconds).
+    TICK = 0.5
+
+    def __init__(self, spec, pool_name, conf, event_queue):
+        self.nodename = spec.name
+        self.uri = spec.uri
+        self.node_uuid = spec.uuid
+        self.pool_name = pool_name
+        self.conf = conf
+        self.event_queue = event_queue
+        self.storage = storage.Storage(self, conf.storage_pool,
+                                       conf.storage_pool_path)
+        self.stats = {'image_bytes_uploaded': 0, 'image_uploads': 0,
+                      'image_reuses': 0}
+        self._conn = None
+        # Written by libvirt's event thread: plain assignments only there.
+        self._closed = False
+        self._close_reason = None
+        self._stale = True
+        self._down_reason = 'not connected yet'
+        self._next_attempt = 0.0
+        self._running = False
+        self._connect_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._owned = frozenset()
+        self._foreign = frozenset()
+        self._states = {}
+        self._listed_at = None
+
+    def __repr__(self):
+        return '<libvirt host %s (%s)>' % (self.nodename, self.uri)
+
+    @property
+    def target(self):
+        return 'node %s (%s)' % (self.nodename, self.uri)
+
+    # -- connection --------------------------------------------------------
+
+    @property
+    def available(self):
+        return self._conn is not None and not self._closed
+
+    @property
+    def connection(self):
+        conn = self._conn
+        if conn is None or self._closed:
+            raise errors.NodeUnavailable(host=self.nodename, uri=self.uri,
+                                         reason=self._down_reason)
+        return conn
+
+    def start(self):
+        ensure_event_loop()
+        self._running = True
+        if not self.try_connect():
+            LOG.warning('[%(group)s] uris: cannot connect to %(uri)s: '
+                        '%(reason)s. Node %(node)s is unavailable until '
+                        'the connection succeeds; retrying every %(retry)d '
+                        'seconds.',
+                        {'group': 'ovirt_pool:%s' % self.pool_name,
+                         'uri': self.uri, 'reason': self._down_reason,
+                         'node': self.nodename,
+                         'retry': self.conf.connection_retry_interval})
+        compat.start_daemon(self._monitor,
+                            'nova-ovirt-libvirt-%s' % self.nodename)
+
+    def stop(self):
+        self._running = False
+        self._drop_connection('service stopping')
+
+    def try_connect(self):
+        """Open the connection once; False (reason kept) on failure."""
+        with self._connect_lock:
+            if self.available:
+                return True
+            self._next_attempt = (time.monotonic() +
+                                  self.conf.connection_retry_interval)
+            try:
+                self._connect()
+            except Exception as e:
+                reason = (errors.message(e)
+                          if isinstance(e, libvirt.libvirtError) else str(e))
+                self._down_reason = reason
+                return False
+        LOG.info('Connected to libvirt at %(uri)s: node %(node)s is '
+                 'available', {'uri': self.uri, 'node': self.nodename})
+        return True
+
+    def _connect(self):
+        raw = compat.call_blocking(libvirt.open, self.uri)
+        conn = compat.wrap_blocking(raw, autowrap=AUTOWRAP)
+        try:
+            if nodes.uri_host(self.uri):
+                conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
+            conn.registerCloseCallback(self._on_close, None)
+            conn.domainEventRegisterAny(
+                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                self._on_lifecycle, None)
+            self.storage.ensure_pool(conn)
+        except Exception:
+            self._close_quietly(conn)
+            raise
+        self._closed = False
+        self._close_reason = None
+        self._stale = True
+        self._conn = conn
+
+    def mark_disconnected(self, reason):
+        """An operation found the connection dead; reconnect later."""
+        self._down_reason = reason
+        self._closed = True
+
+    def _drop_connection(self, reason):
+        conn, self._conn = self._conn, None
+        self.storage.forget()
+        self._down_reason = reason
+        if conn is not None:
+            self._close_quietly(conn)
+
+    @staticmethod
+    def _close_quietly(conn):
+        try:
+            conn.unregisterCloseCallback()
+        except Exception:
+            pass
+        try:
+            conn.close()
+        except Exception:
+            pass
+
+    def _monitor(self):
+        while self._running:
+            if self._closed and self._conn is not None:
+                reason = self._close_reason_text()
+                self._drop_connection(reason)
+                LOG.warning('Lost the connection to %(uri)s (%(reason)s): '
+                            'node %(node)s is unavailable; reconnecting '
+                            'every %(retry)d seconds.',
+                            {'uri': self.uri, 'reason': reason,
+                             'node': self.nodename,
+                             'retry': self.conf.connection_retry_interval})
+                self._next_attempt = 0.0
+            if self._conn is None and time.monotonic() >= self._next_attempt:
+                if not self.try_connect():
+                    LOG.debug('Connecting to %s failed: %s', self.uri,
+                              self._down_reason)
+            time.sleep(self.TICK)
+
+    def _close_reason_text(self):
+        reasons = {
+            libvirt.VIR_CONNECT_CLOSE_REASON_ERROR: 'connection error',
+            libvirt.VIR_CONNECT_CLOSE_REASON_EOF: 'libvirtd closed it',
+            libvirt.VIR_CONNECT_CLOSE_REASON_KEEPALIVE: 'keepalive timeout',
+            libvirt.VIR_CONNECT_CLOSE_REASON_CLIENT: 'closed by client',
+        }
+        if self._close_reason is None:
+            return self._down_reason
+        return reasons.get(self._close_reason, 'closed')
+
+    # -- callbacks: libvirt's native event thread; never log here ----------
+
+    def _on_close(self, _conn, reason, _opaque):
+        self._close_reason = reason
+        self._closed = True
+
+    def _on_lifecycle(self, _conn, domain, event, detail, _opaque):
+        uuid = domain.UUIDString()
+        if uuid not in self._owned:
+            return
+        self._stale = True
+        transition = lifecycle_transition(event, detail)
+        if transition is not None:
+            self.event_queue.put(virtevent.LifecycleEvent(uuid, transition))
+
+    # -- ownership and the guest cache -------------------------------------
+
+    def _is_owned(self, domain):
+        try:
+            xml = domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                                  config.METADATA_NS, 0)
+        except libvirt.libvirtError as e:
+            if e.get_error_code() in (libvirt.VIR_ERR_NO_DOMAIN_METADATA,
+                                      libvirt.VIR_ERR_NO_DOMAIN):
+                return False
+            raise
+        wrapped = '<metadata>%s</metadata>' % xml
+        try:
+            recorded = config.metadata_instance_uuid(
+                '<domain>%s</domain>' % wrapped)
+        except Exception:
+            return False
+        return recorded == domain.UUIDString()
+
+    def _list_states(self, conn):
+        """[(domain, state, reason)] of every domain, in one call if we can."""
+        try:
+            records = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE,
+                                             0)
+            return [(d, s['state.state'], s.get('state.reason', 0))
+                    for d, s in records]
+        except libvirt.libvirtError as e:
+            if not errors.is_unsupported(e):
+                raise
+        return [(d,) + tuple(d.state()) for d in conn.listAllDomains(0)]
+
+    def _refresh(self):
+        conn = self.connection
+        with errors.translated('Listing guests', self.target,
+                               on_disconnect=self.mark_disconnected):
+            records = self._list_states(conn)
+            owned, foreign, states = set(), set(), {}
+            for domain, state, reason in records:
+                uuid = domain.UUIDString()
+                if uuid in self._owned or (
+                        uuid not in self._foreign and self._is_owned(
+                            compat.wrap_blocking(domain, AUTOWRAP))):
+                    owned.add(uuid)
+                    states[uuid] = (state, reason)
+                else:
+                    foreign.add(uuid)
+        self._stale = False
+        self._owned = frozenset(owned)
+        self._foreign = frozenset(foreign)
+        self._states = states
+        self._listed_at = time.monotonic()
+
+    def guest_states(self, max_age=None):
+        """{instance uuid: (libvirt state, reason)} of Nova-owned guests."""
+        ttl = CONF.ovirt.power_state_cache_ttl if max_age is None else max_age
+        with self._cache_lock:
+            fresh = (self._listed_at is not None and not self._stale and
+                     time.monotonic() - self._listed_at < ttl)
+            if not fresh:
+                self._refresh()
+            return dict(self._states)
+
+    def invalidate(self):
+        self._stale = True
+
+    def note_owned(self, uuid):
+        """A domain this pool just defined: owned before the next listing."""
+        self._owned = self._owned | {uuid}
+        self._foreign = self._foreign - {uuid}
+        self._stale = True
+
+    def note_removed(self, uuid):
+        self._owned = self._owned - {uuid}
+        self._stale = True
+
+    def find_domain(self, uuid):
+        """The Nova-owned domain with this uuid, or None."""
+        conn = self.connection
+        with errors.translated('Looking up guest %s' % uuid, self.target,
+                               on_disconnect=self.mark_disconnected):
+            try:
+                domain = conn.lookupByUUIDString(uuid)
+            except libvirt.libvirtError as e:
+                if errors.is_missing_domain(e):
+                    return None
+                raise
+            if uuid in self._owned or self._is_owned(domain):
+                return domain
+        return None
+
+    def foreign_domain_exists(self, uuid):
+        conn = self.connection
+        try:
+            domain = conn.lookupByUUIDString(uuid)
+        except libvirt.libvirtError as e:
+            if errors.is_missing_domain(e):
+                return False
+            raise
+        return not self._is_owned(domain)
+
+    def lookup(self, uuid):
+        domain = self.find_domain(uuid)
+        if domain is None:
+            raise nova_exception.InstanceNotFound(instance_id=uuid)
+        return domain
+
+    def translated(self, operation, instance_uuid=None):
+        return errors.translated(operation, self.target, instance_uuid,
+                                 on_disconnect=self.mark_disconnected)
+
+    # -- resources ---------------------------------------------------------
+
+    def _hardware(self):
+        conn = self.connection
+        with self.translated('Reading host resources'):
+            model, memory_mib, cpus = conn.getInfo()[:3]
+            try:
+                free_mib = conn.getFreeMemory() // units.Mi
+            except libvirt.libvirtError:
+                free_mib = memory_mib
+            capacity, allocation, available = self.storage.capacity()
+            return {
+                'memory_mib': memory_mib, 'cpus': cpus,
+                'free_mib': min(free_mib, memory_mib),
+                'disk_total': capacity // units.Gi,
+                'disk_used': allocation // units.Gi,
+                'disk_free': available // units.Gi,
+                'type': conn.getType(),
+                'version': conn.getVersion(),
+                'capabilities': conn.getCapabilities(),
+            }
+
+    def get_available_resource(self):
+        hw = self._hardware()
+        cpu_info = config.host_cpu_info(hw['capabilities'])
+        # The guests this pool defines are x86_64 (see config.GuestConfig).
+        arch = fields.Architecture.X86_64
+        hv_type = (fields.HVType.KVM if self.conf.domain_type == 'kvm'
+                   else fields.HVType.QEMU)
+        return {
+            'vcpus': hw['cpus'],
+            'memory_mb': hw['memory_mib'],
+            'local_gb': hw['disk_total'],
+            'vcpus_used': 0,
+            'memory_mb_used': hw['memory_mib'] - hw['free_mib'],
+            'local_gb_used': hw['disk_used'],
+            'hypervisor_type': 'QEMU' if hw['type'] in ('QEMU', 'TEST')
+            else hw['type'],
+            'hypervisor_version': hw['version'],
+            'hypervisor_hostname': self.nodename,
+            'cpu_info': json.dumps(cpu_info),
+            'disk_available_least': hw['disk_free'],
+            'numa_topology': None,
+            'supported_instances': [(arch, hv_type, fields.VMMode.HVM)],
+            'uuid': self.node_uuid,
+        }
+
+    def get_inventory(self):
+        hw = self._hardware()
+        return {
+            orc.VCPU: {'total': hw['cpus'], 'max_unit': hw['cpus']},
+            orc.MEMORY_MB: {
+                'total': hw['memory_mib'],
+                'max_unit': max(1, hw['memory_mib'] -
+                                CONF.reserved_host_memory_mb)},
+            orc.DISK_GB: {'total': hw['disk_total'],
+                          'max_unit': max(1, hw['disk_free'])},
+        }

@@ -1,0 +1,269 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Resize and cold migration.
+
+Three kinds of move, told apart on the destination by the migration's
+nodes:
+
+* same node: the guest's disks are grown in place; byte copies of them are
+  kept as "<uuid>-resize_*" volumes because nova destroys the guest (disks
+  included) before a revert.
+* another host of this pool: the source guest and its disks stay untouched
+  until confirm; the destination gets a flattened copy of the root disk
+  streamed host to host over the two libvirt connections.
+* another pool: the root disk comes from the source pool's
+  ``open_root_disk_export``.
+"""
+
+import contextlib
+import json
+import time
+
+from oslo_log import log as logging
+from oslo_utils import units
+
+from nova import exception as nova_exception
+
+from nova_ovirt.pools.libvirt import storage as storage_mod
+from nova_ovirt.pools.libvirt import vmops
+
+LOG = logging.getLogger(__name__)
+
+# Disks moved with the guest; swap is recreated empty, the console log new.
+MOVED_DISKS = (vmops.ROOT, vmops.EPHEMERAL, vmops.CONFIG_DRIVE)
+BACKED_UP_DISKS = (vmops.ROOT, vmops.EPHEMERAL, vmops.SWAP,
+                   vmops.CONFIG_DRIVE)
+FORMAT_WAIT = 60
+
+
+def check_no_shrink(instance, flavor):
+    """nova's drivers refuse to shrink disks; so do we (rolled back)."""
+    old = instance.flavor
+    reason = None
+    if flavor.root_gb < old.root_gb:
+        reason = ('the new flavor\'s root disk (%d GiB) is smaller than the '
+                  'current one (%d GiB)' % (flavor.root_gb, old.root_gb))
+    elif flavor.ephemeral_gb < old.ephemeral_gb:
+        reason = ('the new flavor\'s ephemeral disk (%d GiB) is smaller than '
+                  'the current one (%d GiB)' % (flavor.ephemeral_gb,
+                                                old.ephemeral_gb))
+    if reason:
+        raise nova_exception.InstanceFaultRollback(
+            nova_exception.ResizeError(reason=reason))
+
+
+def await_format(storage, name, fmt, timeout=FORMAT_WAIT):
+    """The volume once libvirt has probed its format after an upload.
+
+    Resizing before that would truncate a qcow2 file as if it were raw.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        volume = storage.lookup(name)
+        if volume is not None and storage.volume_format(volume) == fmt:
+            return volume
+        if time.monotonic() > deadline:
+            raise nova_exception.ResizeError(
+                reason='volume %s did not show up as %s after its copy' %
+                       (name, fmt))
+        storage.refresh()
+        time.sleep(0.5)
+
+
+def grow(storage, volume, capacity):
+    if capacity > storage.virtual_size(volume):
+        volume.resize(capacity, 0)
+
+
+class MigrationOps(object):
+
+    def __init__(self, guests):
+        self._guests = guests
+
+    # -- source side -------------------------------------------------------
+
+    def migrate_disk_and_power_off(self, host, instance, flavor, timeout,
+                                   retry_interval):
+        check_no_shrink(instance, flavor)
+        self._guests.power_off(host, instance, timeout, retry_interval)
+        return json.dumps({'source_node': host.nodename,
+                           'root_volume': vmops.volume_name(instance.uuid,
+                                                            vmops.ROOT)})
+
+    @contextlib.contextmanager
+    def open_root_disk_export(self, host, instance):
+        root = host.storage.lookup(vmops.volume_name(instance.uuid,
+                                                     vmops.ROOT))
+        if root is None:
+            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+        name = vmops.volume_name(instance.uuid, 'export')
+        host.storage.delete(name)
+        size = host.storage.virtual_size(root)
+        with host.translated('Exporting the root disk of %s' %
+                             instance.uuid):
+            copy = host.storage.clone_flattened(name, root, size)
+        try:
+            with host.storage.reader(copy) as reader:
+                yield 'qcow2', size, reader
+        finally:
+            host.storage.delete(name)
+
+    def confirm_migration(self, source_host, instance, same_node):
+        if same_node:
+            source_host.storage.delete_prefixed(instance.uuid + '-resize_')
+            return
+        self._guests.destroy(source_host, instance, destroy_disks=True)
+
+    def finish_revert_migration(self, source_host, instance, network_info,
+                                same_node, power_on):
+        if same_node:
+            self._restore_backups(source_host, instance)
+        # The instance carries the old flavor again.
+        domain = self._guests.define(source_host, instance, network_info)
+        if power_on:
+            self._guests.start(source_host, instance, domain)
+
+    # -- destination side --------------------------------------------------
+
+    def finish_migration(self, dest_host, instance, network_info,
+                         power_on, source_host=None, source_pool=None):
+        """Bring the guest up on dest_host with instance.flavor (the new).
+
+        source_host is set for a move inside the pool (it may be dest_host
+        itself), source_pool for a move from another pool.
+        """
+        if source_host is dest_host:
+            self._resize_in_place(dest_host, instance)
+        elif source_host is not None:
+            self._copy_between_hosts(source_host, dest_host, instance)
+        else:
+            self._import_from_pool(source_pool, dest_host, instance)
+        domain = self._guests.define(dest_host, instance, network_info or [])
+        if power_on:
+            self._guests.start(dest_host, instance, domain)
+
+    def _resize_in_place(self, host, instance):
+        storage = host.storage
+        for kind in BACKED_UP_DISKS:
+            volume = storage.lookup(vmops.volume_name(instance.uuid, kind))
+            if volume is None:
+                continue
+            backup = vmops.backup_name(instance.uuid, kind)
+            if storage.lookup(backup) is None:
+                storage_mod.copy_volume(storage, volume, storage, backup)
+        self._fit_disks(host, instance)
+
+    def _fit_disks(self, host, instance):
+        """Grow root and ephemeral to the flavor, recreate swap."""
+        storage, flavor = host.storage, instance.flavor
+        root = storage.lookup(vmops.volume_name(instance.uuid, vmops.ROOT))
+        with host.translated('Resizing the disks of %s' % instance.uuid):
+            grow(storage, root, flavor.root_gb * units.Gi)
+            eph_name = vmops.volume_name(instance.uuid, vmops.EPHEMERAL)
+            ephemeral = storage.lookup(eph_name)
+            if ephemeral is not None:
+                grow(storage, ephemeral, flavor.ephemeral_gb * units.Gi)
+            elif flavor.ephemeral_gb:
+                storage.create(eph_name, flavor.ephemeral_gb * units.Gi)
+            swap_name = vmops.volume_name(instance.uuid, vmops.SWAP)
+            storage.delete(swap_name)
+            if flavor.swap:
+                storage.create(swap_name, flavor.swap * units.Mi)
+            log_name = vmops.volume_name(instance.uuid, vmops.CONSOLE_LOG)
+            if storage.lookup(log_name) is None:
+                storage.create(log_name, 0, 'raw')
+
+    def _copy_between_hosts(self, source_host, dest_host, instance):
+        self._guests._check_uuid_free(dest_host, instance)
+        copied = []
+        try:
+            for kind in MOVED_DISKS:
+                name = vmops.volume_name(instance.uuid, kind)
+                volume = source_host.storage.lookup(name)
+                if volume is None:
+                    continue
+                self._copy_disk(source_host, volume, dest_host, name, kind)
+                copied.append(name)
+            for name in copied:
+                if not name.endswith(vmops.CONFIG_DRIVE):
+                    await_format(dest_host.storage, name, 'qcow2')
+            self._fit_disks(dest_host, instance)
+        except Exception:
+            self._delete_quietly(dest_host, instance)
+            raise
+        LOG.info('Disks of %(uuid)s copied from %(src)s to %(dst)s',
+                 {'uuid': instance.uuid, 'src': source_host.nodename,
+                  'dst': dest_host.nodename})
+
+    @staticmethod
+    def _copy_disk(source_host, volume, dest_host, name, kind):
+        source = source_host.storage
+        dest_host.storage.delete(name)
+        if kind != vmops.ROOT:
+            storage_mod.copy_volume(source, volume, dest_host.storage, name)
+            return
+        # The base image behind the overlay is not on the destination:
+        # send a flattened copy instead.
+        flat_name = vmops.volume_name(volume.name().split('_')[0], 'export')
+        source.delete(flat_name)
+        with source_host.translated('Flattening %s' % name):
+            flat = source.clone_flattened(flat_name, volume,
+                                          source.virtual_size(volume))
+        try:
+            storage_mod.copy_volume(source, flat, dest_host.storage, name)
+        finally:
+            source.delete(flat_name)
+
+    def _import_from_pool(self, source_pool, dest_host, instance):
+        self._guests._check_uuid_free(dest_host, instance)
+        storage = dest_host.storage
+        name = vmops.volume_name(instance.uuid, vmops.ROOT)
+        try:
+            storage.delete(name)
+            with source_pool.open_root_disk_export(instance) as export:
+                fmt, _size, reader = export
+                volume = storage.create(name, 0, 'raw')
+                with storage.writer(volume) as writer:
+                    storage_mod.copy_stream(reader, writer)
+            if fmt != 'qcow2':
+                raise nova_exception.ResizeError(
+                    reason='the source pool exported a %s disk; only qcow2 '
+                           'is accepted' % fmt)
+            await_format(storage, name, 'qcow2')
+            self._fit_disks(dest_host, instance)
+        except Exception:
+            self._delete_quietly(dest_host, instance)
+            raise
+
+    def _delete_quietly(self, host, instance):
+        try:
+            host.storage.delete_prefixed(instance.uuid + '_')
+        except Exception:
+            LOG.exception('Removing the partial copy of %s on %s failed',
+                          instance.uuid, host.nodename)
+
+    def _restore_backups(self, host, instance):
+        storage = host.storage
+        for kind in BACKED_UP_DISKS:
+            backup = storage.lookup(vmops.backup_name(instance.uuid, kind))
+            name = vmops.volume_name(instance.uuid, kind)
+            if backup is None:
+                continue
+            storage.delete(name)
+            storage_mod.copy_volume(storage, backup, storage, name)
+            storage.delete(backup.name())
+        log_name = vmops.volume_name(instance.uuid, vmops.CONSOLE_LOG)
+        if storage.lookup(log_name) is None:
+            storage.create(log_name, 0, 'raw')

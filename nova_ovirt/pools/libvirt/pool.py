@@ -1,0 +1,270 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""LibvirtPool: the Pool contract over a list of libvirt hosts.
+
+Thin on purpose: it finds the host of each call and hands the work to
+``vmops`` (guest lifecycle), ``migration`` and ``console``.
+"""
+
+import collections
+
+from oslo_log import log as logging
+
+import nova.conf
+from nova import exception as nova_exception
+
+from nova_ovirt import conf as ovirt_conf
+from nova_ovirt import exception
+from nova_ovirt.pools import base
+from nova_ovirt.pools.libvirt import console
+from nova_ovirt.pools.libvirt import host as host_mod
+from nova_ovirt.pools.libvirt import migration
+from nova_ovirt.pools.libvirt import nodes
+from nova_ovirt.pools.libvirt import vmops
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+ovirt_conf.register_opts(CONF)
+
+
+class LibvirtPool(base.Pool):
+    """Plain KVM hosts; every libvirt URI of ``uris`` is one Nova node."""
+
+    OPTS = ovirt_conf.LIBVIRT_POOL_OPTS
+    NODES_OPTION = 'uris'
+
+    def __init__(self, name, conf, host, event_queue):
+        super().__init__(name, conf, host, event_queue)
+        specs = nodes.parse_nodes(self.group_name, self.NODES_OPTION,
+                                  conf.uris, host)
+        self._hosts = collections.OrderedDict(
+            (spec.name, host_mod.Host(spec, name, conf, event_queue))
+            for spec in specs)
+        self._guests = vmops.GuestOps(name, conf)
+        self._moves = migration.MigrationOps(self._guests)
+
+    # -- nodes -------------------------------------------------------------
+
+    def nodes(self):
+        return {name: h.node_uuid for name, h in self._hosts.items()}
+
+    def start(self):
+        for libvirt_host in self._hosts.values():
+            libvirt_host.start()
+
+    def stop(self):
+        for libvirt_host in self._hosts.values():
+            libvirt_host.stop()
+
+    def node_host(self, nodename):
+        try:
+            return self._hosts[nodename]
+        except KeyError:
+            raise exception.NodeNotFound(nodename=nodename)
+
+    @property
+    def hosts(self):
+        return list(self._hosts.values())
+
+    @property
+    def stats(self):
+        """Counters for observers: totals plus one dict per node."""
+        per_node = {n: dict(h.stats) for n, h in self._hosts.items()}
+        totals = collections.Counter()
+        for counters in per_node.values():
+            totals.update(counters)
+        result = dict(totals)
+        result['nodes'] = per_node
+        return result
+
+    def node_is_available(self, nodename):
+        return self.node_host(nodename).available
+
+    def get_available_resource(self, nodename):
+        return self.node_host(nodename).get_available_resource()
+
+    def get_inventory(self, nodename):
+        return self.node_host(nodename).get_inventory()
+
+    # -- finding an instance's host ----------------------------------------
+
+    def _available_hosts(self):
+        return [h for h in self._hosts.values() if h.available]
+
+    def _find_host(self, instance):
+        """The host with the instance's domain, or None."""
+        libvirt_host = self._hosts.get(instance.node)
+        if libvirt_host is not None:
+            return libvirt_host
+        for candidate in self._available_hosts():
+            if instance.uuid in candidate.guest_states() or \
+                    candidate.find_domain(instance.uuid) is not None:
+                return candidate
+        return None
+
+    def _host_of(self, instance):
+        libvirt_host = self._find_host(instance)
+        if libvirt_host is None:
+            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+        return libvirt_host
+
+    # -- instances ---------------------------------------------------------
+
+    def list_instance_uuids(self):
+        uuids = []
+        for libvirt_host in self._available_hosts():
+            try:
+                uuids.extend(libvirt_host.guest_states())
+            except nova_exception.NovaException as e:
+                LOG.warning('Cannot list the guests of %s: %s',
+                            libvirt_host.nodename, e)
+        return uuids
+
+    def list_instances(self):
+        return ['instance-%s' % u for u in self.list_instance_uuids()]
+
+    def instance_exists(self, instance):
+        libvirt_host = self._find_host(instance)
+        if libvirt_host is None or not libvirt_host.available:
+            return False
+        return libvirt_host.find_domain(instance.uuid) is not None
+
+    def get_info(self, instance, use_cache=True):
+        return self._guests.get_info(self._host_of(instance), instance,
+                                     use_cache)
+
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        self._guests.spawn(self.node_host(instance.node), context, instance,
+                           image_meta, injected_files, admin_password,
+                           network_info, power_on)
+
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        libvirt_host = self._find_host(instance)
+        if libvirt_host is None:
+            LOG.info('No guest to destroy', instance=instance)
+            return
+        self._guests.destroy(libvirt_host, instance, destroy_disks)
+
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        libvirt_host = self._find_host(instance)
+        if libvirt_host is not None and destroy_disks:
+            self._guests.destroy(libvirt_host, instance, destroy_disks)
+
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_info=None, share_info=None):
+        self._guests.reboot(self._host_of(instance), instance, network_info,
+                            reboot_type)
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        self._guests.power_off(self._host_of(instance), instance, timeout,
+                               retry_interval)
+
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None, share_info=None):
+        self._guests.power_on(self._host_of(instance), instance, network_info)
+
+    def pause(self, instance):
+        self._guests.pause(self._host_of(instance), instance)
+
+    def unpause(self, instance):
+        self._guests.unpause(self._host_of(instance), instance)
+
+    def suspend(self, context, instance):
+        self._guests.suspend(self._host_of(instance), instance)
+
+    def resume(self, context, instance, network_info,
+               block_device_info=None, share_info=None):
+        self._guests.resume(self._host_of(instance), instance)
+
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  share_info, block_device_info=None):
+        self._guests.resume_state_on_host_boot(self._host_of(instance),
+                                               instance, network_info)
+
+    def snapshot(self, context, instance, image_id, update_task_state):
+        self._guests.snapshot(self._host_of(instance), context, instance,
+                              image_id, update_task_state)
+
+    def rescue(self, context, instance, network_info, image_meta,
+               rescue_password, block_device_info, share_info):
+        self._guests.rescue(self._host_of(instance), context, instance,
+                            network_info, image_meta)
+
+    def unrescue(self, context, instance):
+        self._guests.unrescue(self._host_of(instance), instance)
+
+    def attach_interface(self, context, instance, image_meta, vif):
+        self._guests.attach_interface(self._host_of(instance), instance, vif)
+
+    def detach_interface(self, context, instance, vif):
+        self._guests.detach_interface(self._host_of(instance), instance, vif)
+
+    def get_console_output(self, context, instance):
+        return console.console_output(self._host_of(instance), instance)
+
+    def get_vnc_console(self, context, instance):
+        return console.vnc_console(self._host_of(instance), instance,
+                                   self.conf)
+
+    # -- moves -------------------------------------------------------------
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor,
+                                   network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        return self._moves.migrate_disk_and_power_off(
+            self._host_of(instance), instance, flavor, timeout,
+            retry_interval)
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True,
+                         source_pool=None):
+        dest_host = self.node_host(migration.dest_node)
+        if source_pool is None or source_pool is self:
+            self._moves.finish_migration(
+                dest_host, instance, network_info, power_on,
+                source_host=self.node_host(migration.source_node))
+        else:
+            self._moves.finish_migration(dest_host, instance, network_info,
+                                         power_on, source_pool=source_pool)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        self._moves.confirm_migration(
+            self.node_host(migration.source_node), instance,
+            same_node=migration.source_node == migration.dest_node)
+
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True):
+        self._moves.finish_revert_migration(
+            self.node_host(migration.source_node), instance, network_info,
+            migration.source_node == migration.dest_node, power_on)
+
+    def open_root_disk_export(self, instance):
+        libvirt_host = None
+        for candidate in self._available_hosts():
+            if candidate.find_domain(instance.uuid) is not None:
+                libvirt_host = candidate
+                break
+        if libvirt_host is None:
+            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+        return self._moves.open_root_disk_export(libvirt_host, instance)
