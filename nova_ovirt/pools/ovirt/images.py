@@ -1,0 +1,323 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Glance images as oVirt templates, once per engine.
+
+The first boot of an image streams it from Glance into a new disk through
+an image transfer, attaches the disk to a short-lived VM and makes a
+template of it, named ``nova-image-<image id>``. Every later boot creates
+its VM from that template as a thin clone: no image byte is copied again.
+
+Two first boots of one image in this process wait for each other (a lock
+per image id); a template found by name is reused (another nova-compute,
+or a restart, may have made it). A failed first boot removes its disk and
+VM; a complete template is never removed here, others may use it.
+"""
+
+import struct
+import threading
+import uuid
+
+from oslo_log import log as logging
+import ovirtsdk4 as sdk
+from ovirtsdk4 import types
+
+from nova import exception as nova_exception
+
+from nova_ovirt.pools.ovirt import session as ovirt_session
+from nova_ovirt.pools.ovirt import transfer as ovirt_transfer
+
+LOG = logging.getLogger(__name__)
+
+TEMPLATE_PREFIX = 'nova-image-'
+IMAGE_MARK = 'nova-ovirt:image='
+BUILD_MARK = 'nova-ovirt:image-build='
+BLANK_TEMPLATE = 'Blank'
+QCOW2_MAGIC = b'QFI\xfb'
+GiB = 1024 ** 3
+
+
+def template_name(image_id):
+    return TEMPLATE_PREFIX + image_id
+
+
+class ChunkReader(object):
+    """file-like read(n) over an iterator of chunks (Glance's download).
+
+    Holds at most one chunk besides what the caller asked for, so memory
+    stays bounded whatever the image size.
+    """
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._buf = b''
+        self.consumed = 0
+
+    def peek(self, n):
+        while len(self._buf) < n:
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                break
+            self._buf += chunk
+        return self._buf[:n]
+
+    def read(self, n):
+        parts, have = [], 0
+        while have < n:
+            if not self._buf:
+                try:
+                    self._buf = next(self._chunks)
+                except StopIteration:
+                    break
+                if not self._buf:
+                    continue
+            take = self._buf[:n - have]
+            self._buf = self._buf[len(take):]
+            parts.append(take)
+            have += len(take)
+        self.consumed += have
+        return b''.join(parts)
+
+
+def _meta(image_meta, field, default=None):
+    if image_meta.obj_attr_is_set(field):
+        return getattr(image_meta, field)
+    return default
+
+
+def image_shape(reader, image_meta):
+    """(oVirt disk format, virtual size, bytes to send) of a Glance image."""
+    disk_format = _meta(image_meta, 'disk_format', 'raw')
+    size = _meta(image_meta, 'size')
+    if disk_format == 'qcow2' or reader.peek(4) == QCOW2_MAGIC:
+        header = reader.peek(32)
+        if header[:4] != QCOW2_MAGIC:
+            raise nova_exception.ImageUnacceptable(
+                image_id=image_meta.id, reason='not a qcow2 image')
+        virtual = struct.unpack('>Q', header[24:32])[0]
+        return types.DiskFormat.COW, virtual, size
+    if disk_format not in ('raw', None):
+        raise nova_exception.ImageUnacceptable(
+            image_id=image_meta.id,
+            reason='disk format %s is not supported by oVirt pools (use '
+                   'raw or qcow2)' % disk_format)
+    return types.DiskFormat.RAW, size, size
+
+
+class ImageCache(object):
+    """Templates made from Glance images, on one engine."""
+
+    def __init__(self, session, transfers, image_api, storage_domain_id,
+                 timeout=600):
+        self._session = session
+        self._transfers = transfers
+        self._image_api = image_api
+        self._sd_id = storage_domain_id
+        self._timeout = timeout
+        self._locks = {}
+        self._locks_lock = threading.Lock()
+
+    def _lock(self, image_id):
+        with self._locks_lock:
+            return self._locks.setdefault(image_id, threading.Lock())
+
+    def find(self, image_id):
+        name = template_name(image_id)
+        found = self._session.read(
+            lambda system: system.templates_service().list(
+                search='name=%s' % name))
+        found = [t for t in found if t.name == name]
+        return found[0] if found else None
+
+    def template_for(self, context, image_meta, cluster_id):
+        """Id of the image's template (made now if needed), status ok."""
+        image_id = image_meta.id
+        with self._lock(image_id):
+            template = self.find(image_id)
+            if template is None:
+                template = self._create(context, image_meta, cluster_id)
+            return self._wait_template(template.id).id
+
+    def _wait_template(self, template_id):
+        svc = lambda system: system.templates_service().template_service(
+            template_id)
+        return ovirt_session.wait_for(
+            lambda: self._session.read(lambda system: svc(system).get()),
+            lambda t: t.status == types.TemplateStatus.OK,
+            self._timeout, 'template %s' % template_id,
+            failed=lambda t: ('template is %s' % t.status.value)
+            if t.status == types.TemplateStatus.ILLEGAL else None)
+
+    # -- first boot --------------------------------------------------------
+
+    def _create(self, context, image_meta, cluster_id):
+        image_id = image_meta.id
+        LOG.info('Uploading image %s to the oVirt engine (first boot of it '
+                 'there)', image_id)
+        reader = ChunkReader(self._image_api.download(context, image_id))
+        disk_format, virtual_size, size = image_shape(reader, image_meta)
+        disk = self._add_disk(image_id, disk_format, virtual_size, size)
+        vm_id = None
+        try:
+            self._wait_disk(disk.id)
+            self._upload(disk.id, disk_format, reader, size)
+            self._wait_disk(disk.id)
+            vm_id = self._build_vm(image_id, cluster_id, disk.id)
+            return self._add_template(image_id, vm_id)
+        except Exception:
+            # The template may have been made already: it is complete and
+            # found by name next time; only what is half-made goes.
+            self._remove_disk(disk.id)
+            raise
+        finally:
+            if vm_id is not None:
+                self._remove_build_vm(vm_id)
+
+    def _add_disk(self, image_id, disk_format, virtual_size, size):
+        disk = types.Disk(
+            name=template_name(image_id),
+            description=IMAGE_MARK + image_id,
+            format=disk_format, sparse=True,
+            provisioned_size=virtual_size,
+            initial_size=size if disk_format == types.DiskFormat.COW
+            else None,
+            content_type=types.DiskContentType.DATA,
+            storage_domains=[types.StorageDomain(id=self._sd_id)])
+        return self._session.write(
+            lambda system: system.disks_service().add(
+                disk, query=ovirt_session.q()))
+
+    def _wait_disk(self, disk_id):
+        svc = lambda system: system.disks_service().disk_service(disk_id)
+        return ovirt_session.wait_for(
+            lambda: self._session.read(lambda system: svc(system).get()),
+            lambda d: d.status == types.DiskStatus.OK,
+            self._timeout, 'disk %s' % disk_id,
+            failed=lambda d: 'disk is illegal'
+            if d.status == types.DiskStatus.ILLEGAL else None)
+
+    def _upload(self, disk_id, disk_format, reader, size):
+        tr = self._transfers.begin(types.ImageTransferDirection.UPLOAD,
+                                   disk_id=disk_id, disk_format=disk_format)
+        try:
+            client = self._transfers.client(tr)
+            try:
+                ovirt_transfer.upload(client, reader, size)
+            finally:
+                client.close()
+            self._transfers.finalize(tr.id)
+        except Exception:
+            self._transfers.cancel(tr.id)
+            raise
+
+    def _build_vm(self, image_id, cluster_id, disk_id):
+        """A VM holding the uploaded disk: templates are made from VMs."""
+        vm = types.Vm(
+            name='nova-image-build-%s' % uuid.uuid4().hex[:12],
+            description=BUILD_MARK + image_id,
+            cluster=types.Cluster(id=cluster_id),
+            template=types.Template(name=BLANK_TEMPLATE),
+            memory=512 * 1024 ** 2)
+        vm = self._session.write(
+            lambda system: system.vms_service().add(
+                vm, query=ovirt_session.q()))
+        try:
+            self._wait_vm_down(vm.id)
+            attachment = types.DiskAttachment(
+                disk=types.Disk(id=disk_id), bootable=True, active=True,
+                interface=types.DiskInterface.VIRTIO)
+            self._session.write(
+                lambda system: system.vms_service().vm_service(vm.id)
+                .disk_attachments_service().add(
+                    attachment, query=ovirt_session.q()))
+        except Exception:
+            self._remove_build_vm(vm.id)
+            raise
+        return vm.id
+
+    def _wait_vm_down(self, vm_id):
+        svc = lambda system: system.vms_service().vm_service(vm_id)
+        return ovirt_session.wait_for(
+            lambda: self._session.read(lambda system: svc(system).get()),
+            lambda v: v.status == types.VmStatus.DOWN,
+            self._timeout, 'VM %s' % vm_id)
+
+    def _add_template(self, image_id, vm_id):
+        template = types.Template(
+            name=template_name(image_id),
+            comment=IMAGE_MARK + image_id,
+            description='Glance image %s (nova-ovirt)' % image_id,
+            vm=types.Vm(id=vm_id))
+        template = self._session.write(
+            lambda system: system.templates_service().add(
+                template, query=ovirt_session.q()))
+        try:
+            return self._wait_template(template.id)
+        except Exception:
+            # Not complete, so nobody uses it: remove it.
+            self._remove_template(template.id)
+            raise
+
+    # -- cleanup (never raises: the original error matters) ----------------
+
+    def _remove_build_vm(self, vm_id):
+        try:
+            # The template copy locks the VM until it is done.
+            self._wait_vm_down(vm_id)
+            self._session.write(
+                lambda system: system.vms_service().vm_service(vm_id).remove(
+                    query=ovirt_session.q()))
+        except sdk.NotFoundError:
+            pass
+        except Exception as e:
+            LOG.warning('Could not remove image build VM %s: %s', vm_id,
+                        ovirt_session.fault_text(e))
+
+    def _remove_disk(self, disk_id):
+        """Remove a disk, waiting out the lock a cancelled transfer holds.
+
+        The engine removes the disk of a cancelled upload itself; either
+        way the disk is gone when this returns (or a warning says why not).
+        """
+        def gone():
+            try:
+                self._session.write(
+                    lambda system: system.disks_service().disk_service(
+                        disk_id).remove(query=ovirt_session.q()))
+            except sdk.NotFoundError:
+                return True
+            except sdk.Error as e:
+                if ovirt_session.is_conflict(e) and 'lock' in \
+                        ovirt_session.fault_text(e).lower():
+                    return False
+                raise
+            return True
+        try:
+            ovirt_session.wait_for(gone, bool, self._timeout,
+                                   'removing disk %s' % disk_id)
+        except Exception as e:
+            LOG.warning('Could not remove image disk %s: %s', disk_id,
+                        ovirt_session.fault_text(e))
+
+    def _remove_template(self, template_id):
+        try:
+            self._session.write(
+                lambda system: system.templates_service().template_service(
+                    template_id).remove(query=ovirt_session.q()))
+        except sdk.NotFoundError:
+            pass
+        except Exception as e:
+            LOG.warning('Could not remove template %s: %s', template_id,
+                        ovirt_session.fault_text(e))

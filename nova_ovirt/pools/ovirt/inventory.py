@@ -1,0 +1,157 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Cluster hosts -> what a Nova node has.
+
+The resource tracker asks every node every minute, possibly from several
+threads at once. One listing of all hosts and one read of the storage
+domain serve every cluster of the pool for ``ttl`` seconds, so a resource
+update of all clusters costs two requests, not two per cluster.
+"""
+
+import threading
+import time
+
+import os_resource_classes as orc
+import os_traits
+from oslo_serialization import jsonutils
+from ovirtsdk4 import types
+
+from nova.objects import fields
+
+MiB = 1024 ** 2
+GiB = 1024 ** 3
+# Within one resource-tracker cycle all nodes share one listing.
+DEFAULT_TTL = 20
+
+
+def usable(host):
+    """Hosts that can run guests: up (maintenance and the rest cannot)."""
+    return host.status == types.HostStatus.UP
+
+
+def host_vcpus(host):
+    topo = host.cpu.topology if host.cpu is not None else None
+    if topo is None:
+        return 0
+    return (topo.sockets or 1) * (topo.cores or 1) * (topo.threads or 1)
+
+
+def host_memory_mb(host):
+    # max_scheduling_memory: what the engine would still give to guests.
+    return (host.max_scheduling_memory or 0) // MiB
+
+
+def hardware(hosts, disk_available_bytes):
+    """{resource class: {'total', 'max_unit'}} of a cluster's hosts."""
+    hosts = [h for h in hosts if usable(h)]
+    vcpus = [host_vcpus(h) for h in hosts]
+    memory = [host_memory_mb(h) for h in hosts]
+    disk_gb = (disk_available_bytes or 0) // GiB
+    return {
+        orc.VCPU: {'total': sum(vcpus), 'max_unit': max(vcpus, default=0)},
+        orc.MEMORY_MB: {'total': sum(memory),
+                        'max_unit': max(memory, default=0)},
+        orc.DISK_GB: {'total': disk_gb, 'max_unit': disk_gb},
+    }
+
+
+def cpu_trait(cpu_type):
+    """CUSTOM_OVIRT_CPU_<normalized cluster CPU type>."""
+    if not cpu_type:
+        return None
+    return os_traits.normalize_name('OVIRT_CPU_%s' % cpu_type)
+
+
+def hypervisor_version(product):
+    """Engine version 4.5.6 -> 4005006 (nova compares integers)."""
+    if product is None:
+        return 0
+    return ((product.major or 0) * 1000000 + (product.minor or 0) * 1000
+            + (product.build or 0))
+
+
+def resources(cluster, hosts, storage_domain, engine_version):
+    """nova's get_available_resource dict of one cluster."""
+    hw = hardware(hosts, storage_domain.available if storage_domain else 0)
+    used_disk = (storage_domain.used or 0) // GiB if storage_domain else 0
+    cpu_type = cluster.cpu.type if cluster.cpu is not None else None
+    arch = 'x86_64'
+    if cluster.cpu is not None and cluster.cpu.architecture is not None:
+        arch = str(cluster.cpu.architecture.value)
+    cpu_info = {'arch': arch, 'model': cpu_type, 'vendor': None,
+                'features': [],
+                'topology': {'sockets': 1, 'cores': 1, 'threads': 1}}
+    return {
+        'uuid': cluster.id,
+        'vcpus': hw[orc.VCPU]['total'],
+        'memory_mb': hw[orc.MEMORY_MB]['total'],
+        'local_gb': hw[orc.DISK_GB]['total'] + used_disk,
+        'vcpus_used': 0,
+        'memory_mb_used': 0,
+        'local_gb_used': used_disk,
+        # nova's HVType has no 'ovirt'; oVirt guests are KVM guests.
+        'hypervisor_type': fields.HVType.KVM,
+        'hypervisor_version': engine_version,
+        'hypervisor_hostname': cluster.name,
+        'cpu_info': jsonutils.dumps(cpu_info),
+        'supported_instances': [(arch, fields.HVType.KVM,
+                                 fields.VMMode.HVM)],
+        'numa_topology': None,
+    }
+
+
+class Inventory(object):
+    """Cached hosts and storage domain of one engine."""
+
+    def __init__(self, session, storage_domain_id, ttl=DEFAULT_TTL):
+        self._session = session
+        self._sd_id = storage_domain_id
+        self.ttl = ttl
+        self._hosts = None
+        self._sd = None
+        self._fetched = None
+        self._lock = threading.Lock()
+
+    def _stale(self):
+        return (self._fetched is None
+                or time.monotonic() - self._fetched >= self.ttl)
+
+    def refresh(self, force=False):
+        with self._lock:
+            if not force and not self._stale():
+                return
+            hosts = self._session.read(
+                lambda system: system.hosts_service().list())
+            sd = self._session.read(
+                lambda system: system.storage_domains_service()
+                .storage_domain_service(self._sd_id).get())
+            by_cluster = {}
+            for h in hosts:
+                cid = h.cluster.id if h.cluster is not None else None
+                by_cluster.setdefault(cid, []).append(h)
+            self._hosts, self._sd = by_cluster, sd
+            self._fetched = time.monotonic()
+
+    def hosts(self, cluster_id):
+        self.refresh()
+        return list(self._hosts.get(cluster_id, []))
+
+    def storage_domain(self):
+        self.refresh()
+        return self._sd
+
+    def hardware(self, cluster_id):
+        sd = self.storage_domain()
+        return hardware(self.hosts(cluster_id), sd.available if sd else 0)

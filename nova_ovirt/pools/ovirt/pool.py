@@ -1,0 +1,513 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""OvirtPool: the clusters of one oVirt engine as Nova nodes.
+
+Thin: configuration checks, the engine bootstrap (names -> ids), and the
+routing of each call to the module of its concern (vmops, images,
+snapshot, migrate, inventory, cache, consoles).
+
+Node identity: a node is a cluster, named after it, whose UUID is the
+cluster's id. The name -> id map is kept in ``$state_path/nova-ovirt/
+ovirt-pool-<name>.json`` so a restart while the engine is down still
+reports the same nodes (unavailable until the engine answers).
+"""
+
+import contextlib
+import functools
+import json
+import os
+import threading
+import time
+
+from cryptography import x509
+from cryptography.x509 import oid as x509_oid
+from oslo_log import log as logging
+import ovirtsdk4 as sdk
+
+import nova.conf
+from nova.compute import task_states
+from nova import exception as nova_exception
+
+from nova_ovirt import conf as ovirt_conf
+from nova_ovirt import exception
+from nova_ovirt.pools import base
+from nova_ovirt.pools.ovirt import cache as vm_cache
+from nova_ovirt.pools.ovirt import consoles
+from nova_ovirt.pools.ovirt import images
+from nova_ovirt.pools.ovirt import inventory
+from nova_ovirt.pools.ovirt import migrate
+from nova_ovirt.pools.ovirt import session as ovirt_session
+from nova_ovirt.pools.ovirt import snapshot
+from nova_ovirt.pools.ovirt import transfer
+from nova_ovirt.pools.ovirt import vif as ovirt_vif
+from nova_ovirt.pools.ovirt import vmops
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+ovirt_conf.register_opts(CONF)
+
+RETRY_SECONDS = 10
+
+
+def check_ca_file(group, path):
+    """The file exists and holds at least one PEM CA certificate."""
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError as e:
+        raise exception.PoolConfigError(group, 'ca_file', path,
+                                        'cannot be read: %s' % e.strerror)
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise exception.PoolConfigError(
+            group, 'ca_file', path, 'is not a PEM file of certificates')
+    for cert in certs:
+        try:
+            bc = cert.extensions.get_extension_for_oid(
+                x509_oid.ExtensionOID.BASIC_CONSTRAINTS).value
+        except x509.ExtensionNotFound:
+            continue
+        if bc.ca:
+            return
+    raise exception.PoolConfigError(
+        group, 'ca_file', path, 'holds no CA certificate (basic '
+        'constraints CA:TRUE); give the CA that signed the engine\'s '
+        'certificate, e.g. /etc/pki/ovirt-engine/ca.pem of the engine')
+
+
+def _engine(method):
+    """Run a pool method tagged with the request id, errors translated."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        context = args[0] if args and hasattr(args[0], 'request_id') \
+            else None
+        self._require_ready()
+        with ovirt_session.correlated(context):
+            try:
+                return method(self, *args, **kwargs)
+            except sdk.NotFoundError as e:
+                instance = kwargs.get('instance') or next(
+                    (a for a in args if hasattr(a, 'uuid')), None)
+                if instance is not None:
+                    raise nova_exception.InstanceNotFound(
+                        instance_id=instance.uuid)
+                raise ovirt_session.translate(e, method.__name__, self.name)
+            except sdk.Error as e:
+                raise ovirt_session.translate(e, method.__name__, self.name)
+    return wrapper
+
+
+class OvirtPool(base.Pool):
+    OPTS = ovirt_conf.OVIRT_POOL_OPTS
+    NODES_OPTION = 'clusters'
+
+    def __init__(self, name, conf, host, event_queue, image_api=None):
+        super().__init__(name, conf, host, event_queue)
+        self._check_static()
+        self.session = ovirt_session.Session(
+            conf.url, conf.username, conf.password, ca_file=conf.ca_file,
+            insecure=conf.insecure, timeout=conf.timeout,
+            connections=conf.connections, name=name)
+        self.spawn_timeout = CONF.ovirt.spawn_timeout
+        self._image_api = image_api
+        self._nodes = self._load_nodes()     # {cluster name: cluster id}
+        self._clusters = {}                  # {cluster id: types.Cluster}
+        self._profiles = {}                  # {vnic profile name: id}
+        self.storage_domain_id = None
+        self.engine_version = 0
+        self._ready = False
+        self._started = False
+        self._last_attempt = -RETRY_SECONDS
+        self._boot_lock = threading.Lock()
+        self.cache = vm_cache.VmCache(
+            self.session, self.cluster_ids, CONF.ovirt.power_state_cache_ttl,
+            emit=event_queue.put)
+        self.poller = vm_cache.EventPoller(
+            self.session, self.cache, CONF.ovirt.event_poll_interval,
+            on_tick=self._reconnect, name=name)
+        self.transfers = transfer.Transfers(
+            self.session, ca_file=conf.ca_file, insecure=conf.insecure,
+            timeout=conf.timeout)
+        self.inventory = None
+        self.images = None
+        self.vmops = vmops.VmOps(self)
+        self.snapshots = None
+        self.migrations = None
+        self.consoles = consoles.Consoles(self)
+
+    # -- configuration --------------------------------------------------------
+
+    def _check_static(self):
+        c, g = self.conf, self.group_name
+        if not c.url:
+            raise exception.PoolConfigError(
+                g, 'url', c.url, 'missing; set the engine API URL, e.g. '
+                'https://engine.example.com/ovirt-engine/api')
+        if not c.password:
+            raise exception.PoolConfigError(g, 'password', '***',
+                                            'missing')
+        if c.ca_file:
+            check_ca_file(g, c.ca_file)
+        elif not c.insecure and c.url.startswith('https'):
+            LOG.info('Pool %s: no ca_file, the system CA store verifies '
+                     'the engine', self.name)
+        if not [n for n in c.clusters if n.strip()]:
+            raise exception.PoolConfigError(
+                g, 'clusters', c.clusters, 'missing; list the oVirt '
+                'clusters this pool exposes')
+        if not c.storage_domain:
+            raise exception.PoolConfigError(
+                g, 'storage_domain', c.storage_domain,
+                'missing; name the data storage domain for images and '
+                'instance disks')
+
+    @property
+    def _state_file(self):
+        return os.path.join(CONF.state_path, 'nova-ovirt',
+                            'ovirt-pool-%s.json' % self.name)
+
+    def _load_nodes(self):
+        try:
+            with open(self._state_file) as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        if data.get('url') != self.conf.url:
+            return {}   # another engine now: what we knew is wrong
+        wanted = set(self._cluster_names())
+        return {n: i for n, i in data.get('clusters', {}).items()
+                if n in wanted}
+
+    def _save_nodes(self):
+        path = self._state_file
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = path + '.tmp'
+            with open(tmp, 'w') as f:
+                json.dump({'url': self.conf.url, 'clusters': self._nodes}, f)
+            os.replace(tmp, path)
+        except OSError as e:
+            LOG.warning('Pool %s: could not save the node map to %s: %s',
+                        self.name, path, e)
+
+    def _cluster_names(self):
+        return [n.strip() for n in self.conf.clusters if n.strip()]
+
+    # -- engine bootstrap -----------------------------------------------------
+
+    def _bootstrap(self):
+        """Learn the ids of everything configured by name; check them."""
+        g = self.group_name
+        api = self.session.login()
+        self.engine_version = inventory.hypervisor_version(
+            api.product_info.version if api.product_info else None)
+        clusters = self.session.read(
+            lambda system: system.clusters_service().list())
+        by_name = {c.name: c for c in clusters}
+        for name in self._cluster_names():
+            if name not in by_name:
+                raise exception.PoolConfigError(
+                    g, 'clusters', self.conf.clusters,
+                    'the engine has no cluster %r (it has: %s)' % (
+                        name, ', '.join(sorted(by_name)) or 'none'))
+        sds = self.session.read(
+            lambda system: system.storage_domains_service().list())
+        sd = [s for s in sds if s.name == self.conf.storage_domain]
+        if not sd:
+            raise exception.PoolConfigError(
+                g, 'storage_domain', self.conf.storage_domain,
+                'the engine has no such storage domain (it has: %s)' %
+                ', '.join(sorted(s.name for s in sds)))
+        profiles = self.session.read(
+            lambda system: system.vnic_profiles_service().list())
+        self._check_profiles({p.name: p.id for p in profiles})
+        self._clusters = {by_name[n].id: by_name[n]
+                          for n in self._cluster_names()}
+        self._nodes = {n: by_name[n].id for n in self._cluster_names()}
+        self._save_nodes()
+        self.storage_domain_id = sd[0].id
+        self.inventory = inventory.Inventory(self.session, sd[0].id)
+        self.images = images.ImageCache(
+            self.session, self.transfers, self.image_api, sd[0].id,
+            timeout=self.spawn_timeout)
+        self.snapshots = snapshot.Snapshots(
+            self.vmops, self.transfers, self.image_api, self.spawn_timeout)
+        self.migrations = migrate.Migrations(self)
+        self.cache.refresh(max_age=0)
+        self.poller.prime()
+        self._ready = True
+        LOG.info('Pool %s: engine %s ready, clusters %s', self.name,
+                 self.conf.url, ', '.join(sorted(self._nodes)))
+
+    def _check_profiles(self, known):
+        g = self.group_name
+        for key, name in self.conf.vnic_profile_mappings.items():
+            if name not in known:
+                raise exception.PoolConfigError(
+                    g, 'vnic_profile_mappings',
+                    self.conf.vnic_profile_mappings,
+                    'the engine has no vNIC profile %r (for %r)' % (name, key))
+        default = self.conf.default_vnic_profile
+        if default and default not in known:
+            raise exception.PoolConfigError(
+                g, 'default_vnic_profile', default,
+                'the engine has no such vNIC profile (it has: %s)' %
+                ', '.join(sorted(known)))
+        self._profiles = known
+
+    def _try_bootstrap(self, fatal):
+        with self._boot_lock:
+            if self._ready:
+                return True
+            try:
+                self._bootstrap()
+                return True
+            except exception.PoolConfigError:
+                if fatal:
+                    raise
+                LOG.exception('Pool %s: configuration error', self.name)
+            except sdk.AuthError as e:
+                error = exception.PoolConfigError(
+                    self.group_name, 'password', '***',
+                    'the engine refused user %s: %s' % (
+                        self.conf.username, ovirt_session.fault_text(e)))
+                if fatal:
+                    raise error
+                LOG.error('Pool %s: %s', self.name, error)
+            except Exception as e:
+                if fatal and isinstance(e, sdk.Error) and \
+                        ovirt_session.is_tls_error(e) and \
+                        ovirt_session.is_transport_error(e):
+                    raise exception.PoolConfigError(
+                        self.group_name, 'ca_file', self.conf.ca_file,
+                        'the engine\'s certificate does not verify: %s'
+                        % ovirt_session.fault_text(e))
+                LOG.warning('Pool %s: engine %s unavailable, its nodes are '
+                            'unavailable until it answers: %s', self.name,
+                            self.conf.url, ovirt_session.fault_text(e))
+            return False
+
+    def _reconnect(self):
+        """Poller tick: True when the engine is ready for event reads."""
+        return self._ready or self._try_bootstrap(fatal=False)
+
+    def _require_ready(self):
+        # Requests made while the engine is away try to reconnect at most
+        # every RETRY_SECONDS; the poller keeps trying in the background.
+        now = time.monotonic()
+        if not self._ready and now - self._last_attempt >= RETRY_SECONDS:
+            self._last_attempt = now
+            self._try_bootstrap(fatal=False)
+        if not self._ready:
+            raise exception.BackendUnavailable(
+                backend='oVirt engine', target=self.conf.url,
+                reason='not connected yet')
+
+    @property
+    def image_api(self):
+        if self._image_api is None:
+            from nova.image import glance
+            self._image_api = glance.API()
+        return self._image_api
+
+    # -- nodes ----------------------------------------------------------------
+
+    def start(self):
+        self._started = True
+        self._try_bootstrap(fatal=True)
+        self.poller.start()
+
+    def stop(self):
+        self.poller.stop()
+        self.consoles.stop()
+        self.session.close()
+        self._ready = False
+
+    def nodes(self):
+        return dict(self._nodes)
+
+    def cluster_ids(self):
+        return set(self._nodes.values())
+
+    def cluster_id(self, nodename):
+        try:
+            return self._nodes[nodename]
+        except KeyError:
+            raise exception.NodeNotFound(nodename=nodename)
+
+    def node_is_available(self, nodename):
+        return self._ready and nodename in self._nodes
+
+    def _cluster(self, nodename):
+        return self._clusters[self.cluster_id(nodename)]
+
+    @_engine
+    def get_available_resource(self, nodename):
+        cluster = self._cluster(nodename)
+        return inventory.resources(
+            cluster, self.inventory.hosts(cluster.id),
+            self.inventory.storage_domain(), self.engine_version)
+
+    @_engine
+    def get_inventory(self, nodename):
+        return self.inventory.hardware(self.cluster_id(nodename))
+
+    def node_traits(self, nodename):
+        cluster = self._clusters.get(self._nodes.get(nodename))
+        if cluster is None or cluster.cpu is None:
+            return set()
+        trait = inventory.cpu_trait(cluster.cpu.type)
+        return {trait} if trait else set()
+
+    def profile_id_for(self, vif):
+        name = ovirt_vif.profile_name(vif, self.conf.vnic_profile_mappings,
+                                      self.conf.default_vnic_profile)
+        try:
+            return self._profiles[name]
+        except KeyError:
+            raise exception.BackendOperationFailed(
+                operation='plug vif', target=vif.get('id'),
+                reason='no vNIC profile %r on the engine' % name)
+
+    # -- instances ------------------------------------------------------------
+
+    def list_instance_uuids(self):
+        if not self._ready:
+            # Never claim instances are gone because the engine is away.
+            LOG.warning('Pool %s: engine unavailable, listing no '
+                        'instances', self.name)
+            return []
+        return sorted(self.cache.all())
+
+    def list_instances(self):
+        if not self._ready:
+            return []
+        return sorted(r.name for r in self.cache.all().values())
+
+    def instance_exists(self, instance):
+        if not self._ready:
+            return False
+        try:
+            self.vmops.info(instance)
+            return True
+        except nova_exception.InstanceNotFound:
+            return False
+
+    @_engine
+    def get_info(self, instance, use_cache=True):
+        return self.vmops.info(instance, use_cache)
+
+    @_engine
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        self.vmops.spawn(context, instance, image_meta, admin_password,
+                         network_info, power_on)
+
+    @_engine
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        reverting = instance.task_state == task_states.RESIZE_REVERTING
+        self.vmops.destroy(instance, keep_for_revert=reverting)
+
+    @_engine
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_info=None, share_info=None):
+        self.vmops.reboot(instance, reboot_type)
+
+    @_engine
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        self.vmops.power_off(instance, timeout)
+
+    @_engine
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None, share_info=None):
+        self.vmops.start(self.vmops.vm_id(instance))
+
+    @_engine
+    def suspend(self, context, instance):
+        self.vmops.suspend(instance)
+
+    @_engine
+    def resume(self, context, instance, network_info,
+               block_device_info=None, share_info=None):
+        self.vmops.resume(instance)
+
+    @_engine
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  share_info, block_device_info=None):
+        # The engine keeps VMs running across nova-compute restarts; only
+        # one that is down while nova thinks it runs is started.
+        info = self.vmops.info(instance, use_cache=False)
+        if info.state != vm_cache.power_state.RUNNING:
+            self.vmops.start(self.vmops.vm_id(instance))
+
+    @_engine
+    def snapshot(self, context, instance, image_id, update_task_state):
+        self.snapshots.to_glance(context, instance, image_id,
+                                 update_task_state)
+
+    @_engine
+    def attach_interface(self, context, instance, image_meta, vif):
+        self.vmops.attach_interface(instance, vif)
+
+    @_engine
+    def detach_interface(self, context, instance, vif):
+        self.vmops.detach_interface(instance, vif)
+
+    @_engine
+    def get_vnc_console(self, context, instance):
+        return self.consoles.get_vnc_console(instance)
+
+    # -- moves ----------------------------------------------------------------
+
+    @_engine
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor,
+                                   network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        return self.migrations.migrate_disk_and_power_off(
+            instance, flavor, timeout)
+
+    @_engine
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True,
+                         source_pool=None):
+        self.migrations.finish(context, migration, instance, network_info,
+                               resize_instance, power_on, source_pool)
+
+    @_engine
+    def confirm_migration(self, context, migration, instance, network_info):
+        self.migrations.confirm(migration, instance)
+
+    @_engine
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True):
+        self.migrations.finish_revert(migration, instance, power_on)
+
+    @contextlib.contextmanager
+    def open_root_disk_export(self, instance):
+        self._require_ready()
+        with self.migrations.open_root_disk_export(instance) as export:
+            yield export
+
+    # -- housekeeping ---------------------------------------------------------
+
+    def get_host_ip_addr(self):
+        return None

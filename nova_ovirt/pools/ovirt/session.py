@@ -1,0 +1,278 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""One engine session: a small pool of SDK connections, shared by threads.
+
+``ovirtsdk4.Connection`` serialises its requests behind one lock, so a
+single connection would make the resource updates of several clusters wait
+for each other. The session keeps ``connections`` of them in a queue; a
+caller borrows one for one call and gives it back.
+
+The first connection logs in; the others reuse its SSO token (one login per
+engine, not one per connection). When a token expires the SDK answers the
+401 by logging in again with the credentials, once, and repeats the request
+(``Connection.__wait``); the tests check that against the simulator.
+
+Reads and idempotent actions are retried on transport errors and 502/503/504
+with tenacity; adds never are: a caller that creates something looks for its
+first attempt (through the ownership mark) before trying again.
+"""
+
+import contextlib
+import queue
+import re
+import threading
+import time
+
+from oslo_context import context as oslo_context
+from oslo_log import log as logging
+import ovirtsdk4 as sdk
+import tenacity
+
+from nova import exception as nova_exception
+
+from nova_ovirt import compat
+from nova_ovirt import exception
+
+LOG = logging.getLogger(__name__)
+
+# HTTP codes of an engine that is busy or restarting: worth another try.
+_RETRY_CODES = (502, 503, 504)
+_TLS_HINTS = ('SSL', 'certificate', 'TLS')
+# oVirt accepts correlation ids of at most 50 of these characters.
+_CID_BAD = re.compile(r'[^A-Za-z0-9_-]')
+
+_local = threading.local()
+
+
+# -- errors --------------------------------------------------------------
+
+def fault_text(error):
+    """The engine's own words for a failure: fault reason and detail."""
+    fault = getattr(error, 'fault', None)
+    if fault is not None and (fault.reason or fault.detail):
+        parts = [p for p in (fault.reason, fault.detail) if p]
+        return ': '.join(parts)
+    return str(error) or error.__class__.__name__
+
+
+def is_transport_error(error):
+    return isinstance(error, (sdk.ConnectionError, sdk.TimeoutError)) or (
+        isinstance(error, sdk.Error) and error.code is None
+        and not isinstance(error, (sdk.AuthError, sdk.NotFoundError))
+        and error.fault is None)
+
+
+def is_tls_error(error):
+    text = str(error)
+    return any(h in text for h in _TLS_HINTS)
+
+
+def retryable(error):
+    if is_transport_error(error) and not is_tls_error(error):
+        return True
+    return isinstance(error, sdk.Error) and error.code in _RETRY_CODES
+
+
+def is_conflict(error):
+    return isinstance(error, sdk.Error) and error.code in (400, 409)
+
+
+def translate(error, operation, target):
+    """An SDK error as the nova exception that keeps the engine's reason."""
+    if isinstance(error, nova_exception.NovaException):
+        return error
+    if isinstance(error, sdk.Error) and (
+            is_transport_error(error) or error.code in _RETRY_CODES):
+        return exception.BackendUnavailable(
+            backend='oVirt engine', target=target, reason=fault_text(error))
+    return exception.BackendOperationFailed(
+        operation=operation, target=target, reason=fault_text(error))
+
+
+# -- correlation ids -------------------------------------------------------
+
+def correlation_id():
+    """Correlation id of the current call, from nova's request id.
+
+    The engine tags its jobs and events with it, so an operator can find
+    in the engine what a Nova request did (``/jobs?search=correlation_id=``).
+    """
+    cid = getattr(_local, 'cid', None)
+    if cid is None:
+        ctx = oslo_context.get_current()
+        cid = getattr(ctx, 'request_id', None)
+    if not cid:
+        return None
+    return _CID_BAD.sub('', cid)[:50] or None
+
+
+@contextlib.contextmanager
+def correlated(context):
+    """Tag the engine requests made inside with context's request id."""
+    previous = getattr(_local, 'cid', None)
+    _local.cid = getattr(context, 'request_id', None) or previous
+    try:
+        yield
+    finally:
+        _local.cid = previous
+
+
+def q():
+    """Query parameters every changing request carries."""
+    cid = correlation_id()
+    return {'correlation_id': cid} if cid else None
+
+
+# -- the session -----------------------------------------------------------
+
+class Session(object):
+    """Connections to one engine, for any number of threads."""
+
+    def __init__(self, url, username, password, ca_file=None, insecure=False,
+                 timeout=60, connections=4, name=None):
+        self.url = url
+        self.name = name or url
+        self._username = username
+        self._password = password
+        self._ca_file = ca_file
+        self._insecure = insecure
+        self._timeout = timeout
+        self._size = max(1, connections)
+        self._idle = queue.LifoQueue()
+        self._created = 0
+        self._token = None
+        self._lock = threading.Lock()
+        self._login_lock = threading.Lock()
+        self._closed = False
+        if insecure:
+            LOG.warning('Pool %s: TLS verification of the oVirt engine %s '
+                        'is off ([ovirt_pool] insecure = True); the '
+                        'connection can be intercepted. Use ca_file.',
+                        self.name, url)
+
+    def _new_connection(self):
+        # Never log these arguments: they hold the password.
+        return sdk.Connection(
+            url=self.url, username=self._username, password=self._password,
+            token=self._token, ca_file=self._ca_file,
+            insecure=self._insecure, timeout=self._timeout, connections=1)
+
+    def _borrow(self):
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            create = self._created < self._size
+            if create:
+                self._created += 1
+        if not create:
+            return self._idle.get(timeout=self._timeout * 2)
+        try:
+            with self._login_lock:
+                # The first connection logs in; the others wait and then
+                # reuse its token.
+                conn = self._new_connection()
+                if self._token is None:
+                    self._token = compat.call_blocking(conn.authenticate)
+        except Exception:
+            with self._lock:
+                self._created -= 1
+            raise
+        return conn
+
+    @contextlib.contextmanager
+    def connection(self):
+        if self._closed:
+            raise sdk.ConnectionError('session to %s is closed' % self.url)
+        conn = self._borrow()
+        try:
+            yield conn
+        finally:
+            self._idle.put(conn)
+
+    def _call(self, func):
+        with self.connection() as conn:
+            return compat.call_blocking(func, conn.system_service())
+
+    def read(self, func):
+        """func(system_service) for a read or an idempotent action.
+
+        Retried on transport errors and on a busy engine: the request
+        changes nothing, or changes it to the same end state.
+        """
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(retryable),
+            stop=tenacity.stop_after_attempt(3),
+            wait=tenacity.wait_exponential(multiplier=0.2, max=2),
+            reraise=True)
+        return retrying(self._call, func)
+
+    def write(self, func):
+        """func(system_service) for a change that is never retried blindly."""
+        return self._call(func)
+
+    def login(self):
+        """Log in and ask for the API root (what the engine is)."""
+        return self.read(lambda system: system.get())
+
+    def close(self):
+        self._closed = True
+        first = True
+        while True:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                # Connections share one token: revoke it once.
+                conn.close(logout=first)
+            except Exception as e:
+                LOG.debug('Closing an engine connection failed: %s', e)
+            first = False
+        with self._lock:
+            self._created = 0
+            self._token = None
+
+
+# -- waiting -----------------------------------------------------------------
+
+class WaitTimeout(nova_exception.NovaException):
+    msg_fmt = '%(what)s: not done after %(timeout)s seconds'
+
+
+def wait_for(fetch, done, timeout, what, failed=None, first=0.1,
+             longest=2.0):
+    """Poll fetch() with backoff until done(result); returns the result.
+
+    Backoff keeps a long wait (a 10 GiB template copy) from hammering the
+    engine while a short one (a VM leaving image_locked) ends quickly.
+    ``failed(result)`` may return a message to stop waiting with.
+    """
+    deadline = time.monotonic() + timeout
+    delay = first
+    while True:
+        result = fetch()
+        if done(result):
+            return result
+        if failed is not None:
+            message = failed(result)
+            if message:
+                raise exception.BackendOperationFailed(
+                    operation=what, target='oVirt engine', reason=message)
+        if time.monotonic() + delay > deadline:
+            raise WaitTimeout(what=what, timeout=timeout)
+        time.sleep(delay)
+        delay = min(longest, delay * 1.5)

@@ -1,0 +1,188 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Disks out of the engine: instance snapshots to Glance, disk exports.
+
+A Nova snapshot is an oVirt snapshot of the root disk, downloaded through
+an image transfer of that disk snapshot (the VM may keep running: the
+snapshot's layer does not change) and streamed into the Glance image. The
+oVirt snapshot is removed afterwards, also when anything failed.
+"""
+
+import contextlib
+
+from oslo_log import log as logging
+import ovirtsdk4 as sdk
+from ovirtsdk4 import types
+
+from nova.compute import task_states
+
+from nova_ovirt import exception
+from nova_ovirt.pools.ovirt import session as ovirt_session
+from nova_ovirt.pools.ovirt import transfer as ovirt_transfer
+
+LOG = logging.getLogger(__name__)
+
+SNAPSHOT_MARK = 'nova-ovirt:snapshot='
+
+
+class StreamReader(object):
+    """read(n) over imageio GET chunks; what Glance's upload consumes."""
+
+    def __init__(self, chunks, size):
+        self._chunks = iter(chunks)
+        self._buf = b''
+        self.size = size
+        self.sent = 0
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            n = self.size - self.sent
+        while len(self._buf) < n:
+            try:
+                self._buf += next(self._chunks)
+            except StopIteration:
+                break
+        data, self._buf = self._buf[:n], self._buf[n:]
+        self.sent += len(data)
+        return data
+
+    def __iter__(self):
+        while True:
+            data = self.read(ovirt_transfer.CHUNK)
+            if not data:
+                return
+            yield data
+
+    def __len__(self):
+        return self.size
+
+
+@contextlib.contextmanager
+def download(transfers, size, disk_id=None, snapshot_id=None):
+    """Yield a reader of a disk's (or disk snapshot's) guest data."""
+    tr = transfers.begin(types.ImageTransferDirection.DOWNLOAD,
+                         disk_id=disk_id, snapshot_id=snapshot_id)
+    client = None
+    try:
+        client = transfers.client(tr)
+        yield StreamReader(ovirt_transfer.download(client, size), size)
+    finally:
+        if client is not None:
+            client.close()
+        try:
+            # A download is always finalized, failed or not: that frees
+            # the disk's lock.
+            transfers.finalize(tr.id)
+        except Exception as e:
+            LOG.warning('Finalizing download %s: %s', tr.id,
+                        ovirt_session.fault_text(e))
+
+
+class Snapshots(object):
+    def __init__(self, vmops, transfers, image_api, timeout):
+        self._vmops = vmops
+        self._session = vmops.session
+        self._transfers = transfers
+        self._image_api = image_api
+        self._timeout = timeout
+
+    def _svc(self, system, vm_id, snap_id=None):
+        svc = system.vms_service().vm_service(vm_id).snapshots_service()
+        return svc if snap_id is None else svc.snapshot_service(snap_id)
+
+    def create(self, vm_id, description):
+        snap = self._session.write(
+            lambda system: self._svc(system, vm_id).add(
+                types.Snapshot(description=description,
+                               persist_memorystate=False),
+                query=ovirt_session.q()))
+        return self.wait(vm_id, snap.id)
+
+    def wait(self, vm_id, snap_id):
+        return ovirt_session.wait_for(
+            lambda: self._session.read(
+                lambda system: self._svc(system, vm_id, snap_id).get()),
+            lambda s: s.snapshot_status == types.SnapshotStatus.OK,
+            self._timeout, 'snapshot %s' % snap_id)
+
+    def remove(self, vm_id, snap_id):
+        """Remove (merge) a snapshot and wait until it is gone."""
+        def gone():
+            try:
+                snap = self._session.read(
+                    lambda system: self._svc(system, vm_id, snap_id).get())
+            except sdk.NotFoundError:
+                return True
+            if snap.snapshot_status != types.SnapshotStatus.OK:
+                return False      # being created or removed: wait
+            try:
+                self._session.write(
+                    lambda system: self._svc(system, vm_id, snap_id).remove(
+                        query=ovirt_session.q()))
+            except sdk.NotFoundError:
+                return True
+            except sdk.Error as e:
+                if not ovirt_session.is_conflict(e):
+                    raise
+            return False
+        ovirt_session.wait_for(gone, bool, self._timeout,
+                               'removing snapshot %s' % snap_id)
+
+    def root_disk_snapshot(self, vm_id, snap_id, root_disk_id):
+        disks = self._session.read(
+            lambda system: self._svc(system, vm_id, snap_id)
+            .disks_service().list())
+        for d in disks:
+            if d.id == root_disk_id:
+                return d
+        raise exception.BackendOperationFailed(
+            operation='snapshot', target=vm_id,
+            reason='the snapshot has no copy of the root disk')
+
+    def to_glance(self, context, instance, image_id, update_task_state):
+        vm_id = self._vmops.vm_id(instance)
+        update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+        att = self._vmops.root_attachment(vm_id)
+        snap = self.create(vm_id, SNAPSHOT_MARK + image_id)
+        try:
+            disk = self.root_disk_snapshot(vm_id, snap.id, att.disk.id)
+            size = disk.provisioned_size
+            update_task_state(task_state=task_states.IMAGE_UPLOADING,
+                              expected_state=task_states.IMAGE_PENDING_UPLOAD)
+            metadata = self._metadata(context, instance, image_id, size)
+            with download(self._transfers, size,
+                          snapshot_id=disk.image_id) as reader:
+                self._image_api.update(context, image_id, metadata,
+                                       data=reader, purge_props=False)
+        finally:
+            try:
+                self.remove(vm_id, snap.id)
+            except Exception as e:
+                LOG.warning('Could not remove snapshot %s of VM %s: %s',
+                            snap.id, vm_id, ovirt_session.fault_text(e),
+                            instance=instance)
+
+    def _metadata(self, context, instance, image_id, size):
+        # What nova's libvirt driver sends for a snapshot: the guest data
+        # as a raw disk, owned by the instance's project.
+        return {
+            'disk_format': 'raw',
+            'container_format': 'bare',
+            'properties': {
+                'image_location': 'snapshot',
+                'image_state': 'available',
+                'owner_id': instance.project_id,
+            },
+        }

@@ -1,0 +1,467 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Lifecycle of Nova's VMs on one engine.
+
+Every VM is found through its ownership mark (``description``), never by
+name. Changing requests are not retried blindly: a VM add that may or may
+not have reached the engine is looked for by its mark before it is tried
+again. What a failed spawn created is removed before the error goes up,
+with the engine's own reason in the message (nova records it as the
+instance fault).
+"""
+
+import base64
+
+from oslo_log import log as logging
+from oslo_utils import excutils
+import ovirtsdk4 as sdk
+from ovirtsdk4 import types
+
+from nova.compute import power_state
+from nova import exception as nova_exception
+from nova.virt import hardware
+
+from nova_ovirt import exception
+from nova_ovirt.pools.ovirt import cache as vm_cache
+from nova_ovirt.pools.ovirt import session as ovirt_session
+from nova_ovirt.pools.ovirt import vif as ovirt_vif
+
+LOG = logging.getLogger(__name__)
+
+MiB = 1024 ** 2
+GiB = 1024 ** 3
+S = types.VmStatus
+RUNNING = (S.UP, S.POWERING_UP, S.REBOOT_IN_PROGRESS, S.MIGRATING,
+           S.POWERING_DOWN, S.WAIT_FOR_LAUNCH, S.PAUSED, S.RESTORING_STATE,
+           S.SAVING_STATE, S.NOT_RESPONDING)
+# Statuses in which the engine refuses changes for a moment.
+LOCKED = (S.IMAGE_LOCKED,)
+RESIZE_MARK = 'nova-ovirt:resize'
+
+
+def vm_name(instance):
+    return instance.name or 'nova-%s' % instance.uuid
+
+
+def cpu_topology(flavor):
+    """sockets/cores/threads from hw:cpu_* extra specs, else one per vCPU."""
+    vcpus = flavor.vcpus
+    specs = flavor.extra_specs or {}
+
+    def spec(name):
+        try:
+            return int(specs.get('hw:cpu_%s' % name) or 0)
+        except ValueError:
+            return 0
+    cores, threads, sockets = spec('cores') or 1, spec('threads') or 1, \
+        spec('sockets')
+    if not sockets:
+        sockets = max(1, vcpus // (cores * threads))
+    if sockets * cores * threads != vcpus:
+        sockets, cores, threads = vcpus, 1, 1
+    return types.CpuTopology(sockets=sockets, cores=cores, threads=threads)
+
+
+def vm_shape(flavor):
+    """The parts of a Vm that a flavor decides."""
+    memory = flavor.memory_mb * MiB
+    return dict(
+        memory=memory,
+        # Guaranteed = memory: placement sold the whole amount.
+        memory_policy=types.MemoryPolicy(guaranteed=memory, max=memory),
+        cpu=types.Cpu(topology=cpu_topology(flavor)))
+
+
+def initialization(instance, admin_password):
+    """cloud-init data of the VM, or None when there is nothing to say."""
+    user_data = None
+    if instance.user_data:
+        try:
+            user_data = base64.b64decode(instance.user_data).decode('utf-8')
+        except (ValueError, UnicodeDecodeError):
+            LOG.warning('User data is not UTF-8 text; not passed to the '
+                        'guest', instance=instance)
+    if not (user_data or instance.key_data or admin_password
+            or instance.hostname):
+        return None
+    return types.Initialization(
+        host_name=instance.hostname or None,
+        authorized_ssh_keys=instance.key_data or None,
+        user_name='root' if instance.key_data or admin_password else None,
+        root_password=admin_password or None,
+        custom_script=user_data)
+
+
+class VmOps(object):
+    def __init__(self, pool):
+        self.pool = pool
+        self.session = pool.session
+        self.cache = pool.cache
+
+    # -- finding -----------------------------------------------------------
+
+    def find_vm(self, instance_uuid, follow=None):
+        """The Nova-owned VM of the instance, or None (search by mark)."""
+        vms = self.session.read(
+            lambda system: system.vms_service().list(
+                search=vm_cache.find_search(instance_uuid), follow=follow))
+        ours = [v for v in vms if vm_cache.owner_of(v) == instance_uuid
+                and v.cluster is not None
+                and v.cluster.id in self.pool.cluster_ids()]
+        if len(ours) > 1:
+            # A move between clusters keeps two until confirm: the one on
+            # the instance's current node comes first.
+            ours.sort(key=lambda v: v.status != S.DOWN)
+        return ours[0] if ours else None
+
+    def vm_id(self, instance):
+        """Id of the instance's VM; InstanceNotFound if there is none."""
+        rec = self.cache.peek(instance.uuid)
+        if rec is not None:
+            return rec.id
+        vm = self.find_vm(instance.uuid)
+        if vm is None:
+            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+        self.cache.put_vm(vm)
+        return vm.id
+
+    def _svc(self, system, vm_id):
+        return system.vms_service().vm_service(vm_id)
+
+    def get_vm(self, vm_id, **kwargs):
+        return self.session.read(
+            lambda system: self._svc(system, vm_id).get(**kwargs))
+
+    def wait_status(self, vm_id, statuses, timeout, what, failed=None):
+        vm = ovirt_session.wait_for(
+            lambda: self.get_vm(vm_id), lambda v: v.status in statuses,
+            timeout, what, failed=failed)
+        self.cache.put_vm(vm)
+        return vm
+
+    def _action(self, vm_id, name, idempotent=True, **kwargs):
+        def call(system):
+            return getattr(self._svc(system, vm_id), name)(
+                query=ovirt_session.q(), **kwargs)
+        if idempotent:
+            return self.session.read(call)
+        return self.session.write(call)
+
+    # -- spawn -------------------------------------------------------------
+
+    def spawn(self, context, instance, image_meta, admin_password,
+              network_info, power_on=True):
+        if not image_meta.obj_attr_is_set('id'):
+            raise exception.BackendOperationFailed(
+                operation='spawn', target=instance.uuid,
+                reason='booting from a volume is not supported by oVirt '
+                       'pools')
+        if self.find_vm(instance.uuid) is not None:
+            raise nova_exception.InstanceExists(name=instance.name)
+        cluster_id = self.pool.cluster_id(instance.node)
+        vm_id = None
+        try:
+            template_id = self.pool.images.template_for(
+                context, image_meta, cluster_id)
+            init = initialization(instance, admin_password)
+            vm = self._add_vm(instance, cluster_id, template_id, init)
+            vm_id = vm.id
+            self.cache.put_vm(vm)
+            self.wait_status(vm_id, (S.DOWN,), self.pool.spawn_timeout,
+                             'creating VM %s' % vm_id)
+            self.grow_root_disk(vm_id, instance.flavor.root_gb)
+            for vif in network_info or []:
+                self.add_nic(vm_id, vif)
+            if power_on:
+                self.start(vm_id, use_cloud_init=init is not None)
+        except Exception as e:
+            with excutils.save_and_reraise_exception(reraise=False):
+                LOG.error('Spawning failed: %s', ovirt_session.fault_text(e),
+                          instance=instance)
+            if vm_id is not None:
+                self.remove_vm(vm_id, instance.uuid)
+            raise ovirt_session.translate(e, 'spawn', instance.uuid)
+
+    def _add_vm(self, instance, cluster_id, template_id, init):
+        vm = types.Vm(
+            name=vm_name(instance),
+            description=vm_cache.mark(instance.uuid),
+            comment='Nova instance %s' % (instance.display_name or ''),
+            cluster=types.Cluster(id=cluster_id),
+            template=types.Template(id=template_id),
+            type=types.VmType.SERVER,
+            initialization=init,
+            **vm_shape(instance.flavor))
+
+        def add(system):
+            return system.vms_service().add(
+                vm, clone=False, query=ovirt_session.q())
+        try:
+            return self.session.write(add)
+        except sdk.Error as e:
+            # Did the first attempt reach the engine? The mark tells.
+            found = self._first_attempt(instance, e)
+            if found is not None:
+                return found
+            if ovirt_session.is_conflict(e) and 'name' in \
+                    ovirt_session.fault_text(e).lower():
+                # An operator VM has the name: ours goes by the UUID.
+                vm.name = 'nova-%s' % instance.uuid
+            elif not ovirt_session.retryable(e):
+                raise
+            return self.session.write(add)
+
+    def _first_attempt(self, instance, error):
+        if not (ovirt_session.retryable(error)
+                or ovirt_session.is_conflict(error)):
+            return None
+        try:
+            return self.find_vm(instance.uuid)
+        except sdk.Error:
+            return None
+
+    def root_attachment(self, vm_id):
+        atts = self.session.read(
+            lambda system: self._svc(system, vm_id)
+            .disk_attachments_service().list(follow='disk'))
+        boot = [a for a in atts if a.bootable] or atts
+        return boot[0] if boot else None
+
+    def grow_root_disk(self, vm_id, root_gb):
+        """Root disk up to root_gb (never shrunk: data would be lost)."""
+        att = self.root_attachment(vm_id)
+        wanted = (root_gb or 0) * GiB
+        if att is None or not wanted or att.disk is None:
+            return
+        disk = att.disk
+        if (disk.provisioned_size or 0) >= wanted:
+            return
+        update = types.DiskAttachment(
+            disk=types.Disk(id=disk.id, provisioned_size=wanted))
+        self.session.read(
+            lambda system: self._svc(system, vm_id).disk_attachments_service()
+            .attachment_service(att.id).update(
+                update, query=ovirt_session.q()))
+        ovirt_session.wait_for(
+            lambda: self.session.read(
+                lambda system: system.disks_service().disk_service(
+                    disk.id).get()),
+            lambda d: d.status == types.DiskStatus.OK,
+            self.pool.spawn_timeout, 'resizing disk %s' % disk.id)
+
+    def add_nic(self, vm_id, vif):
+        profile_id = self.pool.profile_id_for(vif)
+        nic = ovirt_vif.nic_for(vif, profile_id)
+
+        def add(system):
+            return self._svc(system, vm_id).nics_service().add(
+                nic, query=ovirt_session.q())
+        try:
+            return self.session.write(add)
+        except sdk.Error as e:
+            # The NIC name is per port: a retried add finds its first try.
+            if ovirt_session.retryable(e) or ovirt_session.is_conflict(e):
+                existing = self.find_nic(vm_id, vif)
+                if existing is not None:
+                    return existing
+            raise
+
+    def find_nic(self, vm_id, vif):
+        nics = self.session.read(
+            lambda system: self._svc(system, vm_id).nics_service().list())
+        mac = (vif.get('address') or '').lower()
+        for nic in nics:
+            if nic.name == ovirt_vif.nic_name(vif) or (
+                    nic.mac is not None and nic.mac.address
+                    and nic.mac.address.lower() == mac):
+                return nic
+        return None
+
+    # -- power -------------------------------------------------------------
+
+    def start(self, vm_id, use_cloud_init=False, timeout=None):
+        vm = self.get_vm(vm_id)
+        if vm.status not in (S.UP, S.POWERING_UP, S.WAIT_FOR_LAUNCH):
+            self._action(vm_id, 'start', idempotent=False,
+                         use_cloud_init=use_cloud_init or None)
+        seen = {'left_down': False}
+
+        def failed(v):
+            if v.status != S.DOWN:
+                seen['left_down'] = True
+            elif seen['left_down']:
+                return 'the VM went down while starting'
+            return None
+        return self.wait_status(vm_id, (S.UP,),
+                                timeout or self.pool.spawn_timeout,
+                                'starting VM %s' % vm_id, failed=failed)
+
+    def stop(self, vm_id, timeout=None):
+        """Power off now (idempotent); waits for down."""
+        vm = self.get_vm(vm_id)
+        if vm.status == S.DOWN:
+            self.cache.put_vm(vm)
+            return vm
+        if vm.status in LOCKED:
+            vm = self.wait_status(vm_id, (S.DOWN,),
+                                  timeout or self.pool.spawn_timeout,
+                                  'VM %s unlock' % vm_id)
+            return vm
+        try:
+            self._action(vm_id, 'stop')
+        except sdk.Error as e:
+            # "VM is not running": it went down meanwhile, which is fine.
+            if not ovirt_session.is_conflict(e):
+                raise
+        return self.wait_status(vm_id, (S.DOWN,),
+                                timeout or self.pool.spawn_timeout,
+                                'stopping VM %s' % vm_id)
+
+    def power_off(self, instance, timeout=0):
+        """Clean shutdown for up to timeout seconds, then power off."""
+        vm_id = self.vm_id(instance)
+        if timeout:
+            vm = self.get_vm(vm_id)
+            if vm.status in (S.UP, S.POWERING_UP, S.REBOOT_IN_PROGRESS):
+                try:
+                    self._action(vm_id, 'shutdown')
+                    self.wait_status(vm_id, (S.DOWN,), timeout,
+                                     'shutting down VM %s' % vm_id)
+                    return
+                except (sdk.Error, ovirt_session.WaitTimeout) as e:
+                    LOG.info('Clean shutdown did not finish (%s); powering '
+                             'off', ovirt_session.fault_text(e),
+                             instance=instance)
+        self.stop(vm_id)
+
+    def reboot(self, instance, reboot_type):
+        vm_id = self.vm_id(instance)
+        vm = self.get_vm(vm_id)
+        if reboot_type == 'SOFT' and vm.status == S.UP:
+            self._action(vm_id, 'reboot', idempotent=False)
+            self.wait_status(vm_id, (S.UP,), self.pool.spawn_timeout,
+                             'rebooting VM %s' % vm_id)
+            return
+        # Hard reboot, or a VM that is not up: power cycle.
+        self.stop(vm_id)
+        self.start(vm_id)
+
+    def suspend(self, instance):
+        vm_id = self.vm_id(instance)
+        self._action(vm_id, 'suspend', idempotent=False)
+        self.wait_status(vm_id, (S.SUSPENDED,), self.pool.spawn_timeout,
+                         'suspending VM %s' % vm_id)
+
+    def resume(self, instance):
+        self.start(self.vm_id(instance))
+
+    # -- destroy -----------------------------------------------------------
+
+    def destroy(self, instance, keep_for_revert=False):
+        """Stop and remove the instance's VM; a VM already gone is fine."""
+        vm = self.find_vm(instance.uuid)
+        if vm is None:
+            self.cache.drop(instance.uuid)
+            return
+        if keep_for_revert and self.resize_snapshot(vm.id) is not None:
+            # nova destroys the "destination" before a same-engine revert;
+            # here both are one VM, which the revert needs.
+            self.stop(vm.id)
+            return
+        self.remove_vm(vm.id, instance.uuid, raise_errors=True)
+
+    def remove_vm(self, vm_id, instance_uuid, raise_errors=False):
+        """Stop, wait for unlock, remove with disks."""
+        try:
+            self.stop(vm_id)
+            ovirt_session.wait_for(
+                lambda: self._try_remove(vm_id), bool,
+                self.pool.spawn_timeout, 'removing VM %s' % vm_id)
+        except sdk.NotFoundError:
+            pass
+        except Exception as e:
+            if raise_errors:
+                raise ovirt_session.translate(e, 'destroy', instance_uuid)
+            LOG.warning('Could not remove VM %s: %s', vm_id,
+                        ovirt_session.fault_text(e))
+            return
+        self.cache.drop(instance_uuid)
+
+    def _try_remove(self, vm_id):
+        """True once removed; False while the engine says it is locked."""
+        try:
+            self.session.read(lambda system: self._svc(system, vm_id).remove(
+                query=ovirt_session.q()))
+        except sdk.NotFoundError:
+            return True
+        except sdk.Error as e:
+            if ovirt_session.is_conflict(e) and 'lock' in \
+                    ovirt_session.fault_text(e).lower():
+                return False
+            raise
+        return True
+
+    # -- info --------------------------------------------------------------
+
+    def info(self, instance, use_cache=True):
+        max_age = None if use_cache else 0
+        rec = self.cache.get(instance.uuid, max_age=max_age)
+        if rec is None and use_cache:
+            # Maybe created after the last listing: ask once for it.
+            vm = self.find_vm(instance.uuid)
+            rec = self.cache.put_vm(vm) if vm is not None else None
+        if rec is None:
+            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+        return hardware.InstanceInfo(
+            state=vm_cache.to_power_state(rec.status, rec.crashed),
+            internal_id=rec.id)
+
+    # -- interfaces --------------------------------------------------------
+
+    def attach_interface(self, instance, vif):
+        self.add_nic(self.vm_id(instance), vif)
+
+    def detach_interface(self, instance, vif):
+        vm_id = self.vm_id(instance)
+        nic = self.find_nic(vm_id, vif)
+        if nic is None:
+            return
+        nic_svc = lambda system: self._svc(system, vm_id).nics_service() \
+            .nic_service(nic.id)
+        if nic.plugged:
+            # A plugged NIC of a running VM cannot be removed.
+            self.session.read(lambda system: nic_svc(system).deactivate(
+                query=ovirt_session.q()))
+        try:
+            self.session.read(lambda system: nic_svc(system).remove(
+                query=ovirt_session.q()))
+        except sdk.NotFoundError:
+            pass
+
+    # -- resize ------------------------------------------------------------
+
+    def resize_snapshot(self, vm_id):
+        snaps = self.session.read(
+            lambda system: self._svc(system, vm_id).snapshots_service().list())
+        for s in snaps:
+            if s.description == RESIZE_MARK:
+                return s
+        return None
+
+    def power_state(self, vm_id):
+        return vm_cache.to_power_state(self.get_vm(vm_id).status)
+
+    def is_running(self, vm_id):
+        return self.power_state(vm_id) == power_state.RUNNING

@@ -1,0 +1,197 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""What each pool backend supports, by nova ComputeDriver method.
+
+The one source of the support matrix: the documentation generates its
+table from :data:`SUPPORT`, and the conformance tests fail when a method
+claimed ``complete`` or ``partial`` here raises NotImplementedError (and
+when a method claimed ``missing`` turns out to be implemented, so that the
+documentation never under-claims either).
+
+Levels:
+
+``complete``
+    works as nova's libvirt driver does it, for every case nova passes in.
+``partial``
+    works for the common case; :data:`NOTES` says what is left out.
+``missing``
+    raises NotImplementedError (nova reports the operation as unsupported).
+"""
+
+COMPLETE = 'complete'
+PARTIAL = 'partial'
+MISSING = 'missing'
+LEVELS = (COMPLETE, PARTIAL, MISSING)
+
+_LIBVIRT = {
+    # nodes and resources
+    'get_available_nodes': COMPLETE,
+    'get_nodenames_by_uuid': COMPLETE,
+    'get_available_resource': COMPLETE,
+    'update_provider_tree': COMPLETE,
+    # inventory of instances
+    'list_instances': COMPLETE,
+    'list_instance_uuids': COMPLETE,
+    'instance_exists': COMPLETE,
+    'get_info': COMPLETE,
+    # lifecycle
+    'spawn': COMPLETE,
+    'destroy': COMPLETE,
+    'reboot': COMPLETE,
+    'power_off': COMPLETE,
+    'power_on': COMPLETE,
+    'pause': COMPLETE,
+    'unpause': COMPLETE,
+    'suspend': COMPLETE,
+    'resume': COMPLETE,
+    'snapshot': COMPLETE,
+    'rescue': COMPLETE,
+    'unrescue': COMPLETE,
+    # resize and cold migration
+    'migrate_disk_and_power_off': COMPLETE,
+    'finish_migration': COMPLETE,
+    'confirm_migration': COMPLETE,
+    'finish_revert_migration': COMPLETE,
+    # networking
+    'attach_interface': COMPLETE,
+    'detach_interface': COMPLETE,
+    # consoles
+    'get_console_output': COMPLETE,
+    'get_vnc_console': COMPLETE,
+    # not supported (yet)
+    'attach_volume': MISSING,
+    'detach_volume': MISSING,
+    'swap_volume': MISSING,
+    'extend_volume': MISSING,
+    'live_migration': MISSING,
+    'live_migration_abort': MISSING,
+    'live_migration_force_complete': MISSING,
+    'check_can_live_migrate_destination': MISSING,
+    'check_can_live_migrate_source': MISSING,
+    'pre_live_migration': MISSING,
+    'post_live_migration_at_destination': MISSING,
+}
+
+_OVIRT = {
+    # nodes and resources
+    'get_available_nodes': COMPLETE,
+    'get_nodenames_by_uuid': COMPLETE,
+    'get_available_resource': COMPLETE,
+    'update_provider_tree': COMPLETE,
+    # inventory of instances
+    'list_instances': COMPLETE,
+    'list_instance_uuids': COMPLETE,
+    'instance_exists': COMPLETE,
+    'get_info': COMPLETE,
+    # lifecycle
+    'spawn': PARTIAL,
+    'destroy': COMPLETE,
+    'reboot': COMPLETE,
+    'power_off': COMPLETE,
+    'power_on': COMPLETE,
+    'pause': MISSING,
+    'unpause': MISSING,
+    'suspend': COMPLETE,
+    'resume': COMPLETE,
+    'snapshot': PARTIAL,
+    'rescue': MISSING,
+    'unrescue': MISSING,
+    # resize and cold migration
+    'migrate_disk_and_power_off': COMPLETE,
+    'finish_migration': PARTIAL,
+    'confirm_migration': COMPLETE,
+    'finish_revert_migration': COMPLETE,
+    # networking
+    'attach_interface': COMPLETE,
+    'detach_interface': COMPLETE,
+    # consoles
+    'get_console_output': MISSING,
+    'get_vnc_console': PARTIAL,
+    # not supported (yet)
+    'attach_volume': MISSING,
+    'detach_volume': MISSING,
+    'swap_volume': MISSING,
+    'extend_volume': MISSING,
+    'live_migration': MISSING,
+    'live_migration_abort': MISSING,
+    'live_migration_force_complete': MISSING,
+    'check_can_live_migrate_destination': MISSING,
+    'check_can_live_migrate_source': MISSING,
+    'pre_live_migration': MISSING,
+    'post_live_migration_at_destination': MISSING,
+}
+
+#: {backend: {nova ComputeDriver method: level}}
+SUPPORT = {
+    'libvirt': _LIBVIRT,
+    'ovirt': _OVIRT,
+}
+
+#: {backend: {method: text}}: what a ``partial`` level leaves out, or why
+#: a method is missing.
+NOTES = {
+    'libvirt': {
+        'attach_volume': 'Cinder volumes are not supported yet.',
+        'detach_volume': 'Cinder volumes are not supported yet.',
+        'swap_volume': 'Cinder volumes are not supported yet.',
+        'extend_volume': 'Cinder volumes are not supported yet.',
+        'live_migration': 'Live migration is not supported yet; cold '
+                          'migration and resize are.',
+    },
+    'ovirt': {
+        'spawn': 'Images only (raw or qcow2; no boot from volume). User '
+                 'data reaches the guest as the cloud-init custom script, '
+                 'with the host name and SSH key; injected files and '
+                 'config drives are not passed.',
+        'pause': 'The oVirt engine has no pause action.',
+        'unpause': 'The oVirt engine has no pause action.',
+        'snapshot': 'The root disk only, uploaded to Glance as a raw '
+                    'image of the disk\'s full size.',
+        'rescue': 'Not implemented for oVirt pools yet.',
+        'unrescue': 'Not implemented for oVirt pools yet.',
+        'finish_migration': 'Within one engine the VM changes cluster in '
+                            'place; between engines the root disk is '
+                            'streamed (other disks are not moved).',
+        'get_console_output': 'The oVirt engine offers no serial console '
+                              'log through its API.',
+        'get_vnc_console': 'Through a one-shot relay in nova-compute that '
+                           'logs in with the VM\'s console ticket; VNC '
+                           'over TLS to the host is not used.',
+        'attach_volume': 'Cinder volumes are not supported yet.',
+        'detach_volume': 'Cinder volumes are not supported yet.',
+        'swap_volume': 'Cinder volumes are not supported yet.',
+        'extend_volume': 'Cinder volumes are not supported yet.',
+        'live_migration': 'Live migration between Nova nodes (clusters) '
+                          'is not supported; oVirt still live-migrates '
+                          'inside a cluster.',
+    },
+}
+
+
+def level(backend, method):
+    """Level of `method` for `backend`; unlisted methods are missing."""
+    return SUPPORT.get(backend, {}).get(method, MISSING)
+
+
+def claimed(backend):
+    """Methods claimed to work (complete or partial) for `backend`."""
+    return sorted(m for m, lv in SUPPORT.get(backend, {}).items()
+                  if lv in (COMPLETE, PARTIAL))
+
+
+def missing(backend):
+    """Methods listed as missing for `backend`."""
+    return sorted(m for m, lv in SUPPORT.get(backend, {}).items()
+                  if lv == MISSING)

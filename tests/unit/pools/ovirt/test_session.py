@@ -1,0 +1,180 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Sessions and configuration checks, against the simulator over TLS."""
+
+import logging
+import os
+import threading
+import time
+
+import fixtures
+
+from nova_ovirt import exception
+from nova_ovirt.engine_sim import tls as sim_tls
+from nova_ovirt.pools.ovirt import session as ovirt_session
+from tests.unit.pools.ovirt import base
+
+TOKEN = r'/sso/oauth/token'
+
+
+class TestSession(base.SimTestCase):
+
+    def _session(self, **kw):
+        args = dict(url=self.sim.url, username=self.sim.username,
+                    password=self.sim.password, ca_file=self.sim.ca_file,
+                    connections=3, timeout=10)
+        args.update(kw)
+        s = ovirt_session.Session(**args)
+        self.addCleanup(s.close)
+        return s
+
+    def test_tls_verified_with_ca_file(self):
+        api = self._session().login()
+        self.assertIsNotNone(api.product_info)
+
+    def test_wrong_ca_is_a_clear_config_error(self):
+        other = self.useFixture(fixtures.TempDir()).path
+        ca_file, _ = sim_tls.setup(other, '127.0.0.1')
+        e = self.assertRaises(exception.PoolConfigError,
+                              self.make_pool, ca_file=ca_file)
+        self.assertEqual('ca_file', e.option)
+        self.assertIn('does not verify', str(e))
+
+    def test_ca_file_missing_or_not_pem(self):
+        e = self.assertRaises(exception.PoolConfigError, self.make_pool,
+                              start=False, ca_file='/nonexistent/ca.pem')
+        self.assertEqual('ca_file', e.option)
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'x')
+        with open(path, 'w') as f:
+            f.write('not a certificate')
+        e = self.assertRaises(exception.PoolConfigError, self.make_pool,
+                              start=False, ca_file=path)
+        self.assertIn('PEM', str(e))
+
+    def test_insecure_warns(self):
+        logger = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        pool = self.make_pool(insecure=True, ca_file=None)
+        self.assertTrue(pool.node_is_available('cluster1'))
+        self.assertIn('TLS verification', logger.output)
+
+    def test_wrong_password_is_a_config_error(self):
+        e = self.assertRaises(exception.PoolConfigError, self.make_pool,
+                              password='wrong')
+        self.assertEqual('password', e.option)
+        self.assertNotIn('wrong', str(e))
+
+    def test_password_never_logged(self):
+        logger = self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
+        self.make_pool(password=self.sim.password)
+        self.assertNotIn(self.sim.password, logger.output)
+
+    def test_token_expiry_relogin(self):
+        s = self._session(connections=1)
+        s.login()
+        self.assertEqual(1, self.sim.requests.count(path_regex=TOKEN))
+        self.sim.faults.invalidate_tokens()
+        # The SDK answers the 401 by logging in again, once.
+        s.read(lambda system: system.clusters_service().list())
+        self.assertEqual(2, self.sim.requests.count(path_regex=TOKEN))
+
+    def test_connection_pool_under_threads(self):
+        s = self._session(connections=3)
+        errors, seen = [], set()
+
+        def work():
+            try:
+                for _ in range(5):
+                    with s.connection() as conn:
+                        seen.add(id(conn))
+                        conn.system_service().clusters_service().list()
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(e)
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual([], errors)
+        self.assertLessEqual(len(seen), 3)
+        # One login for all connections: they share the token.
+        self.assertEqual(1, self.sim.requests.count(path_regex=TOKEN))
+
+    def test_reads_retry_on_busy_engine(self):
+        s = self._session()
+        s.login()
+        self.sim.faults.script_fault(r'/clusters$', method='GET', status=503,
+                                     reason='Service Unavailable', times=1)
+        self.assertEqual(2, len(s.read(
+            lambda system: system.clusters_service().list())))
+
+    def test_correlation_id_from_request_id(self):
+        pool = self.make_pool()
+        inst = self.instance()
+        data = base.image_bytes(1)
+        image_id = self.images.add(data)
+        pool.spawn(self.context, inst, base.image_meta(image_id, len(data)),
+                   [], None, {}, [], power_on=False)
+        cid = self.context.request_id
+        jobs = [j for j in self.sim.store.jobs.values()
+                if getattr(j, '_sim_correlation_id', None) == cid]
+        self.assertTrue(jobs)
+
+
+class TestConfig(base.SimTestCase):
+
+    def test_static_errors(self):
+        for option, value in (('url', None), ('password', None),
+                              ('clusters', []), ('storage_domain', None)):
+            e = self.assertRaises(exception.PoolConfigError, self.make_pool,
+                                  start=False, **{option: value})
+            self.assertEqual(option, e.option)
+            self.assertIn('[ovirt_pool:engine1] %s' % option, str(e))
+
+    def test_engine_errors_at_start(self):
+        for option, value in (('clusters', ['cluster1', 'nope']),
+                              ('storage_domain', 'nope'),
+                              ('vnic_profile_mappings', {'p': 'nope'}),
+                              ('default_vnic_profile', 'nope')):
+            e = self.assertRaises(exception.PoolConfigError, self.make_pool,
+                                  **{option: value})
+            self.assertEqual(option, e.option)
+            self.assertIn('nope', str(e))
+
+    def test_unreachable_engine_does_not_stop_the_service(self):
+        pool = self.make_pool()
+        nodes = pool.nodes()
+        pool.stop()
+        self.sim.faults.outage_start()
+        again = self.make_pool(timeout=2)
+        # Known from the state file, unavailable until the engine answers.
+        self.assertEqual(nodes, again.nodes())
+        self.assertFalse(again.node_is_available('cluster1'))
+        self.assertEqual([], again.list_instance_uuids())
+        self.assertRaises(exception.BackendUnavailable,
+                          again.get_inventory, 'cluster1')
+        self.sim.faults.outage_end()
+        # The event poller reconnects in the background.
+        deadline = time.monotonic() + 10
+        while not again.node_is_available('cluster1') and \
+                time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertTrue(again.node_is_available('cluster1'))
+        self.assertEqual(16, again.get_inventory('cluster1')['VCPU']['total'])
+
+    def test_never_known_nodes_are_empty(self):
+        self.sim.faults.outage_start()
+        self.addCleanup(self.sim.faults.outage_end)
+        pool = self.make_pool(timeout=2)
+        self.assertEqual({}, pool.nodes())

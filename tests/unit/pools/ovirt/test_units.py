@@ -1,0 +1,254 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Pure parts: inventory math, power states, error mapping, VNC auth."""
+
+import socket
+import struct
+import threading
+
+import os_resource_classes as orc
+import ovirtsdk4 as sdk
+from ovirtsdk4 import types
+import testtools
+
+from nova.compute import power_state
+from nova import objects
+from nova.virt import event as virtevent
+
+from nova_ovirt import exception
+from nova_ovirt import placement
+from nova_ovirt.pools.ovirt import cache as vm_cache
+from nova_ovirt.pools.ovirt import consoles
+from nova_ovirt.pools.ovirt import inventory
+from nova_ovirt.pools.ovirt import session as ovirt_session
+from nova_ovirt.pools.ovirt import vif as ovirt_vif
+from nova_ovirt.pools.ovirt import vmops
+from tests.unit.pools.ovirt import base
+
+MiB = 1024 ** 2
+GiB = 1024 ** 3
+S = types.VmStatus
+
+
+def host(status='up', sockets=2, cores=4, threads=1, sched_gib=31):
+    return types.Host(
+        status=types.HostStatus(status),
+        cpu=types.Cpu(topology=types.CpuTopology(
+            sockets=sockets, cores=cores, threads=threads)),
+        max_scheduling_memory=sched_gib * GiB)
+
+
+class TestInventoryMath(testtools.TestCase):
+
+    def test_up_hosts_only(self):
+        hw = inventory.hardware(
+            [host(), host(sockets=1, cores=8, threads=2, sched_gib=63),
+             host('maintenance', sockets=8), host('non_responsive')],
+            200 * GiB + 5)
+        self.assertEqual({'total': 24, 'max_unit': 16}, hw[orc.VCPU])
+        self.assertEqual({'total': 94 * 1024, 'max_unit': 63 * 1024},
+                         hw[orc.MEMORY_MB])
+        self.assertEqual({'total': 200, 'max_unit': 200}, hw[orc.DISK_GB])
+
+    def test_empty_cluster_reports_zero_and_placement_drops_it(self):
+        hw = inventory.hardware([host('maintenance')], 100 * GiB)
+        self.assertEqual(0, hw[orc.VCPU]['total'])
+        self.assertEqual(0, hw[orc.MEMORY_MB]['total'])
+        inv = placement.build_inventory(hw, {})
+        self.assertEqual([orc.DISK_GB], list(inv))
+
+    def test_cpu_trait(self):
+        self.assertEqual('CUSTOM_OVIRT_CPU_SECURE_AMD_EPYC',
+                         inventory.cpu_trait('Secure AMD EPYC'))
+        self.assertIsNone(inventory.cpu_trait(None))
+
+
+class TestPowerStates(testtools.TestCase):
+
+    def test_design_table(self):
+        expected = {
+            power_state.RUNNING: ('up', 'powering_up', 'reboot_in_progress',
+                                  'migrating', 'powering_down'),
+            power_state.PAUSED: ('paused',),
+            power_state.SUSPENDED: ('suspended', 'saving_state'),
+            power_state.SHUTDOWN: ('down',),
+            power_state.NOSTATE: ('wait_for_launch', 'image_locked',
+                                  'restoring_state', 'unknown',
+                                  'unassigned', 'not_responding'),
+        }
+        for state, statuses in expected.items():
+            for status in statuses:
+                self.assertEqual(state, vm_cache.to_power_state(S(status)),
+                                 status)
+        self.assertEqual(power_state.CRASHED,
+                         vm_cache.to_power_state(S.DOWN, crashed=True))
+        # Every status of the API model has a mapping.
+        for status in S:
+            vm_cache.to_power_state(status)
+
+    def test_transitions(self):
+        t = vm_cache.transition
+        self.assertEqual(virtevent.EVENT_LIFECYCLE_STOPPED,
+                         t(power_state.RUNNING, power_state.SHUTDOWN))
+        self.assertEqual(virtevent.EVENT_LIFECYCLE_STARTED,
+                         t(power_state.SHUTDOWN, power_state.RUNNING))
+        self.assertEqual(virtevent.EVENT_LIFECYCLE_RESUMED,
+                         t(power_state.SUSPENDED, power_state.RUNNING))
+        self.assertEqual(virtevent.EVENT_LIFECYCLE_SUSPENDED,
+                         t(power_state.RUNNING, power_state.SUSPENDED))
+        self.assertEqual(virtevent.EVENT_LIFECYCLE_PAUSED,
+                         t(power_state.RUNNING, power_state.PAUSED))
+        self.assertIsNone(t(power_state.RUNNING, power_state.RUNNING))
+
+    def test_ownership_mark(self):
+        uuid = '0b3e2c4e-2f7a-4a43-9a51-5b0b1c7c9d11'
+        self.assertEqual(uuid, vm_cache.owner_of(
+            types.Vm(description=vm_cache.mark(uuid))))
+        for other in (None, '', 'nova-ovirt', 'nova-ovirt:instance=x',
+                      vm_cache.mark(uuid) + ' extra',
+                      'x' + vm_cache.mark(uuid)):
+            self.assertIsNone(vm_cache.owner_of(types.Vm(description=other)))
+
+
+class TestErrors(testtools.TestCase):
+
+    def test_fault_reason_and_detail_kept(self):
+        fault = types.Fault(reason='Operation Failed',
+                            detail='[Cannot run VM. No host.]')
+        e = ovirt_session.translate(sdk.Error('x', code=409, fault=fault),
+                                    'spawn', 'inst')
+        self.assertIsInstance(e, exception.BackendOperationFailed)
+        self.assertIn('Operation Failed: [Cannot run VM. No host.]', str(e))
+
+    def test_transport_and_busy_are_unavailable(self):
+        for err in (sdk.ConnectionError('reset'), sdk.TimeoutError('slow'),
+                    sdk.Error('busy', code=503)):
+            self.assertIsInstance(
+                ovirt_session.translate(err, 'op', 't'),
+                exception.BackendUnavailable)
+            self.assertTrue(ovirt_session.retryable(err))
+        self.assertFalse(ovirt_session.retryable(sdk.Error('x', code=409)))
+        self.assertFalse(ovirt_session.retryable(sdk.ConnectionError(
+            'SSL certificate problem: unable to get local issuer')))
+
+
+class TestFlavorAndVifs(testtools.TestCase):
+
+    def flavor(self, vcpus, **specs):
+        return objects.Flavor(vcpus=vcpus, memory_mb=1024, extra_specs=specs)
+
+    def test_topology(self):
+        t = vmops.cpu_topology(self.flavor(4))
+        self.assertEqual((4, 1, 1), (t.sockets, t.cores, t.threads))
+        t = vmops.cpu_topology(self.flavor(
+            8, **{'hw:cpu_cores': '2', 'hw:cpu_threads': '2'}))
+        self.assertEqual((2, 2, 2), (t.sockets, t.cores, t.threads))
+        t = vmops.cpu_topology(self.flavor(6, **{'hw:cpu_cores': '4'}))
+        self.assertEqual((6, 1, 1), (t.sockets, t.cores, t.threads))
+
+    def test_profile_mapping(self):
+        mappings = {'physnet1': 'p1', 'private': 'p2'}
+        vif = {'id': 'a' * 36, 'network': {
+            'label': 'private', 'meta': {'physical_network': 'physnet1'}}}
+        self.assertEqual('p1', ovirt_vif.profile_name(vif, mappings, 'd'))
+        vif['network']['meta'] = {}
+        self.assertEqual('p2', ovirt_vif.profile_name(vif, mappings, 'd'))
+        vif['network']['label'] = 'other'
+        self.assertEqual('d', ovirt_vif.profile_name(vif, mappings, 'd'))
+
+
+class FakeVncServer(object):
+    """An RFB 3.8 server asking for VNC authentication."""
+
+    def __init__(self, password):
+        self.password = password
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.authenticated = None
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        conn, _ = self.sock.accept()
+        conn.sendall(b'RFB 003.008\n')
+        consoles._recv(conn, 12)
+        conn.sendall(bytes([1, 2]))
+        consoles._recv(conn, 1)
+        challenge = bytes(range(16))
+        conn.sendall(challenge)
+        ok = consoles._recv(conn, 16) == consoles.vnc_response(
+            self.password, challenge)
+        self.authenticated = ok
+        conn.sendall(struct.pack('>I', 0 if ok else 1))
+        if not ok:
+            return
+        consoles._recv(conn, 1)            # ClientInit
+        conn.sendall(b'SERVERINIT')
+        conn.close()
+
+
+class TestVncRelay(testtools.TestCase):
+
+    def test_des(self):
+        # FIPS 81 test vector: single DES from cryptography works.
+        self.assertEqual('85e813540f0ab405', consoles.des_encrypt(
+            bytes.fromhex('133457799BBCDFF1'),
+            bytes.fromhex('0123456789ABCDEF')).hex())
+
+    def test_relay_offers_none_and_logs_in_with_ticket(self):
+        server = FakeVncServer('s3cret')
+        relay = consoles.Relay('127.0.0.1', ('127.0.0.1', server.port),
+                               's3cret', timeout=10).start()
+        client = socket.create_connection(('127.0.0.1', relay.port), 10)
+        self.assertEqual(b'RFB 003.008\n', consoles._recv(client, 12))
+        client.sendall(b'RFB 003.008\n')
+        self.assertEqual(bytes([1, consoles.SEC_NONE]),
+                         consoles._recv(client, 2))
+        client.sendall(bytes([consoles.SEC_NONE]))
+        self.assertEqual(struct.pack('>I', 0), consoles._recv(client, 4))
+        client.sendall(b'\x01')            # ClientInit, shared
+        self.assertEqual(b'SERVERINIT', consoles._recv(client, 10))
+        self.assertTrue(server.authenticated)
+        client.close()
+
+
+class TestInventoryOnSim(base.SimTestCase):
+
+    def test_resources_follow_host_status(self):
+        pool = self.make_pool()
+        res = pool.get_available_resource('cluster2')
+        self.assertEqual(pool.cluster_id('cluster2'), res['uuid'])
+        self.assertEqual('kvm', res['hypervisor_type'])
+        self.assertEqual(32, res['vcpus'])
+        self.assertEqual({'CUSTOM_OVIRT_CPU_SECURE_AMD_EPYC'},
+                         pool.node_traits('cluster2'))
+        host = [h for h in self.sim.store.hosts.values()
+                if h.cluster.id == pool.cluster_id('cluster2')][0]
+        self.sim.admin_set_host_status(host.id, 'maintenance')
+        pool.inventory.refresh(force=True)
+        hw = pool.get_inventory('cluster2')
+        self.assertEqual(16, hw[orc.VCPU]['total'])
+        self.assertEqual(16, hw[orc.VCPU]['max_unit'])
+
+
+class TestEmptyCluster(base.SimTestCase):
+    scenario = 'empty-cluster'
+
+    def test_zero_is_not_an_error(self):
+        pool = self.make_pool(clusters=['cluster1'])
+        hw = pool.get_inventory('cluster1')
+        self.assertEqual(0, hw[orc.VCPU]['total'])
+        self.assertEqual(0, hw[orc.MEMORY_MB]['total'])

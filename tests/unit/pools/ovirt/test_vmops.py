@@ -1,0 +1,401 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Instance flows against the simulator with the real SDK."""
+
+import threading
+import time
+
+from ovirtsdk4 import types
+
+from nova.compute import power_state
+from nova.compute import task_states
+from nova import exception as nova_exception
+from nova import objects
+from nova.virt import event as virtevent
+
+from nova_ovirt import exception
+from nova_ovirt.pools.ovirt import cache as vm_cache
+from tests.unit.pools.ovirt import base
+
+GiB = 1024 ** 3
+CONF = base.CONF
+
+
+class FlowTestCase(base.SimTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.pool = self.make_pool()
+        # Tests read the event feed themselves (poll_once): request counts
+        # stay exact.
+        self.pool.poller.stop()
+        self.data = base.image_bytes(1)
+        self.image_id = self.images.add(self.data)
+        self.meta = base.image_meta(self.image_id, len(self.data))
+
+    def spawn(self, inst=None, vifs=(), power_on=True, **kw):
+        inst = inst or self.instance(**kw)
+        self.pool.spawn(self.context, inst, self.meta, [], None, {},
+                        list(vifs), power_on=power_on)
+        return inst
+
+    def sim_vm(self, inst):
+        vms = [v for v in self.sim.store.vms.values()
+               if v.description == vm_cache.mark(inst.uuid)]
+        return vms[0] if vms else None
+
+    def state(self, inst):
+        return self.pool.get_info(inst, use_cache=False).state
+
+
+class TestSpawnDestroy(FlowTestCase):
+
+    def test_spawn_builds_vm_from_flavor_and_ports(self):
+        inst = self.instance(vcpus=4, memory_mb=1024, root_gb=2,
+                             key_data='ssh-rsa AAA', user_data=None)
+        vifs = [self.vif(), self.vif(physnet='physnet1')]
+        self.spawn(inst, vifs)
+        vm = self.sim_vm(inst)
+        self.assertEqual(inst.name, vm.name)
+        self.assertEqual(types.VmStatus.UP, vm.status)
+        self.assertEqual(1024 * 1024 ** 2, vm.memory)
+        self.assertEqual(vm.memory, vm.memory_policy.guaranteed)
+        self.assertEqual(4, vm.cpu.topology.sockets)
+        nics = sorted(self.sim.store.vm_nics(vm.id), key=lambda n: n.name)
+        profiles = {p.id: p.name for p in
+                    self.sim.store.vnic_profiles.values()}
+        by_mac = {n.mac.address: profiles[n.vnic_profile.id] for n in nics}
+        self.assertEqual({vifs[0]['address']: 'ovirtmgmt',
+                          vifs[1]['address']: 'physnet1'}, by_mac)
+        disks = [self.sim.store.disks[d]
+                 for d in self.sim.store.vm_disk_ids(vm.id)]
+        self.assertEqual(2 * GiB, disks[0].provisioned_size)
+        self.assertEqual('ssh-rsa AAA',
+                         vm.initialization.authorized_ssh_keys)
+        self.assertEqual(power_state.RUNNING, self.state(inst))
+        self.assertEqual([inst.uuid], self.pool.list_instance_uuids())
+
+    def test_image_uploaded_once(self):
+        self.spawn()
+        uploaded = self.sim.requests.bytes_uploaded
+        self.assertGreater(uploaded, 0)
+        self.assertLessEqual(uploaded, len(self.data))
+        self.sim.requests.reset()
+        self.spawn()
+        self.assertEqual(0, self.sim.requests.bytes_uploaded)
+        self.assertEqual(0, self.sim.requests.bytes_copied)
+        self.assertEqual(1, self.images.downloads)
+        self.assertEqual(1, len([t for t in self.sim.store.templates.values()
+                                 if t.name.startswith('nova-image-')]))
+
+    def test_concurrent_first_boots_upload_once(self):
+        errors = []
+
+        def boot():
+            try:
+                self.spawn()
+            except Exception as e:  # pragma: no cover
+                errors.append(e)
+        threads = [threading.Thread(target=boot) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual([], errors)
+        self.assertEqual(1, self.images.downloads)
+        self.assertEqual(3, len(self.pool.list_instance_uuids()))
+
+    def test_destroy_is_idempotent(self):
+        inst = self.spawn()
+        self.pool.destroy(self.context, inst, [])
+        self.assertIsNone(self.sim_vm(inst))
+        self.pool.destroy(self.context, inst, [])
+        self.assertEqual([], self.pool.list_instance_uuids())
+        self.assertFalse(self.pool.instance_exists(inst))
+        self.assertRaises(nova_exception.InstanceNotFound,
+                          self.pool.get_info, inst, False)
+
+    def test_failed_nic_add_leaves_nothing(self):
+        self.spawn(power_on=False)    # the template exists now
+        before = (set(self.sim.store.vms), set(self.sim.store.disks))
+        self.sim.faults.script_fault(r'/nics$', method='POST', status=409,
+                                     reason='Operation Failed',
+                                     detail='[Cannot add Interface. Boom.]')
+        inst = self.instance()
+        e = self.assertRaises(exception.BackendOperationFailed, self.spawn,
+                              inst, [self.vif()])
+        self.assertIn('Cannot add Interface. Boom.', str(e))
+        self.assertEqual(before, (set(self.sim.store.vms),
+                                  set(self.sim.store.disks)))
+        self.assertNotIn(inst.uuid, self.pool.list_instance_uuids())
+
+    def test_failed_start_leaves_nothing(self):
+        self.sim.faults.script_fault(r'/start$', method='POST', status=409,
+                                     reason='Operation Failed',
+                                     detail='[No host has enough memory]')
+        inst = self.instance()
+        e = self.assertRaises(exception.BackendOperationFailed, self.spawn,
+                              inst)
+        self.assertIn('No host has enough memory', str(e))
+        self.assertIsNone(self.sim_vm(inst))
+        # The template is complete and stays for the next boot.
+        self.assertIsNotNone(self.pool.images.find(self.image_id))
+
+    def test_failed_upload_leaves_nothing(self):
+        self.sim.faults.fail_transfer_after(64 * 1024)
+        self.assertRaises(Exception, self.spawn)
+        time.sleep(0.3)   # the engine drops a cancelled upload's disk
+        self.assertEqual([], [d for d in self.sim.store.disks.values()
+                              if (d.name or '').startswith('nova-image')])
+        self.assertIsNone(self.pool.images.find(self.image_id))
+        self.assertEqual([], [v for v in self.sim.store.vms.values()
+                              if v.name.startswith('nova-image-build')])
+
+    def test_retried_add_finds_first_attempt(self):
+        # The add reaches the engine, the answer is lost.
+        inst = self.instance()
+        vm = self.pool.vmops
+        template_id = self.pool.images.template_for(
+            self.context, self.meta, self.pool.cluster_id('cluster1'))
+        first = vm._add_vm(inst, self.pool.cluster_id('cluster1'),
+                           template_id, None)
+        found = vm._first_attempt(inst, exception.BackendUnavailable(
+            backend='x', target='y', reason='z'))
+        self.assertIsNone(found)    # not an SDK transport error
+        import ovirtsdk4 as sdk
+        found = vm._first_attempt(inst, sdk.ConnectionError('reset'))
+        self.assertEqual(first.id, found.id)
+
+    def test_operator_vm_named_like_nova_is_untouched(self):
+        inst = self.instance()
+        # An operator VM with the very name Nova would use.
+        op = self.sim.admin_add_vm(inst.name, 'cluster1',
+                                   description='mine')
+        other = self.sim.admin_add_vm('nova-lookalike', 'cluster1',
+                                      description='nova-ovirt-notreally')
+        self.spawn(inst)
+        self.assertEqual([inst.uuid], self.pool.list_instance_uuids())
+        ours = self.sim_vm(inst)
+        self.assertEqual('nova-%s' % inst.uuid, ours.name)
+        self.pool.destroy(self.context, inst, [])
+        self.assertIn(op.id, self.sim.store.vms)
+        self.assertIn(other.id, self.sim.store.vms)
+        self.assertEqual(types.VmStatus.UP, self.sim.store.vms[op.id].status)
+
+    def test_vm_of_another_cluster_set_is_not_listed(self):
+        inst = self.spawn(node='cluster2')
+        narrow = self.make_pool('narrow', clusters=['cluster1'])
+        self.assertEqual([], narrow.list_instance_uuids())
+        self.assertEqual([inst.uuid], self.pool.list_instance_uuids())
+
+
+class TestPower(FlowTestCase):
+
+    def test_power_cycle(self):
+        inst = self.spawn()
+        self.pool.power_off(inst, timeout=5)
+        self.assertEqual(power_state.SHUTDOWN, self.state(inst))
+        self.pool.power_off(inst)      # already off: fine
+        self.pool.power_on(self.context, inst, [])
+        self.assertEqual(power_state.RUNNING, self.state(inst))
+        self.pool.reboot(self.context, inst, [], 'SOFT')
+        self.pool.reboot(self.context, inst, [], 'HARD')
+        self.assertEqual(power_state.RUNNING, self.state(inst))
+        self.pool.suspend(self.context, inst)
+        self.assertEqual(power_state.SUSPENDED, self.state(inst))
+        self.pool.resume(self.context, inst, [])
+        self.assertEqual(power_state.RUNNING, self.state(inst))
+        self.assertRaises(NotImplementedError, self.pool.pause, inst)
+
+    def test_stopped_in_ovirt_ui_shows_in_one_poll(self):
+        inst = self.spawn()
+        self.queue.events[:] = []
+        vm = self.sim_vm(inst)
+        self.sim.admin_stop_vm(vm.id)
+        self.pool.poller.poll_once()
+        stopped = [e for e in self.queue.events
+                   if e.transition == virtevent.EVENT_LIFECYCLE_STOPPED]
+        self.assertEqual([inst.uuid], [e.uuid for e in stopped])
+        # get_info answers from the refreshed cache, no extra request.
+        self.sim.requests.reset()
+        self.assertEqual(power_state.SHUTDOWN,
+                         self.pool.get_info(inst).state)
+        self.assertEqual(0, self.sim.requests.total)
+
+    def test_removed_in_ovirt_ui(self):
+        inst = self.spawn()
+        self.sim.admin_remove_vm(self.sim_vm(inst).id)
+        self.pool.poller.poll_once()
+        self.assertNotIn(inst.uuid, self.pool.list_instance_uuids())
+
+    def test_get_info_of_many_is_one_listing(self):
+        insts = [self.spawn(power_on=False) for _ in range(3)]
+        self.pool.cache.invalidate()
+        self.sim.requests.reset()
+        for inst in insts:
+            self.assertEqual(power_state.SHUTDOWN,
+                             self.pool.get_info(inst).state)
+        self.assertEqual(1, self.sim.requests.count('GET', r'/vms$'))
+        self.assertEqual(1, self.sim.requests.total)
+
+
+class TestSnapshotResize(FlowTestCase):
+
+    def test_snapshot_streams_to_glance_and_cleans_up(self):
+        inst = self.spawn(root_gb=0)
+        states = []
+        self.pool.snapshot(self.context, inst, 'snap-image',
+                           lambda **kw: states.append(kw['task_state']))
+        self.assertEqual([task_states.IMAGE_PENDING_UPLOAD,
+                          task_states.IMAGE_UPLOADING], states)
+        meta, size, _ = self.images.uploads['snap-image']
+        self.assertEqual(len(self.data), size)
+        self.assertEqual('raw', meta['disk_format'])
+        vm = self.sim_vm(inst)
+        time.sleep(0.2)
+        self.assertEqual([], self.sim.store.vm_snapshots(vm.id))
+        # Zero extents were made locally, not downloaded.
+        self.assertLess(self.sim.requests.bytes_downloaded, size)
+
+    def _migration(self, source, dest):
+        return objects.Migration(source_node=source, dest_node=dest,
+                                 source_compute='compute1',
+                                 dest_compute='compute1')
+
+    def _resize(self, inst, dest, vcpus=4, memory_mb=1024, root_gb=2):
+        self.pool.migrate_disk_and_power_off(self.context, inst, 'compute1',
+                                             None, [])
+        inst.old_flavor = inst.flavor
+        inst.flavor = objects.Flavor(
+            name='m2', flavorid='2', vcpus=vcpus, memory_mb=memory_mb,
+            root_gb=root_gb, ephemeral_gb=0, swap=0, extra_specs={})
+        migration = self._migration(inst.node, dest)
+        self.pool.finish_migration(self.context, migration, inst, '{}', [],
+                                   self.meta, True, {}, power_on=True,
+                                   source_pool=self.pool)
+        inst.node = dest
+        return migration
+
+    def test_resize_and_confirm(self):
+        inst = self.spawn()
+        migration = self._resize(inst, 'cluster2')
+        vm = self.sim_vm(inst)
+        self.assertEqual(self.pool.cluster_id('cluster2'), vm.cluster.id)
+        self.assertEqual(4, vm.cpu.topology.sockets)
+        self.assertEqual(types.VmStatus.UP, vm.status)
+        disk = self.sim.store.disks[self.sim.store.vm_disk_ids(vm.id)[0]]
+        self.assertEqual(2 * GiB, disk.provisioned_size)
+        self.pool.confirm_migration(self.context, migration, inst, [])
+        time.sleep(0.2)
+        self.assertEqual([], self.sim.store.vm_snapshots(vm.id))
+
+    def test_resize_and_revert(self):
+        inst = self.spawn()
+        migration = self._resize(inst, 'cluster2')
+        # nova's revert_resize destroys on the destination first.
+        inst.task_state = task_states.RESIZE_REVERTING
+        self.pool.destroy(self.context, inst, [])
+        self.assertIsNotNone(self.sim_vm(inst))
+        inst.flavor = inst.old_flavor
+        inst.node = 'cluster1'
+        self.pool.finish_revert_migration(self.context, inst, [], migration)
+        vm = self.sim_vm(inst)
+        self.assertEqual(self.pool.cluster_id('cluster1'), vm.cluster.id)
+        self.assertEqual(2, vm.cpu.topology.sockets)
+        self.assertEqual(512 * 1024 ** 2, vm.memory)
+        self.assertEqual(types.VmStatus.UP, vm.status)
+
+    def test_attach_detach_interface(self):
+        inst = self.spawn()
+        port = self.vif()
+        self.pool.attach_interface(self.context, inst, self.meta, port)
+        vm = self.sim_vm(inst)
+        self.assertEqual([port['address']], [
+            n.mac.address for n in self.sim.store.vm_nics(vm.id)])
+        self.pool.detach_interface(self.context, inst, port)
+        self.assertEqual([], self.sim.store.vm_nics(vm.id))
+
+
+class TestConsole(FlowTestCase):
+
+    def test_vnc_console_sets_ticket_and_relays(self):
+        inst = self.spawn()
+        console = self.pool.get_vnc_console(self.context, inst)
+        vm = self.sim_vm(inst)
+        password, _ = vm._sim_ticket
+        self.assertEqual(CONF.vnc.server_proxyclient_address, console.host)
+        relay = self.pool.consoles._relays[-1]
+        self.assertEqual(console.port, relay.port)
+        self.assertEqual(password, relay._password)
+        self.assertEqual(vm._sim_vnc_port, relay.target[1])
+
+    def test_no_console_output(self):
+        inst = self.spawn(power_on=False)
+        self.assertRaises(NotImplementedError,
+                          self.pool.get_console_output, self.context, inst)
+
+
+class TestCrossEngine(FlowTestCase):
+    """Resize between pools of two engines: the disk is streamed."""
+
+    def setUp(self):
+        super().setUp()
+        self.sim2 = base.EngineSimulator(scenario='default',
+                                         delays=dict(base.FAST))
+        self.sim2.start()
+        self.addCleanup(self.sim2.stop)
+        # Same cluster names on both engines: each pool exposes one, so
+        # node names stay unique (the driver refuses duplicates).
+        self.pool.stop()
+        self.pool = self.make_pool(clusters=['cluster1'])
+        self.pool2 = self.make_pool(
+            'engine2', url=self.sim2.url, ca_file=self.sim2.ca_file,
+            clusters=['cluster2'])
+
+    def test_move_confirm(self):
+        inst = self.spawn(root_gb=0)
+        self.pool.migrate_disk_and_power_off(self.context, inst, 'c', None,
+                                             [])
+        migration = objects.Migration(source_node='cluster1',
+                                      dest_node='cluster2')
+        self.pool2.finish_migration(self.context, migration, inst, '{}', [],
+                                    self.meta, False, {}, power_on=True,
+                                    source_pool=self.pool)
+        self.assertEqual([inst.uuid], self.pool2.list_instance_uuids())
+        new = [v for v in self.sim2.store.vms.values()
+               if v.description == vm_cache.mark(inst.uuid)][0]
+        self.assertEqual(types.VmStatus.UP, new.status)
+        self.assertGreater(self.sim.requests.bytes_downloaded, 0)
+        self.assertEqual(self.sim.requests.bytes_downloaded,
+                         self.sim2.requests.bytes_uploaded)
+        # Until confirm the source keeps its stopped VM for a revert.
+        self.assertEqual(types.VmStatus.DOWN, self.sim_vm(inst).status)
+        self.pool.confirm_migration(self.context, migration, inst, [])
+        self.assertIsNone(self.sim_vm(inst))
+
+    def test_move_revert(self):
+        inst = self.spawn(root_gb=0)
+        self.pool.migrate_disk_and_power_off(self.context, inst, 'c', None,
+                                             [])
+        migration = objects.Migration(source_node='cluster1',
+                                      dest_node='cluster2')
+        self.pool2.finish_migration(self.context, migration, inst, '{}', [],
+                                    self.meta, False, {}, power_on=True,
+                                    source_pool=self.pool)
+        inst.task_state = task_states.RESIZE_REVERTING
+        self.pool2.destroy(self.context, inst, [])
+        self.assertEqual([], self.pool2.list_instance_uuids())
+        self.pool.finish_revert_migration(self.context, inst, [], migration)
+        self.assertEqual(types.VmStatus.UP, self.sim_vm(inst).status)
