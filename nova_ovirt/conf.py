@@ -188,15 +188,22 @@ def register_pool_backend_opts(conf, pool_name, backend_opts):
 
 
 def list_opts():
-    """Options for oslo-config-generator.
+    """Options for oslo-config-generator and the configuration reference.
 
-    Pool sections are named by the operator; the sample shows one of each
-    backend under a placeholder name.
+    Pool sections are named by the operator; the sample shows one pool of
+    each backend under the names the README's example uses.
     """
+    libvirt_example = cfg.OptGroup(
+        pool_group_name('kvm'),
+        help='A pool named "kvm" with the libvirt backend: one Nova node per '
+             'libvirt host. Every name in [ovirt] pools has a section like '
+             'this one.')
+    ovirt_example = cfg.OptGroup(
+        pool_group_name('engine1'),
+        help='A pool named "engine1" with the ovirt backend: one Nova node '
+             'per cluster of the engine.')
     return [
         (ovirt_group, OVIRT_OPTS),
-        (pool_group_name('<libvirt pool name>'),
-         POOL_COMMON_OPTS + LIBVIRT_POOL_OPTS),
-        (pool_group_name('<ovirt pool name>'),
-         POOL_COMMON_OPTS + OVIRT_POOL_OPTS),
+        (libvirt_example, POOL_COMMON_OPTS + LIBVIRT_POOL_OPTS),
+        (ovirt_example, POOL_COMMON_OPTS + OVIRT_POOL_OPTS),
     ]

@@ -245,3 +245,16 @@ def host_cpu_info(capabilities_xml):
                             for k in ('cores', 'threads', 'sockets')}
     info['features'] = sorted(f.get('name') for f in cpu.findall('feature'))
     return info
+
+
+def guest_domain_types(capabilities_xml, arch='x86_64', os_type='hvm'):
+    """Domain types (kvm, qemu, ...) the host offers for arch's guests."""
+    types = set()
+    for guest in etree.fromstring(capabilities_xml).findall('guest'):
+        if guest.findtext('os_type') != os_type:
+            continue
+        for arch_element in guest.findall('arch'):
+            if arch_element.get('name') == arch:
+                types.update(d.get('type')
+                             for d in arch_element.findall('domain'))
+    return sorted(types)

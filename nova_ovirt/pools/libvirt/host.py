@@ -147,6 +147,11 @@ class Host(object):
         return self._conn is not None and not self._closed
 
     @property
+    def down_reason(self):
+        """Why the host is unavailable (last connection error), or None."""
+        return None if self.available else self._down_reason
+
+    @property
     def connection(self):
         conn = self._conn
         if conn is None or self._closed:

@@ -28,6 +28,7 @@ from nova import exception as nova_exception
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
 from nova_ovirt.pools import base
+from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import console
 from nova_ovirt.pools.libvirt import host as host_mod
 from nova_ovirt.pools.libvirt import migration
@@ -92,6 +93,31 @@ class LibvirtPool(base.Pool):
 
     def node_is_available(self, nodename):
         return self.node_host(nodename).available
+
+    def describe_node(self, nodename):
+        """What the node's host offers, for nova-ovirt-status.
+
+        Plain data: the URI, whether it is connected (and why not), the
+        hypervisor, the domain types offered for the pool's x86_64 guests,
+        the storage pool and the number of Nova-owned guests.
+        """
+        libvirt_host = self.node_host(nodename)
+        found = {'uri': libvirt_host.uri,
+                 'available': libvirt_host.available,
+                 'reason': libvirt_host.down_reason,
+                 'domain_type': self.conf.domain_type,
+                 'storage_pool': libvirt_host.storage.pool_name}
+        if not libvirt_host.available:
+            return found
+        conn = libvirt_host.connection
+        with libvirt_host.translated('Reading host capabilities'):
+            found.update(
+                hypervisor=conn.getType(), version=conn.getVersion(),
+                domain_types=config.guest_domain_types(
+                    conn.getCapabilities()),
+                storage_path=libvirt_host.storage.path)
+        found['nova_guests'] = len(libvirt_host.guest_states(max_age=0))
+        return found
 
     def get_available_resource(self, nodename):
         return self.node_host(nodename).get_available_resource()
