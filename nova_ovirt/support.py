@@ -106,8 +106,8 @@ _OVIRT = {
     'suspend': COMPLETE,
     'resume': COMPLETE,
     'snapshot': PARTIAL,
-    'rescue': MISSING,
-    'unrescue': MISSING,
+    'rescue': PARTIAL,
+    'unrescue': COMPLETE,
     # resize and cold migration
     'migrate_disk_and_power_off': COMPLETE,
     'finish_migration': PARTIAL,
@@ -159,8 +159,11 @@ NOTES = {
         'unpause': 'The oVirt engine has no pause action.',
         'snapshot': 'The root disk only, uploaded to Glance as a raw '
                     'image of the disk\'s full size.',
-        'rescue': 'Not implemented for oVirt pools yet.',
-        'unrescue': 'Not implemented for oVirt pools yet.',
+        'rescue': 'The rescue image boots from a thin disk on its '
+                  'template, the root disk stays attached (not bootable); '
+                  'the rescue password reaches the guest through '
+                  'cloud-init (run once). The image properties '
+                  'hw_rescue_bus and hw_rescue_device are not honoured.',
         'finish_migration': 'Within one engine the VM changes cluster in '
                             'place; between engines the root disk is '
                             'streamed (other disks are not moved).',

@@ -12,6 +12,7 @@ from ovirtsdk4 import types
 from nova_ovirt.engine_sim import common
 from nova_ovirt.engine_sim import errors
 from nova_ovirt.engine_sim import search
+from nova_ovirt.engine_sim import vnc
 from nova_ovirt.engine_sim.common import USER
 from nova_ovirt.engine_sim.model import stable_id
 from nova_ovirt.engine_sim.storage import StorageOps
@@ -47,6 +48,7 @@ class Engine(common.Base, VmOps, StorageOps):
         self.tickets = Tickets()
         self.correlation_id = None     # set per request by the API layer
         self.console_address = '127.0.0.1'
+        self.vnc = vnc.VncServers(store)
 
     # -- hosts ------------------------------------------------------------
 
@@ -146,6 +148,9 @@ class Engine(common.Base, VmOps, StorageOps):
     def _sub_vm_nics(self, vm):
         return [('nic', n) for n in self.store.vm_nics(vm.id)]
 
+    def _sub_template_nics(self, tpl):
+        return [('nic', n) for n in self.store.template_nics(tpl.id)]
+
     def _sub_vm_disk_attachments(self, vm):
         return [('disk_attachment', self.store.disk_attachments[i])
                 for i in self.store.vm_disk_ids(vm.id)]
@@ -166,7 +171,7 @@ class Engine(common.Base, VmOps, StorageOps):
                                   vm=types.Vm(id=vm.id))
         if current and vm.status in common.RUNNING and vm.host is not None:
             c.address = self.console_address
-            c.port = getattr(vm, '_sim_vnc_port', 5900)
+            c.port = getattr(vm, '_sim_vnc_port', None)
             cluster = self.store.clusters.get(vm.cluster.id)
             if cluster is not None and cluster.vnc_encryption:
                 c.tls_port = c.port

@@ -191,7 +191,12 @@ class Store(object):
 
     def vm_nics(self, vm_id):
         with self.lock:
-            return [n for n in self.nics.values() if n.vm.id == vm_id]
+            return [n for n in self.nics.values() if n.vm is not None and n.vm.id == vm_id]
+
+    def template_nics(self, template_id):
+        with self.lock:
+            return [n for n in self.nics.values()
+                    if n.template is not None and n.template.id == template_id]
 
     def vm_snapshots(self, vm_id):
         with self.lock:

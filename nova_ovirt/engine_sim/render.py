@@ -36,6 +36,12 @@ def _vm_parent(obj):
     return 'vm', obj.vm.id
 
 
+def _nic_parent(obj):
+    if obj.template is not None:
+        return 'template', obj.template.id
+    return 'vm', obj.vm.id
+
+
 def _attachment_parent(obj):
     if obj.template is not None:
         return 'template', obj.template.id
@@ -85,7 +91,7 @@ KINDS = {k.name: k for k in [
     Kind('disk_profile', 'disk_profile', 'diskprofiles', 'disk_profiles'),
     # sub-resources
     Kind('nic', 'nic', 'nics', subs=['statistics', 'reported_devices'],
-         actions=['activate', 'deactivate'], parent=_vm_parent),
+         actions=['activate', 'deactivate'], parent=_nic_parent),
     Kind('disk_attachment', 'disk_attachment', 'diskattachments',
          parent=_attachment_parent),
     Kind('snapshot', 'snapshot', 'snapshots', subs=['disks', 'nics'],

@@ -75,7 +75,7 @@ class EngineSimulator(object):
         self.store.extra['instance_id'] = model.stable_id('engine', scenario)
         self.engine = engine_mod.Engine(self.store, self.volumes, self.requests,
                                         self._data_url)
-        self.engine.console_address = self.url_host
+        self.engine.console_address = self.console_host
         self.api = api_mod.Api(self.engine, self.store)
         self.sso = sso_mod.SSO(self.clock, username, password,
                                lambda: self.store.delays['token_lifetime'])
@@ -95,6 +95,12 @@ class EngineSimulator(object):
         if ip.is_unspecified:
             return '127.0.0.1' if ip.version == 4 else '[::1]'
         return '[%s]' % host if ip.version == 6 else host
+
+    @property
+    def console_host(self):
+        """The address graphics consoles report: a bare IP, as the engine
+        gives it (no URL brackets)."""
+        return self.url_host.strip('[]')
 
     @property
     def base_url(self):
@@ -131,6 +137,9 @@ class EngineSimulator(object):
                 return self
             self._serve()
             self._started = True
+            # VNC consoles listen where the API does (real hosts would be
+            # elsewhere; one address keeps the simulator one process).
+            self.engine.vnc.start(self.host, self._family())
             self.clock.add_listener(self._check_outage)
             with open(os.path.join(self.state_dir, CONFIG_FILE), 'w') as f:
                 f.write(self.config_snippet())
@@ -152,6 +161,7 @@ class EngineSimulator(object):
             self.clock.remove_listener(self._check_outage)
             self.clock.remove_listener(self.store.tick)
             self._close_httpd()
+            self.engine.vnc.stop()
             self._started = False
         if self._own_state_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -232,8 +242,9 @@ class EngineSimulator(object):
             if vm.status.value != 'down':
                 self.engine._power_off(vm)
             self.engine._drop_vm(vm)
+            # Like the engine's, the event links the VM that is gone.
             self.engine.event(113, 'VM %s was successfully removed.' % vm.name,
-                              cluster=vm.cluster.id)
+                              vm=vm.id, cluster=vm.cluster.id)
 
     def admin_set_host_status(self, host_id, status):
         with self.store.lock:

@@ -333,6 +333,9 @@ class StorageOps(object):
                 id=tdisk.id, active=True, bootable=vatt.bootable,
                 interface=vatt.interface, pass_discard=False, read_only=False,
                 disk=types.Disk(id=tdisk.id), template=types.Template(id=tpl.id))
+        for nic in self.store.vm_nics(vm.id):
+            # Template NICs keep name and profile; MACs are per VM.
+            self.copy_nic(nic, template=types.Template(id=tpl.id))
         vm.status = S.IMAGE_LOCKED
         self._bump(vm)
         job = self.job('Creating Template %s from VM %s' % (tpl.name, vm.name))
@@ -387,6 +390,8 @@ class StorageOps(object):
                 if layer is not None:
                     layer.shared = False
             self.drop_disk(disk_id)
+        for nic in self.store.template_nics(tpl.id):
+            self.store.nics.pop(nic.id, None)
         self.store.templates.pop(tpl.id)
         self.event(251, 'Removal of Template %s has been completed.' % tpl.name)
 
@@ -423,6 +428,10 @@ class StorageOps(object):
             vm.status in common.RUNNING,
             vm=types.Vm(id=vm.id))
         snap._sim_layers = {}
+        # What the engine keeps in the snapshot's OVF: the configuration
+        # and each disk's size then (a restore brings both back).
+        snap._sim_config = self._vm_config(vm)
+        snap._sim_sizes = {}
         wanted = {d.id for d in (snap_in.disk_attachments or []) if d.id} | \
             {d.id for d in (snap_in.disks or []) if d.id}
         disks = []
@@ -433,6 +442,7 @@ class StorageOps(object):
             frozen = self.layer(disk)
             top = self.volumes.create(new_id(), disk.provisioned_size, base=frozen)
             snap._sim_layers[disk_id] = frozen.id
+            snap._sim_sizes[disk_id] = disk.provisioned_size
             disk.image_id = top.id
             disk.status = DS.LOCKED
             disks.append(disk_id)
@@ -494,6 +504,14 @@ class StorageOps(object):
             self.done_job(job)
         self.store.schedule('snapshot_lock', ('vm', vm.id), done)
 
+    def _vm_config(self, vm):
+        from nova_ovirt.engine_sim.vms import INHERITED
+        return {f: copy.deepcopy(getattr(vm, f, None)) for f in INHERITED}
+
+    def _set_vm_config(self, vm, config):
+        for field, value in (config or {}).items():
+            setattr(vm, field, copy.deepcopy(value))
+
     def snapshot_disks(self, vm_id, snap):
         """The disks as they were in the snapshot (disk id, snapshot image id)."""
         out = []
@@ -522,18 +540,22 @@ class StorageOps(object):
         if getattr(vm, '_sim_preview', None):
             raise errors.conflict('Cannot preview Snapshot. VM is previewing a Snapshot.')
         saved = {}
+        sizes = getattr(snap, '_sim_sizes', {})
         for disk_id, layer_id in snap._sim_layers.items():
             disk = self.store.disks.get(disk_id)
             if disk is None:
                 continue
-            saved[disk_id] = disk.image_id
+            saved[disk_id] = (disk.image_id, disk.provisioned_size)
+            disk.provisioned_size = sizes.get(disk_id, disk.provisioned_size)
             top = self.volumes.create(new_id(), disk.provisioned_size,
                                       base=self.volumes.get(layer_id))
             disk.image_id = top.id
+        config = self._vm_config(vm)
+        self._set_vm_config(vm, getattr(snap, '_sim_config', None))
         if commit:
             self.event(100, "VM %s restored from Snapshot." % vm.name, vm=vm.id)
             return vm
-        vm._sim_preview = (snap.id, saved)
+        vm._sim_preview = (snap.id, saved, config)
         snap.snapshot_status = types.SnapshotStatus.IN_PREVIEW
         self.event(71, "VM %s previewed from Snapshot '%s'." % (vm.name, snap.description),
                    vm=vm.id)
@@ -545,13 +567,15 @@ class StorageOps(object):
         if not preview:
             raise errors.conflict('Cannot %s Snapshot. VM is not in preview.'
                                   % ('commit' if commit else 'undo'))
-        snap_id, saved = preview
+        snap_id, saved, config = preview
         if not commit:
-            for disk_id, image_id in saved.items():
+            for disk_id, (image_id, size) in saved.items():
                 disk = self.store.disks.get(disk_id)
                 if disk is not None:
                     self.volumes.delete(disk.image_id)
                     disk.image_id = image_id
+                    disk.provisioned_size = size
+            self._set_vm_config(vm, config)
         vm._sim_preview = None
         snap = self.store.snapshots.get(snap_id)
         if snap is not None:

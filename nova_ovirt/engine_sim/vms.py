@@ -23,6 +23,7 @@ from nova_ovirt.engine_sim.model import stable_id
 
 S = types.VmStatus
 MiB = 1024 * 1024
+BLANK_TEMPLATE_ID = '00000000-0000-0000-0000-000000000000'
 
 # VmBase fields a new VM takes from its template unless the request sets them.
 INHERITED = ('memory', 'memory_policy', 'cpu', 'os', 'type', 'stateless',
@@ -157,6 +158,9 @@ class VmOps(object):
         overrides = {a.disk.id: a.disk for a in (vm_in.disk_attachments or [])
                      if a.disk is not None and a.disk.id}
         disks = self.clone_template_disks(template, vm, clone, overrides)
+        for tnic in self.store.template_nics(template.id):
+            # As on oVirt: the template's NICs, each with a new MAC.
+            self.copy_nic(tnic, vm=types.Vm(id=vm.id), mac=self._new_mac())
         if disks:
             vm.status = S.IMAGE_LOCKED
             self._bump(vm)
@@ -225,11 +229,20 @@ class VmOps(object):
             raise errors.conflict('Cannot remove VM. VM is running.')
         if vm.delete_protected:
             raise errors.conflict('Cannot remove VM. VM is delete protected.')
+        thin = vm.template is not None and vm.template.id != BLANK_TEMPLATE_ID \
+            and not getattr(vm, '_sim_clone', False)
+        if detach_only and thin:
+            # Its thin disks need the template (RemoveVmCommand's check);
+            # a single disk can still be detached first.
+            raise errors.conflict('Cannot remove VM with detaching disks, VM is based '
+                                  'from template.')
         self._drop_vm(vm, detach_only)
-        self.event(113, 'VM %s was successfully removed.' % vm.name, cluster=vm.cluster.id)
+        self.event(113, 'VM %s was successfully removed.' % vm.name, vm=vm.id,
+                   cluster=vm.cluster.id)
 
     def _drop_vm(self, vm, detach_only=False):
         self.store.cancel(('vm', vm.id))
+        self._console_off(vm)
         for disk_id in self.store.vm_disk_ids(vm.id):
             self.store.disk_attachments.pop(disk_id, None)
             if not detach_only:
@@ -302,12 +315,14 @@ class VmOps(object):
         return vm
 
     def _console_port(self, vm):
-        used = {getattr(v, '_sim_vnc_port', None) for v in self.store.vms.values()
-                if v.id != vm.id and v.status in common.RUNNING}
-        port = 5900
-        while port in used:
-            port += 1
-        return port
+        # A real VNC server listens there (vnc.py): the port is its own.
+        return self.vnc.open(vm)
+
+    def _console_off(self, vm):
+        # The VM's QEMU is gone, and with it its VNC server and password.
+        self.vnc.close(vm.id)
+        vm._sim_vnc_port = None
+        vm._sim_ticket = None
 
     def _candidates(self, vm, cluster_id, exclude=None):
         hosts = [h for h in self.store.hosts_of(cluster_id)
@@ -357,6 +372,7 @@ class VmOps(object):
         vm.stop_reason = reason
         vm.run_once = False
         self._bump(vm)
+        self._console_off(vm)
         if was_suspended:
             self.event(111, 'Suspended VM %s has had its save state cleared by %s.'
                        % (vm.name, USER), vm=vm.id, cluster=vm.cluster.id)
@@ -421,6 +437,7 @@ class VmOps(object):
             host_name = self.host_name(v)
             v.status = S.SUSPENDED
             v.host = None
+            self._console_off(v)
             self.store.add_event(503, 'VM %s on Host %s is suspended.' % (v.name, host_name),
                                  vm=v.id, cluster=v.cluster.id)
         self._later(vm, 'vm_save_state', suspended)
@@ -534,6 +551,17 @@ class VmOps(object):
                    vm=vm.id, cluster=vm.cluster.id)
         return nic
 
+    def copy_nic(self, src, vm=None, template=None, mac=None):
+        nic = types.Nic(
+            id=new_id(), name=src.name, description=src.description,
+            interface=src.interface, linked=src.linked, plugged=src.plugged,
+            mac=types.Mac(address=mac) if mac else None,
+            vnic_profile=types.VnicProfile(id=src.vnic_profile.id)
+            if src.vnic_profile is not None else None,
+            vm=vm, template=template, synced=True if vm else None)
+        self.store.nics[nic.id] = nic
+        return nic
+
     def update_nic(self, vm_id, nic_id, nic_in):
         vm = self.vm(vm_id)
         nic = self._nic(vm, nic_id)
@@ -546,7 +574,7 @@ class VmOps(object):
 
     def _nic(self, vm, nic_id):
         nic = self.store.nics.get(nic_id)
-        if nic is None or nic.vm.id != vm.id:
+        if nic is None or nic.vm is None or nic.vm.id != vm.id:
             raise errors.not_found('Nic', nic_id)
         return nic
 

@@ -295,8 +295,10 @@ class EventPoller(object):
         changed, crashed, relist = [], set(), False
         clusters = self._cache._cluster_ids()
         for ev in sorted(events, key=lambda e: int(e.id)):
-            if ev.code in EVENT_VM_REMOVED and ev.cluster is not None \
-                    and ev.cluster.id in clusters:
+            if ev.code in EVENT_VM_REMOVED and ev.vm is None \
+                    and ev.cluster is not None and ev.cluster.id in clusters:
+                # Without the VM's link only a listing tells which went;
+                # with it, the GET below answers 404 and drops it.
                 relist = True
             vm_id = ev.vm.id if ev.vm is not None else None
             if vm_id is None or self._cache.uuid_of_vm(vm_id) is None:

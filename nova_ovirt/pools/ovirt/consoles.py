@@ -35,6 +35,7 @@ import secrets
 import socket
 import struct
 import threading
+import time
 
 from oslo_log import log as logging
 from ovirtsdk4 import types
@@ -153,6 +154,15 @@ def accept_client(sock):
         sock.sendall(struct.pack('>I', 0))
 
 
+def refuse_client(sock, reason):
+    """Tell the proxy side, in RFB, that there is no console to give."""
+    sock.sendall(RFB_38)
+    version = _recv(sock, 12)
+    message = reason.encode('utf-8')
+    count = struct.pack('>I', 0) if version < b'RFB 003.007' else b'\0'
+    sock.sendall(count + struct.pack('>I', len(message)) + message)
+
+
 def _pipe(src, dst):
     try:
         while True:
@@ -202,17 +212,32 @@ class Relay(object):
             return      # nobody came within the ticket's lifetime
         finally:
             self.close()
+        client.settimeout(self._timeout)
         server = None
         try:
             server = socket.create_connection(self.target, self._timeout)
             login_server(server, self._password)
-            accept_client(client)
         except (OSError, RfbError) as e:
             LOG.warning('VNC relay to %s:%s failed: %s', self.target[0],
                         self.target[1], e)
-            client.close()
             if server is not None:
                 server.close()
+            # An RFB failure the browser shows (nova-novncproxy passes the
+            # reason on), not a dropped connection; the details stay in
+            # the compute log, as nova's security proxy does it.
+            try:
+                refuse_client(client, 'Cannot log in to the console of the '
+                              'instance; request a new console URL')
+            except (OSError, RfbError):
+                pass
+            client.close()
+            return
+        try:
+            accept_client(client)
+        except (OSError, RfbError) as e:
+            LOG.warning('VNC relay: the proxy side went away: %s', e)
+            client.close()
+            server.close()
             return
         client.settimeout(None)
         server.settimeout(None)
@@ -225,7 +250,25 @@ class Consoles(object):
     def __init__(self, pool):
         self.pool = pool
         self._relays = []
+        self._tickets = {}      # {vm id: (password, monotonic expiry)}
         self._lock = threading.Lock()
+
+    def _password(self, vm_id):
+        """The VM's console password: the current one while it is valid.
+
+        Setting a ticket replaces the VM's VNC password, so a new random
+        one per request would lock out the relay of a console URL handed
+        out a moment earlier. The ticket set with it extends the expiry.
+        """
+        now = time.monotonic()
+        with self._lock:
+            self._tickets = {k: v for k, v in self._tickets.items()
+                             if v[1] > now}
+            current = self._tickets.get(vm_id)
+            password = current[0] if current else \
+                secrets.token_urlsafe(6)[:8]
+            self._tickets[vm_id] = (password, now + TICKET_SECONDS)
+            return password
 
     def _vnc_console(self, vm_id):
         consoles = self.pool.session.read(
@@ -242,7 +285,7 @@ class Consoles(object):
         console = self._vnc_console(vm_id)
         if console is None or not console.port:
             raise nova_exception.ConsoleTypeUnavailable(console_type='vnc')
-        password = secrets.token_urlsafe(6)[:8]
+        password = self._password(vm_id)
         ticket = self.pool.session.write(
             lambda system: system.vms_service().vm_service(vm_id).ticket(
                 ticket=types.Ticket(value=password, expiry=TICKET_SECONDS),

@@ -24,6 +24,7 @@ ovirt-pool-<name>.json`` so a restart while the engine is down still
 reports the same nodes (unavailable until the engine answers).
 """
 
+import collections
 import contextlib
 import functools
 import json
@@ -48,6 +49,7 @@ from nova_ovirt.pools.ovirt import consoles
 from nova_ovirt.pools.ovirt import images
 from nova_ovirt.pools.ovirt import inventory
 from nova_ovirt.pools.ovirt import migrate
+from nova_ovirt.pools.ovirt import rescue
 from nova_ovirt.pools.ovirt import session as ovirt_session
 from nova_ovirt.pools.ovirt import snapshot
 from nova_ovirt.pools.ovirt import transfer
@@ -131,6 +133,8 @@ class OvirtPool(base.Pool):
         self.engine_version = 0
         self._ready = False
         self._started = False
+        #: Why the engine is not ready (last bootstrap failure), or None.
+        self.last_error = None
         self._last_attempt = -RETRY_SECONDS
         self._boot_lock = threading.Lock()
         self.cache = vm_cache.VmCache(
@@ -147,6 +151,7 @@ class OvirtPool(base.Pool):
         self.vmops = vmops.VmOps(self)
         self.snapshots = None
         self.migrations = None
+        self.rescues = None
         self.consoles = consoles.Consoles(self)
 
     # -- configuration --------------------------------------------------------
@@ -247,6 +252,7 @@ class OvirtPool(base.Pool):
         self.snapshots = snapshot.Snapshots(
             self.vmops, self.transfers, self.image_api, self.spawn_timeout)
         self.migrations = migrate.Migrations(self)
+        self.rescues = rescue.Rescue(self)
         self.cache.refresh(max_age=0)
         self.poller.prime()
         self._ready = True
@@ -275,8 +281,10 @@ class OvirtPool(base.Pool):
                 return True
             try:
                 self._bootstrap()
+                self.last_error = None
                 return True
-            except exception.PoolConfigError:
+            except exception.PoolConfigError as e:
+                self.last_error = str(e)
                 if fatal:
                     raise
                 LOG.exception('Pool %s: configuration error', self.name)
@@ -285,10 +293,12 @@ class OvirtPool(base.Pool):
                     self.group_name, 'password', '***',
                     'the engine refused user %s: %s' % (
                         self.conf.username, ovirt_session.fault_text(e)))
+                self.last_error = str(error)
                 if fatal:
                     raise error
                 LOG.error('Pool %s: %s', self.name, error)
             except Exception as e:
+                self.last_error = ovirt_session.fault_text(e)
                 if fatal and isinstance(e, sdk.Error) and \
                         ovirt_session.is_tls_error(e) and \
                         ovirt_session.is_transport_error(e):
@@ -351,6 +361,50 @@ class OvirtPool(base.Pool):
 
     def node_is_available(self, nodename):
         return self._ready and nodename in self._nodes
+
+    def describe(self):
+        """What the engine bootstrap found, for nova-ovirt-status.
+
+        Plain data: the engine, the TLS settings, and per cluster its id,
+        hosts and Nova-owned VMs; the storage domain and the vNIC profiles
+        the pool uses. Only the url and TLS keys before the engine is ready.
+        """
+        found = {'url': self.conf.url, 'ready': self._ready,
+                 'last_error': self.last_error,
+                 'ca_file': self.conf.ca_file,
+                 'insecure': self.conf.insecure,
+                 'username': self.conf.username}
+        if not self._ready:
+            return found
+        owned = collections.Counter(
+            r.cluster_id for r in self.cache.all().values())
+        clusters = {}
+        for name, cluster_id in self._nodes.items():
+            cluster = self._clusters[cluster_id]
+            hosts = self.inventory.hosts(cluster_id)
+            clusters[name] = {
+                'id': cluster_id,
+                'cpu_type': cluster.cpu.type if cluster.cpu else None,
+                'hosts': len(hosts),
+                'hosts_up': len([h for h in hosts if inventory.usable(h)]),
+                'nova_vms': owned[cluster_id],
+            }
+        sd = self.inventory.storage_domain()
+        used = dict(self.conf.vnic_profile_mappings)
+        if self.conf.default_vnic_profile:
+            used['(default)'] = self.conf.default_vnic_profile
+        found.update(
+            engine_version=self.engine_version,
+            clusters=clusters,
+            storage_domain={
+                'name': sd.name, 'id': sd.id,
+                'type': sd.type.value if sd.type else None,
+                'available_gb': (sd.available or 0) // inventory.GiB,
+                'used_gb': (sd.used or 0) // inventory.GiB},
+            vnic_profiles={key: {'name': name,
+                                 'id': self._profiles.get(name)}
+                           for key, name in used.items()})
+        return found
 
     def _cluster(self, nodename):
         return self._clusters[self.cluster_id(nodename)]
@@ -461,6 +515,15 @@ class OvirtPool(base.Pool):
     def snapshot(self, context, instance, image_id, update_task_state):
         self.snapshots.to_glance(context, instance, image_id,
                                  update_task_state)
+
+    @_engine
+    def rescue(self, context, instance, network_info, image_meta,
+               rescue_password, block_device_info, share_info):
+        self.rescues.rescue(context, instance, image_meta, rescue_password)
+
+    @_engine
+    def unrescue(self, context, instance):
+        self.rescues.unrescue(instance)
 
     @_engine
     def attach_interface(self, context, instance, image_meta, vif):

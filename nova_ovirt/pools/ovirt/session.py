@@ -204,8 +204,20 @@ class Session(object):
             self._idle.put(conn)
 
     def _call(self, func):
+        cid = correlation_id()
+
+        def run(system):
+            # In eventlet mode func runs on an OS thread of eventlet's
+            # pool, which does not see this green thread's locals: the
+            # correlation id goes along explicitly.
+            previous = getattr(_local, 'cid', None)
+            _local.cid = cid
+            try:
+                return func(system)
+            finally:
+                _local.cid = previous
         with self.connection() as conn:
-            return compat.call_blocking(func, conn.system_service())
+            return compat.call_blocking(run, conn.system_service())
 
     def read(self, func):
         """func(system_service) for a read or an idempotent action.

@@ -291,11 +291,14 @@ class VmOps(object):
 
     # -- power -------------------------------------------------------------
 
-    def start(self, vm_id, use_cloud_init=False, timeout=None):
+    def start(self, vm_id, use_cloud_init=False, timeout=None,
+              run_once=None):
+        """Start and wait for up; run_once: a Vm with settings for this
+        run only (the engine's "run once")."""
         vm = self.get_vm(vm_id)
         if vm.status not in (S.UP, S.POWERING_UP, S.WAIT_FOR_LAUNCH):
             self._action(vm_id, 'start', idempotent=False,
-                         use_cloud_init=use_cloud_init or None)
+                         use_cloud_init=use_cloud_init or None, vm=run_once)
         seen = {'left_down': False}
 
         def failed(v):

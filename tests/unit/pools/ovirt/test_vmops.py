@@ -14,19 +14,24 @@
 
 """Instance flows against the simulator with the real SDK."""
 
+import socket
+import struct
 import threading
 import time
 
+import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 
 from nova.compute import power_state
 from nova.compute import task_states
+from nova.console.securityproxy import rfb
 from nova import exception as nova_exception
 from nova import objects
 from nova.virt import event as virtevent
 
 from nova_ovirt import exception
 from nova_ovirt.pools.ovirt import cache as vm_cache
+from nova_ovirt.pools.ovirt import rescue
 from tests.unit.pools.ovirt import base
 
 GiB = 1024 ** 3
@@ -237,8 +242,11 @@ class TestPower(FlowTestCase):
     def test_removed_in_ovirt_ui(self):
         inst = self.spawn()
         self.sim.admin_remove_vm(self.sim_vm(inst).id)
+        self.sim.requests.reset()
         self.pool.poller.poll_once()
         self.assertNotIn(inst.uuid, self.pool.list_instance_uuids())
+        # The removal event names the VM: one GET (404), no listing.
+        self.assertEqual(0, self.sim.requests.count('GET', r'/vms$'))
 
     def test_get_info_of_many_is_one_listing(self):
         insts = [self.spawn(power_on=False) for _ in range(3)]
@@ -328,23 +336,257 @@ class TestSnapshotResize(FlowTestCase):
         self.assertEqual([], self.sim.store.vm_nics(vm.id))
 
 
-class TestConsole(FlowTestCase):
+def _recv(sock, n):
+    data = b''
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise EOFError('closed after %r' % data)
+        data += chunk
+    return data
 
-    def test_vnc_console_sets_ticket_and_relays(self):
+
+def _reason(sock):
+    (length,) = struct.unpack('>I', _recv(sock, 4))
+    return _recv(sock, length).decode()
+
+
+def _client_init(sock):
+    """ClientInit; (width, height, bits per pixel, desktop name)."""
+    sock.sendall(b'\x01')                                   # shared
+    width, height = struct.unpack('>HH', _recv(sock, 4))
+    bpp = _recv(sock, 16)[0]
+    (n,) = struct.unpack('>I', _recv(sock, 4))
+    return width, height, bpp, _recv(sock, n).decode()
+
+
+def _one_update(test, sock, bpp):
+    sock.sendall(struct.pack('>BBHHHH', 3, 0, 0, 0, 8, 4))   # not incremental
+    test.assertEqual(struct.pack('>BxH', 0, 1), _recv(sock, 4))
+    test.assertEqual(struct.pack('>HHHHi', 0, 0, 8, 4, 0), _recv(sock, 12))
+    _recv(sock, 8 * 4 * bpp // 8)
+
+
+class TestConsole(FlowTestCase):
+    """get_vnc_console -> the pool's relay -> the simulator's VNC server,
+    with real RFB 3.8 handshakes on both sides."""
+
+    def open_console(self, inst):
+        console = self.pool.get_vnc_console(self.context, inst)
+        sock = socket.create_connection((console.host, console.port), 10)
+        self.addCleanup(sock.close)
+        return console, sock
+
+    def test_client_gets_none_auth_and_the_vm_screen(self):
+        inst = self.spawn()
+        console, sock = self.open_console(inst)
+        self.assertEqual(CONF.vnc.server_proxyclient_address, console.host)
+        self.assertEqual(b'RFB 003.008\n', _recv(sock, 12))
+        sock.sendall(b'RFB 003.008\n')
+        self.assertEqual(bytes([1, 1]), _recv(sock, 2))         # only "none"
+        sock.sendall(b'\x01')
+        # SecurityResult: ok
+        self.assertEqual(struct.pack('>I', 0), _recv(sock, 4))
+        width, height, bpp, name = _client_init(sock)
+        self.assertEqual((640, 480), (width, height))
+        self.assertEqual(self.sim_vm(inst).name, name)
+        _one_update(self, sock, bpp)
+
+    def test_two_console_urls_both_work(self):
+        # Each URL sets the VM's ticket; the second must not lock the
+        # first out.
+        inst = self.spawn()
+        socks = [self.open_console(inst)[1] for _ in range(2)]
+        for sock in socks:
+            _recv(sock, 12)
+            sock.sendall(b'RFB 003.008\n')
+            _recv(sock, 2)
+            sock.sendall(b'\x01')
+            self.assertEqual(struct.pack('>I', 0), _recv(sock, 4))
+
+    def test_stale_ticket_fails_cleanly(self):
+        inst = self.spawn()
+        console = self.pool.get_vnc_console(self.context, inst)
+        # An oVirt admin opens the console in the engine's UI meanwhile:
+        # the VM's VNC password is theirs now.
+        conn = sdk.Connection(url=self.sim.url, username=self.sim.username,
+                              password=self.sim.password,
+                              ca_file=self.sim.ca_file)
+        self.addCleanup(conn.close)
+        vm = self.sim_vm(inst)
+        conn.system_service().vms_service().vm_service(vm.id).ticket(
+            ticket=types.Ticket(value='theirs', expiry=120))
+        sock = socket.create_connection((console.host, console.port), 10)
+        self.addCleanup(sock.close)
+        self.assertEqual(b'RFB 003.008\n', _recv(sock, 12))
+        sock.sendall(b'RFB 003.008\n')
+        self.assertEqual(b'\x00', _recv(sock, 1))      # no security types
+        self.assertIn('request a new console', _reason(sock))
+        self.assertEqual(b'', sock.recv(1))
+
+    def test_expired_ticket_fails_cleanly(self):
         inst = self.spawn()
         console = self.pool.get_vnc_console(self.context, inst)
         vm = self.sim_vm(inst)
-        password, _ = vm._sim_ticket
-        self.assertEqual(CONF.vnc.server_proxyclient_address, console.host)
-        relay = self.pool.consoles._relays[-1]
-        self.assertEqual(console.port, relay.port)
-        self.assertEqual(password, relay._password)
-        self.assertEqual(vm._sim_vnc_port, relay.target[1])
+        with self.sim.store.lock:       # the ticket's time has passed
+            vm._sim_ticket = (vm._sim_ticket[0], self.sim.clock.time() - 1)
+        sock = socket.create_connection((console.host, console.port), 10)
+        self.addCleanup(sock.close)
+        _recv(sock, 12)
+        sock.sendall(b'RFB 003.008\n')
+        self.assertEqual(b'\x00', _recv(sock, 1))
+        self.assertIn('request a new console', _reason(sock))
+
+    def test_nova_novncproxy_security_proxy(self):
+        """nova's own RFBSecurityProxy (what nova-novncproxy runs) in front
+        of the relay, a socketpair playing the browser's side."""
+        inst = self.spawn()
+        console = self.pool.get_vnc_console(self.context, inst)
+        compute = socket.create_connection((console.host, console.port), 10)
+        self.addCleanup(compute.close)
+        browser, tenant = socket.socketpair()
+        self.addCleanup(browser.close)
+        self.addCleanup(tenant.close)
+        result = {}
+
+        def proxy():
+            try:
+                result['sock'] = rfb.RFBSecurityProxy().connect(tenant,
+                                                                compute)
+            except Exception as e:
+                result['error'] = e
+        thread = threading.Thread(target=proxy)
+        thread.start()
+        # The browser (noVNC) side of the proxy.
+        self.assertEqual(b'RFB 003.008\n', _recv(browser, 12))
+        browser.sendall(b'RFB 003.008\n')
+        self.assertEqual(bytes([1, 1]), _recv(browser, 2))
+        browser.sendall(b'\x01')
+        thread.join(10)
+        self.assertNotIn('error', result)
+        # From here nova-novncproxy copies bytes both ways; the test reads
+        # the relay's side directly.
+        server = result['sock']
+        self.assertEqual(struct.pack('>I', 0), _recv(server, 4))
+        width, height, bpp, name = _client_init(server)
+        self.assertEqual(self.sim_vm(inst).name, name)
+        _one_update(self, server, bpp)
+
+    def test_nova_novncproxy_passes_on_a_refusal(self):
+        inst = self.spawn()
+        console = self.pool.get_vnc_console(self.context, inst)
+        vm = self.sim_vm(inst)
+        with self.sim.store.lock:
+            vm._sim_ticket = None
+        compute = socket.create_connection((console.host, console.port), 10)
+        self.addCleanup(compute.close)
+        browser, tenant = socket.socketpair()
+        self.addCleanup(browser.close)
+        self.addCleanup(tenant.close)
+        result = {}
+
+        def proxy():
+            try:
+                rfb.RFBSecurityProxy().connect(tenant, compute)
+            except Exception as e:
+                result['error'] = e
+        thread = threading.Thread(target=proxy)
+        thread.start()
+        _recv(browser, 12)
+        browser.sendall(b'RFB 003.008\n')
+        self.assertEqual(b'\x00', _recv(browser, 1))   # failure + reason
+        self.assertIn('request a new console', _reason(browser))
+        thread.join(10)
+        self.assertIsInstance(result.get('error'),
+                              nova_exception.SecurityProxyNegotiationFailed)
+
+    def test_console_of_stopped_vm_is_unavailable(self):
+        inst = self.spawn(power_on=False)
+        self.assertRaises(nova_exception.ConsoleTypeUnavailable,
+                          self.pool.get_vnc_console, self.context, inst)
 
     def test_no_console_output(self):
         inst = self.spawn(power_on=False)
         self.assertRaises(NotImplementedError,
                           self.pool.get_console_output, self.context, inst)
+
+
+class TestRescue(FlowTestCase):
+
+    def setUp(self):
+        super().setUp()
+        data = bytes(range(256)) * 4096
+        self.rescue_meta = base.image_meta(self.images.add(data), len(data))
+
+    def attachments(self, vm):
+        return [self.sim.store.disk_attachments[i]
+                for i in self.sim.store.vm_disk_ids(vm.id)]
+
+    def test_rescue_boots_rescue_disk_and_unrescue_restores(self):
+        inst = self.spawn(vifs=[self.vif()])
+        vm = self.sim_vm(inst)
+        root_id = self.attachments(vm)[0].id
+        self.pool.rescue(self.context, inst, [], self.rescue_meta,
+                         'rescue-pw', None, None)
+        self.assertEqual(power_state.RUNNING, self.state(inst))
+        atts = {a.id: a for a in self.attachments(vm)}
+        self.assertEqual(2, len(atts))
+        self.assertFalse(atts.pop(root_id).bootable)   # kept, to repair
+        rescue_att = list(atts.values())[0]
+        self.assertTrue(rescue_att.bootable)
+        disk = self.sim.store.disks[rescue_att.id]
+        self.assertEqual(rescue.RESCUE_MARK + inst.uuid, disk.description)
+        # Thin: a layer on the rescue image's template disk.
+        tpl = [t for t in self.sim.store.templates.values()
+               if t.name == 'nova-image-%s' % self.rescue_meta.id][0]
+        tdisk = self.sim.store.disks[
+            self.sim.engine.template_disk_ids(tpl.id)[0]]
+        self.assertEqual(tdisk.image_id,
+                         self.sim.volumes.get(disk.image_id).base.id)
+        # The rescue password for this run only; no helper VM left.
+        self.assertEqual('rescue-pw', vm._sim_last_run[
+            'initialization'].root_password)
+        self.assertIsNone(vm.initialization.root_password)
+        self.assertEqual([], [v for v in self.sim.store.vms.values()
+                              if (v.description or '').startswith(
+                                  rescue.BUILD_MARK)])
+        self.assertEqual(1, len(self.sim.store.vm_nics(vm.id)))
+
+        self.pool.unrescue(self.context, inst)
+        self.assertEqual(power_state.RUNNING, self.state(inst))
+        atts = self.attachments(vm)
+        self.assertEqual([root_id], [a.id for a in atts])
+        self.assertTrue(atts[0].bootable)
+        self.assertNotIn(rescue_att.id, self.sim.store.disks)
+
+    def test_rescue_with_the_instance_image(self):
+        # nova passes the instance's own image when no rescue image is set.
+        inst = self.spawn()
+        self.pool.rescue(self.context, inst, [], self.meta, None, None, None)
+        self.assertEqual(2, len(self.attachments(self.sim_vm(inst))))
+        self.pool.unrescue(self.context, inst)
+        self.assertEqual(1, len(self.attachments(self.sim_vm(inst))))
+
+    def test_failed_rescue_puts_root_disk_back(self):
+        inst = self.spawn()
+        vm = self.sim_vm(inst)
+        root_id = self.attachments(vm)[0].id
+        # The image's template first: making it attaches a disk too.
+        self.pool.images.template_for(self.context, self.rescue_meta,
+                                      vm.cluster.id)
+        disks = set(self.sim.store.disks)
+        self.sim.faults.script_fault(
+            r'/vms/[^/]+/diskattachments$', method='POST', status=409,
+            reason='Operation Failed',
+            detail='[Cannot attach Virtual Disk. Boom.]')
+        self.assertRaises(exception.BackendOperationFailed, self.pool.rescue,
+                          self.context, inst, [], self.rescue_meta, None,
+                          None, None)
+        atts = self.attachments(vm)
+        self.assertEqual([root_id], [a.id for a in atts])
+        self.assertTrue(atts[0].bootable)
+        self.assertEqual(disks, set(self.sim.store.disks))   # nothing left
+        self.assertEqual(types.VmStatus.DOWN, vm.status)
 
 
 class TestCrossEngine(FlowTestCase):
