@@ -24,10 +24,20 @@ ensure_venv() {
         "$VENV/bin/pip" install -q bindep
 }
 
+ensure_apt_lists() {
+    # The test guest's kernel comes from `apt-get download`, which needs
+    # apt's package lists even when every package is already installed.
+    if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
+        log "fetching apt package lists"
+        apt-get update -qq
+    fi
+}
+
 ensure_system_packages() {
     local missing
     missing=$(missing_system_packages)
     if [ -z "$missing" ]; then
+        [ "$(id -u)" != 0 ] || ensure_apt_lists
         return
     fi
     log "installing system packages: $(echo $missing)"
