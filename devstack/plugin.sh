@@ -48,45 +48,67 @@ function configure_nova_ovirt {
         case "$pool" in
             sim)
                 _configure_ovirt_sim_pool ;;
-            kvm|libvirt*)
-                _configure_libvirt_pool "$pool" ;;
             *)
-                _configure_ovirt_engine_pool "$pool" ;;
+                if [[ "$(_ovirt_backend_of_pool "$pool")" == libvirt ]]; then
+                    _configure_libvirt_pool "$pool"
+                else
+                    _configure_ovirt_engine_pool "$pool"
+                fi ;;
         esac
     done
+}
+
+function _ovirt_backend_of_pool {
+    case "$1" in
+        kvm|libvirt*) echo libvirt ;;
+        *) echo ovirt ;;
+    esac
 }
 
 function start_ovirt_engine_sim {
     if [[ "$OVIRT_SIM" != "True" ]]; then
         return
     fi
+    # nova.conf names the port: it must be a fixed one, and free.
+    local host=${OVIRT_SIM_LISTEN%:*} port=${OVIRT_SIM_LISTEN##*:}
+    if [[ ! "$port" =~ ^[1-9][0-9]*$ ]]; then
+        die $LINENO "OVIRT_SIM_LISTEN=$OVIRT_SIM_LISTEN: give HOST:PORT with a fixed port"
+    fi
+    if (exec 3<>"/dev/tcp/${host:-127.0.0.1}/$port") 2>/dev/null; then
+        die $LINENO "OVIRT_SIM_LISTEN=$OVIRT_SIM_LISTEN: the port is in use"
+    fi
     mkdir -p "$OVIRT_SIM_STATE_DIR"
+    # The simulator writes its pool snippet once it listens: the sign it
+    # is ready (a snippet of an earlier run must not count).
+    rm -f "$OVIRT_SIM_STATE_DIR/nova-ovirt.conf"
     run_process ovirt-engine-sim "$(which nova-ovirt-engine-sim) --listen $OVIRT_SIM_LISTEN --state-dir $OVIRT_SIM_STATE_DIR --password $ADMIN_PASSWORD --scenario default"
-    # nova-compute reads the CA the simulator writes at start.
     local i
-    for i in $(seq 1 30); do
-        [[ -f "$OVIRT_SIM_STATE_DIR/ca.pem" ]] && return
-        sleep 1
+    for i in $(seq 1 60); do
+        [[ -f "$OVIRT_SIM_STATE_DIR/nova-ovirt.conf" ]] && return
+        sleep 0.5
     done
-    die $LINENO "the oVirt engine simulator did not start (no $OVIRT_SIM_STATE_DIR/ca.pem)"
+    die $LINENO "the oVirt engine simulator did not start on $OVIRT_SIM_LISTEN (no $OVIRT_SIM_STATE_DIR/nova-ovirt.conf)"
 }
 
 function configure_tempest_for_nova_ovirt {
     if ! is_service_enabled tempest; then
         return
     fi
-    # Feature flags follow doc/source/support-matrix.rst.
-    iniset "$TEMPEST_CONFIG" compute-feature-enabled live_migration False
-    iniset "$TEMPEST_CONFIG" compute-feature-enabled attach_encrypted_volume False
-    iniset "$TEMPEST_CONFIG" compute-feature-enabled shelve True
-    iniset "$TEMPEST_CONFIG" compute-feature-enabled resize True
-    iniset "$TEMPEST_CONFIG" compute-feature-enabled cold_migration True
-    iniset "$TEMPEST_CONFIG" compute-feature-enabled rescue True
-    iniset "$TEMPEST_CONFIG" compute-feature-enabled snapshot True
-    iniset "$TEMPEST_CONFIG" compute-feature-enabled suspend True
-    iniset "$TEMPEST_CONFIG" compute-feature-enabled interface_attach True
-    iniset "$TEMPEST_CONFIG" compute-feature-enabled console_output True
-    iniset "$TEMPEST_CONFIG" compute-feature-enabled vnc_console True
+    # Feature flags from nova_ovirt/support.py (the support matrix): a
+    # feature is on only when every backend of OVIRT_POOLS supports it.
+    local backends="" pool
+    for pool in ${OVIRT_POOLS//,/ }; do
+        backends+=" $(_ovirt_backend_of_pool "$pool")"
+    done
+    local flags
+    # shellcheck disable=SC2086
+    flags=$("$NOVA_OVIRT_PYTHON" -m nova_ovirt.support tempest-flags $backends) ||
+        die $LINENO "nova_ovirt.support tempest-flags$backends failed"
+    local section option value
+    while read -r section option value; do
+        [[ -n "$section" ]] || continue
+        iniset "$TEMPEST_CONFIG" "$section" "$option" "$value"
+    done <<< "$flags"
 }
 
 if [[ "$1" == "stack" && "$2" == "pre-install" ]]; then

@@ -20,6 +20,7 @@ the node nova names) and the pool does the work. Loaded by nova as
 ``compute_driver = ovirt.OvirtDriver`` through the nova/virt/ovirt shim.
 """
 
+from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 import nova.conf
@@ -145,6 +146,13 @@ class OvirtDriver(driver.ComputeDriver):
             provider_tree, nodename,
             [t for t, on in capability_traits.items() if not on])
 
+    def get_host_uptime(self):
+        # The hypervisor-details API asks for one uptime per service; ours
+        # spans many hosts, so report the nova-compute host's own, as
+        # nova's libvirt driver does for its host.
+        out, _err = processutils.execute('env', 'LANG=C', 'uptime')
+        return out
+
     def get_host_ip_addr(self):
         for pool in self._pools.values():
             address = pool.get_host_ip_addr()
@@ -236,8 +244,13 @@ class OvirtDriver(driver.ComputeDriver):
             context, instance, network_info, share_info, block_device_info)
 
     def snapshot(self, context, instance, image_id, update_task_state):
-        self._pool_of(instance).snapshot(
-            context, instance, image_id, update_task_state)
+        # nova's compute manager expects InstanceNotRunning for a guest that
+        # is gone, as its own drivers raise.
+        try:
+            self._pool_of(instance).snapshot(
+                context, instance, image_id, update_task_state)
+        except nova_exception.InstanceNotFound:
+            raise nova_exception.InstanceNotRunning(instance_id=instance.uuid)
 
     def rescue(self, context, instance, network_info, image_meta,
                rescue_password, block_device_info, share_info):
@@ -293,7 +306,8 @@ class OvirtDriver(driver.ComputeDriver):
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
-                         allocations, block_device_info=None, power_on=True):
+                         allocations, block_device_info=None, power_on=True,
+                         share_info=None):
         source_pool = self._pool_of_node(migration.source_node)
         self._pool_of_node(migration.dest_node).finish_migration(
             context, migration, instance, disk_info, network_info, image_meta,
@@ -308,7 +322,7 @@ class OvirtDriver(driver.ComputeDriver):
 
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
-                                power_on=True):
+                                power_on=True, share_info=None):
         self._pool_of_node(migration.source_node).finish_revert_migration(
             context, instance, network_info, migration, block_device_info,
             power_on)

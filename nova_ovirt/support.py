@@ -198,3 +198,69 @@ def missing(backend):
     """Methods listed as missing for `backend`."""
     return sorted(m for m, lv in SUPPORT.get(backend, {}).items()
                   if lv == MISSING)
+
+
+#: tempest ``[compute-feature-enabled]`` flags and the driver methods each
+#: needs. A flag is True only when every configured backend supports all
+#: its methods (complete or partial): tempest cannot choose the pool a
+#: test server lands in.
+TEMPEST_FEATURES = {
+    'live_migration': ('live_migration', 'pre_live_migration',
+                       'post_live_migration_at_destination'),
+    'block_migration_for_live_migration': ('live_migration',),
+    'pause': ('pause', 'unpause'),
+    'suspend': ('suspend', 'resume'),
+    'resize': ('migrate_disk_and_power_off', 'finish_migration',
+               'confirm_migration', 'finish_revert_migration'),
+    'cold_migration': ('migrate_disk_and_power_off', 'finish_migration',
+                       'confirm_migration', 'finish_revert_migration'),
+    'rescue': ('rescue', 'unrescue'),
+    'snapshot': ('snapshot',),
+    # Shelve snapshots the server and boots it again from the snapshot.
+    'shelve': ('snapshot', 'spawn', 'destroy'),
+    'interface_attach': ('attach_interface', 'detach_interface'),
+    'console_output': ('get_console_output',),
+    'vnc_console': ('get_vnc_console',),
+    'swap_volume': ('swap_volume',),
+    'extend_attached_volume': ('extend_volume',),
+    'attach_encrypted_volume': ('attach_volume', 'detach_volume'),
+}
+
+
+def tempest_flags(backends):
+    """{tempest compute-feature-enabled option: bool} for a set of pool
+    backends (e.g. ``['ovirt', 'libvirt']``)."""
+    backends = sorted(set(backends))
+    if not backends:
+        raise ValueError('no backend given')
+    unknown = [b for b in backends if b not in SUPPORT]
+    if unknown:
+        raise ValueError('unknown backend(s): %s (known: %s)' % (
+            ', '.join(unknown), ', '.join(sorted(SUPPORT))))
+    return {flag: all(level(b, m) in (COMPLETE, PARTIAL)
+                      for b in backends for m in methods)
+            for flag, methods in sorted(TEMPEST_FEATURES.items())}
+
+
+def main(argv=None):
+    """``python -m nova_ovirt.support tempest-flags BACKEND...``: one line
+    ``compute-feature-enabled <option> True|False`` per tempest flag."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    if len(args) < 2 or args[0] != 'tempest-flags':
+        print('usage: python -m nova_ovirt.support tempest-flags '
+              'BACKEND [BACKEND...]', file=sys.stderr)
+        return 2
+    try:
+        flags = tempest_flags(args[1:])
+    except ValueError as e:
+        print('nova_ovirt.support: %s' % e, file=sys.stderr)
+        return 2
+    for flag, value in sorted(flags.items()):
+        print('compute-feature-enabled %s %s' % (flag, value))
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -43,6 +43,8 @@ TIERS = [
     ('functional-threading', 'tests.functional', THREADING, 2),
     ('functional-eventlet', 'tests.functional', EVENTLET, 2),
     ('live', 'tests.live', THREADING, 1),
+    ('resilience-threading', 'tests.resilience', THREADING, 2),
+    ('resilience-eventlet', 'tests.resilience', EVENTLET, 2),
 ]
 
 

@@ -20,6 +20,7 @@ new backend is one module and one line in setup.cfg.
 
 from importlib import metadata
 
+from oslo_config import cfg
 from oslo_log import log as logging
 import stevedore
 
@@ -49,12 +50,42 @@ def backend_class(name, group):
     return manager.driver
 
 
+def _read(group_conf, group, opt):
+    """An option's value; a value oslo.config cannot take (not a number,
+    a bad URL, an unknown choice, a ``$name`` that names no option) is a
+    PoolConfigError naming the option."""
+    try:
+        return getattr(group_conf, opt.dest)
+    except (cfg.Error, ValueError) as e:
+        secret = getattr(opt, 'secret', False)
+        if secret:
+            reason = 'not a valid value'
+        else:
+            # oslo.config's "Value for option X from <file> is not
+            # valid: <why>": the why is what the operator needs.
+            reason = str(e).split('is not valid: ', 1)[-1]
+        if isinstance(e, (cfg.NoSuchOptError,
+                          cfg.TemplateSubstitutionError)):
+            reason += ' (write a literal "$" as "$$")'
+        raise exception.PoolConfigError(
+            group, opt.name, '***' if secret else '(unreadable)',
+            'cannot be read: %s' % reason)
+
+
+def check_values(group_conf, group, opts):
+    """Read every option of a pool section once (see :func:`_read`)."""
+    for opt in opts:
+        _read(group_conf, group, opt)
+
+
 def load_pools(conf, host, event_queue):
     """Build every pool of ``[ovirt] pools``; nothing is connected yet.
 
     Configuration mistakes raise PoolConfigError naming the option.
     """
-    names = [n.strip() for n in conf.ovirt.pools if n.strip()]
+    pools_opt = [o for o in ovirt_conf.OVIRT_OPTS if o.name == 'pools'][0]
+    names = [n.strip() for n in _read(conf.ovirt, ovirt_conf.OVIRT_GROUP,
+                                      pools_opt) if n.strip()]
     if not names:
         raise exception.PoolConfigError(
             ovirt_conf.OVIRT_GROUP, 'pools', conf.ovirt.pools,
@@ -69,6 +100,7 @@ def load_pools(conf, host, event_queue):
     for name in names:
         group = ovirt_conf.pool_group_name(name)
         common = ovirt_conf.register_pool_common_opts(conf, name)
+        check_values(common, group, ovirt_conf.POOL_COMMON_OPTS)
         if not common.backend:
             raise exception.PoolConfigError(
                 group, 'backend', common.backend,
@@ -76,6 +108,7 @@ def load_pools(conf, host, event_queue):
                 ', '.join(available_backends()))
         cls = backend_class(common.backend, group)
         pool_conf = ovirt_conf.register_pool_backend_opts(conf, name, cls.OPTS)
+        check_values(pool_conf, group, cls.OPTS)
         pools[name] = cls(name, pool_conf, host, event_queue)
         LOG.info('Pool %s uses the %s backend', name, common.backend)
     return pools

@@ -106,6 +106,27 @@ def metadata_instance_uuid(domain_xml):
     return uuid_element.text if uuid_element is not None else None
 
 
+def metadata_identity(element_xml):
+    """(instance uuid, instance name) in our metadata element, or Nones.
+
+    Reads the element as virDomainGetMetadata gives it: libvirtd hands it
+    back without its namespace (the test driver keeps it), so match on
+    local names only.
+    """
+    try:
+        element = etree.fromstring(element_xml)
+    except etree.ParseError:
+        return None, None
+    if _local_name(element.tag) != METADATA_ROOT:
+        return None, None
+    found = {_local_name(child.tag): child.text for child in element}
+    return found.get('uuid'), found.get('name')
+
+
+def _local_name(tag):
+    return tag.rsplit('}', 1)[-1]
+
+
 def _os(domain, config):
     os_element = _sub(domain, 'os')
     _sub(os_element, 'type', 'hvm', arch=config.arch, machine=config.machine)

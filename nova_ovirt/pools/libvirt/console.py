@@ -42,15 +42,17 @@ def console_output(host, instance):
     volume = storage.lookup(vmops.volume_name(instance.uuid,
                                               vmops.CONSOLE_LOG))
     if volume is None:
-        return b''
+        return ''
     with host.translated('Reading the console log of %s' % instance.uuid,
                          instance.uuid):
         size = storage.physical_size(volume)
         if not size:
-            return b''
+            return ''
         offset = max(0, size - MAX_CONSOLE_BYTES)
         with storage.reader(volume, offset, size - offset) as reader:
-            return reader.read()
+            # Text, as nova's drivers return it; latin-1 maps every byte,
+            # and nova's compute manager encodes it back the same way.
+            return reader.read().decode('latin-1')
 
 
 def vnc_address(host, conf):

@@ -129,6 +129,7 @@ class Host(object):
         self._connect_lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._owned = frozenset()
+        self._names = {}
         self._foreign = frozenset()
         self._states = {}
         self._listed_at = None
@@ -285,6 +286,7 @@ class Host(object):
     # -- ownership and the guest cache -------------------------------------
 
     def _is_owned(self, domain):
+        """Whether our metadata marks the domain; remembers nova's name."""
         try:
             xml = domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT,
                                   config.METADATA_NS, 0)
@@ -293,13 +295,11 @@ class Host(object):
                                       libvirt.VIR_ERR_NO_DOMAIN):
                 return False
             raise
-        wrapped = '<metadata>%s</metadata>' % xml
-        try:
-            recorded = config.metadata_instance_uuid(
-                '<domain>%s</domain>' % wrapped)
-        except Exception:
+        uuid, name = config.metadata_identity(xml)
+        if uuid != domain.UUIDString():
             return False
-        return recorded == domain.UUIDString()
+        self._names[uuid] = name
+        return True
 
     def _list_states(self, conn):
         """[(domain, state, reason)] of every domain, in one call if we can."""
@@ -331,6 +331,7 @@ class Host(object):
         self._stale = False
         self._owned = frozenset(owned)
         self._foreign = frozenset(foreign)
+        self._names = {u: n for u, n in self._names.items() if u in owned}
         self._states = states
         self._listed_at = time.monotonic()
 
@@ -347,8 +348,14 @@ class Host(object):
     def invalidate(self):
         self._stale = True
 
-    def note_owned(self, uuid):
+    def guest_names(self):
+        """{instance uuid: nova's instance name} of Nova-owned guests."""
+        self.guest_states()
+        return dict(self._names)
+
+    def note_owned(self, uuid, name):
         """A domain this pool just defined: owned before the next listing."""
+        self._names[uuid] = name
         self._owned = self._owned | {uuid}
         self._foreign = self._foreign - {uuid}
         self._stale = True

@@ -29,6 +29,7 @@ from oslo_log import log as logging
 
 from nova import exception as nova_exception
 from nova.image import glance
+from nova import objects
 
 LOG = logging.getLogger(__name__)
 
@@ -73,6 +74,19 @@ class ImageSink(object):
 
 def _image_id(image_meta):
     return image_meta.id
+
+
+def with_image_id(context, instance, image_meta):
+    """image_meta as Glance has it when nova passed one without its id.
+
+    nova hands over the instance's own image without an id in some paths
+    (rescue without a rescue image, its driver conformance tests); like
+    nova's libvirt driver, fall back to the instance's image_ref.
+    """
+    if image_meta.obj_attr_is_set('id'):
+        return image_meta
+    return objects.ImageMeta.from_image_ref(context, glance.API(),
+                                            instance.image_ref)
 
 
 def _image_size(image_meta):

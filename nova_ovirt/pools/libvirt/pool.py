@@ -149,18 +149,22 @@ class LibvirtPool(base.Pool):
 
     # -- instances ---------------------------------------------------------
 
-    def list_instance_uuids(self):
-        uuids = []
+    def _guest_names(self):
+        """{uuid: nova's name} of the Nova-owned guests of reachable hosts."""
+        names = {}
         for libvirt_host in self._available_hosts():
             try:
-                uuids.extend(libvirt_host.guest_states())
+                names.update(libvirt_host.guest_names())
             except nova_exception.NovaException as e:
                 LOG.warning('Cannot list the guests of %s: %s',
                             libvirt_host.nodename, e)
-        return uuids
+        return names
+
+    def list_instance_uuids(self):
+        return list(self._guest_names())
 
     def list_instances(self):
-        return ['instance-%s' % u for u in self.list_instance_uuids()]
+        return list(self._guest_names().values())
 
     def instance_exists(self, instance):
         libvirt_host = self._find_host(instance)

@@ -176,7 +176,7 @@ class GuestOps(object):
             host, instance, network_info, interfaces, rescue, image_id))
         with host.translated('Defining guest %s' % domain_name(instance)):
             domain = host.connection.defineXML(xml)
-        host.note_owned(instance.uuid)
+        host.note_owned(instance.uuid, instance.name)
         return domain
 
     # -- spawn -------------------------------------------------------------
@@ -249,6 +249,7 @@ class GuestOps(object):
     def spawn(self, host, context, instance, image_meta, injected_files,
               admin_password, network_info, power_on=True):
         self._check_uuid_free(host, instance)
+        image_meta = images.with_image_id(context, instance, image_meta)
         created = []
         try:
             with host.translated('Creating disks of %s' %
@@ -427,7 +428,10 @@ class GuestOps(object):
         domain = host.lookup(instance.uuid)
         with host.translated('Unpausing %s' % domain_name(instance),
                              instance.uuid):
-            domain.resume()
+            # Like nova's libvirt driver: unpausing a guest that is not
+            # paused is a no-op, not an error.
+            if domain.state()[0] == libvirt.VIR_DOMAIN_PAUSED:
+                domain.resume()
         host.invalidate()
 
     def suspend(self, host, instance):
@@ -450,6 +454,7 @@ class GuestOps(object):
 
     def rescue(self, host, context, instance, network_info, image_meta):
         domain = host.lookup(instance.uuid)
+        image_meta = images.with_image_id(context, instance, image_meta)
         created = []
         try:
             base = images.ensure_base_volume(host, context, image_meta)

@@ -134,6 +134,9 @@ class VmCache(object):
         self._emit = emit                    # callable(LifecycleEvent)
         self._records = {}
         self._by_vm_id = {}
+        # uuid -> monotonic time of its drop: what a read that started
+        # before the drop says about the uuid is stale.
+        self._dropped = {}
         self._fetched = None                 # monotonic time of last listing
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
@@ -173,18 +176,33 @@ class VmCache(object):
             if self._fetched is not None and max_age > 0 and self.fresh(
                     max_age):
                 return   # another thread listed while we waited
-            vms = self._session.read(
-                lambda system: system.vms_service().list(search=LIST_SEARCH))
+            started = time.monotonic()
+            vms = ovirt_session.as_list(self._session.read(
+                lambda system: system.vms_service().list(
+                    search=LIST_SEARCH)))
             clusters = self._cluster_ids()
             records = {}
             for vm in vms:
                 rec = record_of(vm)
                 if rec.uuid and rec.cluster_id in clusters:
                     records[rec.uuid] = rec
-            self._replace(records)
+            self._replace(records, started)
 
-    def _replace(self, records):
+    def _stale(self, uuid, read_at):
+        """Whether a read that started at read_at predates a drop."""
+        dropped = self._dropped.get(uuid)
+        return read_at is not None and dropped is not None and \
+            dropped >= read_at
+
+    def _replace(self, records, started=None):
         with self._lock:
+            # A VM removed while the listing was on its way is gone: the
+            # listing must not bring it back.
+            for u in [u for u in records if self._stale(u, started)]:
+                del records[u]
+            horizon = time.monotonic() - 3600
+            self._dropped = {u: t for u, t in self._dropped.items()
+                             if t > horizon}
             old = self._records
             gone = set(old) - set(records)
             first = self._fetched is None
@@ -208,12 +226,18 @@ class VmCache(object):
                     self._emit(virtevent.LifecycleEvent(
                         u, virtevent.EVENT_LIFECYCLE_STOPPED))
 
-    def put_vm(self, vm, crashed=False):
-        """Take a VM just read from the engine; emit its power change."""
+    def put_vm(self, vm, crashed=False, read_at=None):
+        """Take a VM just read from the engine; emit its power change.
+
+        ``read_at``: monotonic time the read started; a VM dropped since
+        is not taken back.
+        """
         rec = record_of(vm, crashed)
         if rec.uuid is None or rec.cluster_id not in self._cluster_ids():
             return None
         with self._lock:
+            if self._stale(rec.uuid, read_at):
+                return None
             old = self._records.get(rec.uuid)
             self._records[rec.uuid] = rec
             self._by_vm_id[rec.id] = rec.uuid
@@ -223,6 +247,7 @@ class VmCache(object):
 
     def drop(self, instance_uuid):
         with self._lock:
+            self._dropped[instance_uuid] = time.monotonic()
             rec = self._records.pop(instance_uuid, None)
             if rec is not None:
                 self._by_vm_id.pop(rec.id, None)
@@ -286,8 +311,8 @@ class EventPoller(object):
             self.prime()
             return []
         since = self.last_id
-        events = self._session.read(
-            lambda system: system.events_service().list(from_=since))
+        events = ovirt_session.as_list(self._session.read(
+            lambda system: system.events_service().list(from_=since)))
         events = [e for e in events if int(e.id) > since]
         if not events:
             return []
@@ -315,6 +340,7 @@ class EventPoller(object):
         return events
 
     def _refresh_vm(self, vm_id, crashed):
+        read_at = time.monotonic()
         try:
             vm = self._session.read(
                 lambda system: system.vms_service().vm_service(vm_id).get())
@@ -323,4 +349,4 @@ class EventPoller(object):
             if uuid:
                 self._cache.drop(uuid)
             return
-        self._cache.put_vm(vm, crashed)
+        self._cache.put_vm(vm, crashed, read_at=read_at)

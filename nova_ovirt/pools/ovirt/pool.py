@@ -62,6 +62,7 @@ LOG = logging.getLogger(__name__)
 ovirt_conf.register_opts(CONF)
 
 RETRY_SECONDS = 10
+MAX_TIMEOUT = 86400
 
 
 def check_ca_file(group, path):
@@ -165,6 +166,11 @@ class OvirtPool(base.Pool):
         if not c.password:
             raise exception.PoolConfigError(g, 'password', '***',
                                             'missing')
+        if c.ca_file is not None and not c.ca_file.strip():
+            raise exception.PoolConfigError(
+                g, 'ca_file', c.ca_file, 'empty; name the PEM file of the '
+                'engine\'s CA, or remove the line to use the system CA '
+                'store')
         if c.ca_file:
             check_ca_file(g, c.ca_file)
         elif not c.insecure and c.url.startswith('https'):
@@ -179,6 +185,17 @@ class OvirtPool(base.Pool):
                 g, 'storage_domain', c.storage_domain,
                 'missing; name the data storage domain for images and '
                 'instance disks')
+        # An empty value in the file reads as None, not as the default.
+        for option in ('timeout', 'connections'):
+            if getattr(c, option) is None:
+                raise exception.PoolConfigError(
+                    g, option, None, 'empty; give a whole number (or '
+                    'remove the line for the default)')
+        if c.timeout > MAX_TIMEOUT:
+            # libcurl takes a C long; a day is more than any request needs.
+            raise exception.PoolConfigError(
+                g, 'timeout', c.timeout, 'too large; at most %d seconds'
+                % MAX_TIMEOUT)
 
     @property
     def _state_file(self):
@@ -439,18 +456,25 @@ class OvirtPool(base.Pool):
 
     # -- instances ------------------------------------------------------------
 
+    def _listing(self):
+        """{uuid: VmRecord} of the cache; engine errors as nova's."""
+        try:
+            return self.cache.all()
+        except sdk.Error as e:
+            raise ovirt_session.translate(e, 'list instances', self.name)
+
     def list_instance_uuids(self):
         if not self._ready:
             # Never claim instances are gone because the engine is away.
             LOG.warning('Pool %s: engine unavailable, listing no '
                         'instances', self.name)
             return []
-        return sorted(self.cache.all())
+        return sorted(self._listing())
 
     def list_instances(self):
         if not self._ready:
             return []
-        return sorted(r.name for r in self.cache.all().values())
+        return sorted(r.name for r in self._listing().values())
 
     def instance_exists(self, instance):
         if not self._ready:
@@ -460,6 +484,9 @@ class OvirtPool(base.Pool):
             return True
         except nova_exception.InstanceNotFound:
             return False
+        except sdk.Error as e:
+            raise ovirt_session.translate(e, 'instance_exists',
+                                          instance.uuid)
 
     @_engine
     def get_info(self, instance, use_cache=True):

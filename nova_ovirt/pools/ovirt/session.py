@@ -38,6 +38,7 @@ import time
 from oslo_context import context as oslo_context
 from oslo_log import log as logging
 import ovirtsdk4 as sdk
+from ovirtsdk4 import types
 import tenacity
 
 from nova import exception as nova_exception
@@ -57,6 +58,23 @@ _local = threading.local()
 
 
 # -- errors --------------------------------------------------------------
+
+class BadReply(sdk.Error):
+    """A reply that is not the engine's XML (a proxy's error page, a cut
+    or garbled body, a fault sent with 200, a listing that is none).
+
+    Without a code or a fault it counts as a transport error: reads are
+    retried and callers map it to BackendUnavailable.
+    """
+
+
+def as_list(result):
+    """A listing's result, or BadReply if the engine sent no list."""
+    if not isinstance(result, list):
+        raise BadReply('the engine answered %s where a list was expected'
+                       % type(result).__name__)
+    return result
+
 
 def fault_text(error):
     """The engine's own words for a failure: fault reason and detail."""
@@ -213,11 +231,34 @@ class Session(object):
             previous = getattr(_local, 'cid', None)
             _local.cid = cid
             try:
-                return func(system)
+                result = func(system)
+            except Exception as e:
+                if type(e) is not Exception:
+                    raise
+                # The SDK's XML reader fails with bare Exceptions ("Can't
+                # read first node") on a reply that is not the engine's
+                # XML: a cut body, a proxy's error page.
+                raise BadReply('unreadable reply from the engine: %s' % e)
             finally:
                 _local.cid = previous
+            if isinstance(result, types.Fault):
+                raise BadReply('the engine answered a fault with a '
+                               'success code', fault=result)
+            return result
         with self.connection() as conn:
-            return compat.call_blocking(run, conn.system_service())
+            try:
+                return compat.call_blocking(run, conn.system_service())
+            except sdk.AuthError as e:
+                if e.code != 401:
+                    raise
+                # The SDK logged in again after a 401 and was refused
+                # again: the new token was invalidated too (SSO sessions
+                # purged, an engine restart). A 401 comes before the
+                # engine does anything, so one more try is safe, also for
+                # a change; wrong credentials fail at the login instead.
+                LOG.info('Engine %s refused a fresh token; trying once '
+                         'more', self.name)
+                return compat.call_blocking(run, conn.system_service())
 
     def read(self, func):
         """func(system_service) for a read or an idempotent action.

@@ -21,6 +21,7 @@ oVirt snapshot is removed afterwards, also when anything failed.
 """
 
 import contextlib
+import http.client
 
 from oslo_log import log as logging
 import ovirtsdk4 as sdk
@@ -162,10 +163,20 @@ class Snapshots(object):
             update_task_state(task_state=task_states.IMAGE_UPLOADING,
                               expected_state=task_states.IMAGE_PENDING_UPLOAD)
             metadata = self._metadata(context, instance, image_id, size)
-            with download(self._transfers, size,
-                          snapshot_id=disk.image_id) as reader:
-                self._image_api.update(context, image_id, metadata,
-                                       data=reader, purge_props=False)
+            try:
+                with download(self._transfers, size,
+                              snapshot_id=disk.image_id) as reader:
+                    self._image_api.update(context, image_id, metadata,
+                                           data=reader, purge_props=False)
+            except (ovirt_transfer.TransferError, OSError,
+                    http.client.HTTPException) as e:
+                # The data side failed (imageio connection reset, short
+                # read): a nova exception, so that nova records the
+                # reason and deletes the half-uploaded image.
+                raise exception.BackendOperationFailed(
+                    operation='snapshot', target=instance.uuid,
+                    reason='downloading the disk snapshot failed: %s' % (
+                        str(e) or e.__class__.__name__))
         finally:
             try:
                 self.remove(vm_id, snap.id)

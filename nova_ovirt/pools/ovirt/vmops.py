@@ -23,6 +23,7 @@ instance fault).
 """
 
 import base64
+import time
 
 from oslo_log import log as logging
 from oslo_utils import excutils
@@ -114,9 +115,9 @@ class VmOps(object):
 
     def find_vm(self, instance_uuid, follow=None):
         """The Nova-owned VM of the instance, or None (search by mark)."""
-        vms = self.session.read(
+        vms = ovirt_session.as_list(self.session.read(
             lambda system: system.vms_service().list(
-                search=vm_cache.find_search(instance_uuid), follow=follow))
+                search=vm_cache.find_search(instance_uuid), follow=follow)))
         ours = [v for v in vms if vm_cache.owner_of(v) == instance_uuid
                 and v.cluster is not None
                 and v.cluster.id in self.pool.cluster_ids()]
@@ -131,10 +132,11 @@ class VmOps(object):
         rec = self.cache.peek(instance.uuid)
         if rec is not None:
             return rec.id
+        read_at = time.monotonic()
         vm = self.find_vm(instance.uuid)
         if vm is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
-        self.cache.put_vm(vm)
+        self.cache.put_vm(vm, read_at=read_at)
         return vm.id
 
     def _svc(self, system, vm_id):
@@ -230,7 +232,10 @@ class VmOps(object):
         try:
             return self.find_vm(instance.uuid)
         except sdk.Error:
-            return None
+            # Whether the first attempt arrived is unknown: another add
+            # could make a second VM for the instance. Fail with the
+            # first error; nova's destroy finds a VM that did arrive.
+            raise error
 
     def root_attachment(self, vm_id):
         atts = self.session.read(
@@ -423,8 +428,10 @@ class VmOps(object):
         rec = self.cache.get(instance.uuid, max_age=max_age)
         if rec is None and use_cache:
             # Maybe created after the last listing: ask once for it.
+            read_at = time.monotonic()
             vm = self.find_vm(instance.uuid)
-            rec = self.cache.put_vm(vm) if vm is not None else None
+            rec = self.cache.put_vm(vm, read_at=read_at) \
+                if vm is not None else None
         if rec is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
         return hardware.InstanceInfo(

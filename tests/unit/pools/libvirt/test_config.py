@@ -154,6 +154,20 @@ class DomainXmlTest(testtools.TestCase):
                                {'ns': config.METADATA_NS})
         self.assertEqual('proj', project.get('uuid'))
 
+    def test_metadata_identity_as_libvirtd_returns_it(self):
+        # virDomainGetMetadata gives the element back without namespace
+        # on a real libvirtd, with it on the test driver: both must read.
+        bare = ('<instance><uuid>%s</uuid><name>instance-00000001</name>'
+                '</instance>' % UUID)
+        namespaced = ('<instance xmlns="%s"><uuid>%s</uuid>'
+                      '<name>instance-00000001</name></instance>' %
+                      (config.METADATA_NS, UUID))
+        for xml in (bare, namespaced):
+            self.assertEqual((UUID, 'instance-00000001'),
+                             config.metadata_identity(xml))
+        self.assertEqual((None, None), config.metadata_identity('<other/>'))
+        self.assertEqual((None, None), config.metadata_identity('<broken'))
+
     def test_no_metadata_no_owner(self):
         text, _root = self.build(metadata=None)
         self.assertIsNone(config.metadata_instance_uuid(text))
