@@ -183,6 +183,53 @@ NOTES = {
 }
 
 
+#: Methods the functional tier drives through the Nova REST API, checking
+#: the result in libvirt's or the engine simulator's state.
+_API_LIBVIRT = (
+    'spawn', 'destroy', 'reboot', 'power_off', 'power_on', 'pause',
+    'unpause', 'suspend', 'resume', 'snapshot', 'rescue', 'unrescue',
+    'migrate_disk_and_power_off', 'finish_migration', 'confirm_migration',
+    'finish_revert_migration', 'attach_interface', 'detach_interface',
+    'get_console_output', 'get_vnc_console', 'get_available_nodes',
+    'get_nodenames_by_uuid', 'update_provider_tree', 'get_info')
+_API_OVIRT = (
+    'spawn', 'destroy', 'reboot', 'power_off', 'power_on', 'suspend',
+    'resume', 'snapshot', 'rescue', 'unrescue', 'migrate_disk_and_power_off',
+    'finish_migration', 'confirm_migration', 'finish_revert_migration',
+    'attach_interface', 'detach_interface', 'get_vnc_console',
+    'get_available_nodes', 'get_nodenames_by_uuid', 'update_provider_tree',
+    'get_info')
+#: Methods the live tier runs on a real qemu guest through the driver.
+_LIVE_LIBVIRT = ('spawn', 'destroy', 'reboot', 'power_off', 'power_on',
+                 'get_console_output', 'get_info')
+
+#: {backend: (test tiers, methods)}: where each claimed method is tested.
+_TESTED = {
+    'libvirt': [
+        ('Nova REST API (functional)', _API_LIBVIRT),
+        ('real qemu guest (live)', _LIVE_LIBVIRT),
+    ],
+    'ovirt': [
+        ('Nova REST API (functional)', _API_OVIRT),
+    ],
+}
+#: Tiers that cover every claimed method of a backend.
+_TESTED_ALL = {
+    'libvirt': ('nova\'s driver test case (conformance)',
+                'libvirt pool unit tests'),
+    'ovirt': ('oVirt pool unit tests against the engine simulator',),
+}
+
+
+def tested_by(backend, method):
+    """Test tiers exercising a claimed method (empty for missing ones)."""
+    if level(backend, method) == MISSING:
+        return []
+    tiers = [tier for tier, methods in _TESTED.get(backend, [])
+             if method in methods]
+    return tiers + list(_TESTED_ALL.get(backend, ()))
+
+
 def level(backend, method):
     """Level of `method` for `backend`; unlisted methods are missing."""
     return SUPPORT.get(backend, {}).get(method, MISSING)

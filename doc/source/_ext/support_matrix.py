@@ -44,6 +44,9 @@ class SupportMatrixDirective(Directive):
                 note = support.NOTES.get(backend, {}).get(method)
                 if note:
                     text = '%s: %s' % (text, note)
+                tested = support.tested_by(backend, method)
+                if tested:
+                    text = '%s (tested: %s)' % (text, '; '.join(tested))
                 row += _cell(text)
             body += row
         group += body

@@ -292,18 +292,9 @@ class ImageCache(object):
         way the disk is gone when this returns (or a warning says why not).
         """
         def gone():
-            try:
-                self._session.write(
-                    lambda system: system.disks_service().disk_service(
-                        disk_id).remove(query=ovirt_session.q()))
-            except sdk.NotFoundError:
-                return True
-            except sdk.Error as e:
-                if ovirt_session.is_conflict(e) and 'lock' in \
-                        ovirt_session.fault_text(e).lower():
-                    return False
-                raise
-            return True
+            return ovirt_session.try_remove(
+                self._session,
+                lambda system: system.disks_service().disk_service(disk_id))
         try:
             ovirt_session.wait_for(gone, bool, self._timeout,
                                    'removing disk %s' % disk_id)

@@ -53,15 +53,23 @@ def host_memory_mb(host):
     return (host.max_scheduling_memory or 0) // MiB
 
 
-def hardware(hosts, disk_available_bytes):
-    """{resource class: {'total', 'max_unit'}} of a cluster's hosts."""
+def hardware(hosts, disk_available_bytes, nova_memory_mb=0):
+    """{resource class: {'total', 'max_unit'}} of a cluster's hosts.
+
+    The engine's schedulable memory already excludes what running guests
+    hold, Nova's among them, and placement subtracts Nova's allocations
+    again; ``nova_memory_mb`` (what Nova's running guests in the cluster
+    hold) is added back so that they are counted once. Memory of guests
+    Nova does not know stays excluded, as it should.
+    """
     hosts = [h for h in hosts if usable(h)]
     vcpus = [host_vcpus(h) for h in hosts]
     memory = [host_memory_mb(h) for h in hosts]
+    memory_total = sum(memory) + nova_memory_mb if hosts else 0
     disk_gb = (disk_available_bytes or 0) // GiB
     return {
         orc.VCPU: {'total': sum(vcpus), 'max_unit': max(vcpus, default=0)},
-        orc.MEMORY_MB: {'total': sum(memory),
+        orc.MEMORY_MB: {'total': memory_total,
                         'max_unit': max(memory, default=0)},
         orc.DISK_GB: {'total': disk_gb, 'max_unit': disk_gb},
     }
@@ -82,9 +90,11 @@ def hypervisor_version(product):
             + (product.build or 0))
 
 
-def resources(cluster, hosts, storage_domain, engine_version):
+def resources(cluster, hosts, storage_domain, engine_version,
+              nova_memory_mb=0):
     """nova's get_available_resource dict of one cluster."""
-    hw = hardware(hosts, storage_domain.available if storage_domain else 0)
+    hw = hardware(hosts, storage_domain.available if storage_domain else 0,
+                  nova_memory_mb)
     used_disk = (storage_domain.used or 0) // GiB if storage_domain else 0
     cpu_type = cluster.cpu.type if cluster.cpu is not None else None
     arch = 'x86_64'
@@ -152,6 +162,7 @@ class Inventory(object):
         self.refresh()
         return self._sd
 
-    def hardware(self, cluster_id):
+    def hardware(self, cluster_id, nova_memory_mb=0):
         sd = self.storage_domain()
-        return hardware(self.hosts(cluster_id), sd.available if sd else 0)
+        return hardware(self.hosts(cluster_id), sd.available if sd else 0,
+                        nova_memory_mb)

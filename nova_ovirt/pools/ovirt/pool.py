@@ -38,6 +38,7 @@ from oslo_log import log as logging
 import ovirtsdk4 as sdk
 
 import nova.conf
+from nova.compute import power_state
 from nova.compute import task_states
 from nova import exception as nova_exception
 
@@ -58,6 +59,9 @@ from nova_ovirt.pools.ovirt import vmops
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
+
+# Guests whose memory the engine counts as taken on their host.
+_HOLDING_MEMORY = (power_state.RUNNING, power_state.PAUSED)
 
 ovirt_conf.register_opts(CONF)
 
@@ -426,16 +430,26 @@ class OvirtPool(base.Pool):
     def _cluster(self, nodename):
         return self._clusters[self.cluster_id(nodename)]
 
+    def _nova_memory_mb(self, cluster_id):
+        """Memory Nova's running guests in the cluster hold, in MiB."""
+        return sum(r.memory for r in self._listing().values()
+                   if r.cluster_id == cluster_id and
+                   vm_cache.to_power_state(r.status) in _HOLDING_MEMORY
+                   ) // inventory.MiB
+
     @_engine
     def get_available_resource(self, nodename):
         cluster = self._cluster(nodename)
         return inventory.resources(
             cluster, self.inventory.hosts(cluster.id),
-            self.inventory.storage_domain(), self.engine_version)
+            self.inventory.storage_domain(), self.engine_version,
+            self._nova_memory_mb(cluster.id))
 
     @_engine
     def get_inventory(self, nodename):
-        return self.inventory.hardware(self.cluster_id(nodename))
+        cluster_id = self.cluster_id(nodename)
+        return self.inventory.hardware(cluster_id,
+                                       self._nova_memory_mb(cluster_id))
 
     def node_traits(self, nodename):
         cluster = self._clusters.get(self._nodes.get(nodename))

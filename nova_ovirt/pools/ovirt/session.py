@@ -107,6 +107,28 @@ def is_conflict(error):
     return isinstance(error, sdk.Error) and error.code in (400, 409)
 
 
+def is_locked(error):
+    """The engine refused because the VM or disk is locked by other work."""
+    return is_conflict(error) and 'lock' in fault_text(error).lower()
+
+
+def try_remove(session, service_of):
+    """Remove the resource of ``service_of(system)``; False while locked.
+
+    Already gone counts as removed, so the removal is idempotent and is
+    retried like a read. Callers poll it until it returns True.
+    """
+    try:
+        session.read(lambda system: service_of(system).remove(query=q()))
+    except sdk.NotFoundError:
+        return True
+    except sdk.Error as e:
+        if is_locked(e):
+            return False
+        raise
+    return True
+
+
 def translate(error, operation, target):
     """An SDK error as the nova exception that keeps the engine's reason."""
     if isinstance(error, nova_exception.NovaException):

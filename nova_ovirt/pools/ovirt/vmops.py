@@ -409,17 +409,8 @@ class VmOps(object):
 
     def _try_remove(self, vm_id):
         """True once removed; False while the engine says it is locked."""
-        try:
-            self.session.read(lambda system: self._svc(system, vm_id).remove(
-                query=ovirt_session.q()))
-        except sdk.NotFoundError:
-            return True
-        except sdk.Error as e:
-            if ovirt_session.is_conflict(e) and 'lock' in \
-                    ovirt_session.fault_text(e).lower():
-                return False
-            raise
-        return True
+        return ovirt_session.try_remove(
+            self.session, lambda system: self._svc(system, vm_id))
 
     # -- info --------------------------------------------------------------
 

@@ -66,6 +66,16 @@ class TestInventoryMath(testtools.TestCase):
         inv = placement.build_inventory(hw, {})
         self.assertEqual([orc.DISK_GB], list(inv))
 
+    def test_memory_of_nova_guests_is_counted_once(self):
+        # The engine's schedulable memory already lost what Nova's running
+        # guests hold; placement subtracts their allocations again, so the
+        # pool adds them back. Memory of guests Nova does not know stays
+        # out.
+        hw = inventory.hardware([host(sched_gib=28)], 0,
+                                nova_memory_mb=3 * 1024)
+        self.assertEqual({'total': 31 * 1024, 'max_unit': 28 * 1024},
+                         hw[orc.MEMORY_MB])
+
     def test_cpu_trait(self):
         self.assertEqual('CUSTOM_OVIRT_CPU_SECURE_AMD_EPYC',
                          inventory.cpu_trait('Secure AMD EPYC'))
