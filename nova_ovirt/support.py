@@ -35,6 +35,17 @@ PARTIAL = 'partial'
 MISSING = 'missing'
 LEVELS = (COMPLETE, PARTIAL, MISSING)
 
+#: What no backend supports yet: Cinder volumes and live migration.
+_NOT_YET = dict.fromkeys(
+    ('attach_volume', 'detach_volume', 'swap_volume', 'extend_volume',
+     'live_migration', 'live_migration_abort',
+     'live_migration_force_complete', 'check_can_live_migrate_destination',
+     'check_can_live_migrate_source', 'pre_live_migration',
+     'post_live_migration_at_destination'), MISSING)
+_NO_VOLUMES_YET = dict.fromkeys(
+    ('attach_volume', 'detach_volume', 'swap_volume', 'extend_volume'),
+    'Cinder volumes are not supported yet.')
+
 _LIBVIRT = {
     # nodes and resources
     'get_available_nodes': COMPLETE,
@@ -71,17 +82,7 @@ _LIBVIRT = {
     'get_console_output': COMPLETE,
     'get_vnc_console': COMPLETE,
     # not supported (yet)
-    'attach_volume': MISSING,
-    'detach_volume': MISSING,
-    'swap_volume': MISSING,
-    'extend_volume': MISSING,
-    'live_migration': MISSING,
-    'live_migration_abort': MISSING,
-    'live_migration_force_complete': MISSING,
-    'check_can_live_migrate_destination': MISSING,
-    'check_can_live_migrate_source': MISSING,
-    'pre_live_migration': MISSING,
-    'post_live_migration_at_destination': MISSING,
+    **_NOT_YET,
 }
 
 _OVIRT = {
@@ -120,17 +121,7 @@ _OVIRT = {
     'get_console_output': MISSING,
     'get_vnc_console': PARTIAL,
     # not supported (yet)
-    'attach_volume': MISSING,
-    'detach_volume': MISSING,
-    'swap_volume': MISSING,
-    'extend_volume': MISSING,
-    'live_migration': MISSING,
-    'live_migration_abort': MISSING,
-    'live_migration_force_complete': MISSING,
-    'check_can_live_migrate_destination': MISSING,
-    'check_can_live_migrate_source': MISSING,
-    'pre_live_migration': MISSING,
-    'post_live_migration_at_destination': MISSING,
+    **_NOT_YET,
 }
 
 #: {backend: {nova ComputeDriver method: level}}
@@ -143,10 +134,7 @@ SUPPORT = {
 #: a method is missing.
 NOTES = {
     'libvirt': {
-        'attach_volume': 'Cinder volumes are not supported yet.',
-        'detach_volume': 'Cinder volumes are not supported yet.',
-        'swap_volume': 'Cinder volumes are not supported yet.',
-        'extend_volume': 'Cinder volumes are not supported yet.',
+        **_NO_VOLUMES_YET,
         'live_migration': 'Live migration is not supported yet; cold '
                           'migration and resize are.',
     },
@@ -172,10 +160,7 @@ NOTES = {
         'get_vnc_console': 'Through a one-shot relay in nova-compute that '
                            'logs in with the VM\'s console ticket; VNC '
                            'over TLS to the host is not used.',
-        'attach_volume': 'Cinder volumes are not supported yet.',
-        'detach_volume': 'Cinder volumes are not supported yet.',
-        'swap_volume': 'Cinder volumes are not supported yet.',
-        'extend_volume': 'Cinder volumes are not supported yet.',
+        **_NO_VOLUMES_YET,
         'live_migration': 'Live migration between Nova nodes (clusters) '
                           'is not supported; oVirt still live-migrates '
                           'inside a cluster.',
