@@ -25,20 +25,23 @@ Networking: nova 34 refuses ``binding:vif_type=bridge`` ports
 (nova/network/neutron.py, ``_nw_info_build_network``: "Linux bridge VIFs
 are no longer supported by Nova"), so the ports of these tests are what a
 nova 34 cloud has, ``ovs`` ports on the test hosts' bridge. libvirt plugs
-those with ``ovs-vsctl``, which needs Open vSwitch; the test hosts have
-none. Servers therefore boot without a NIC unless Open vSwitch is
-installed, and interfaces are attached to stopped servers, where libvirt
+those with ``ovs-vsctl``, which needs Open vSwitch: when it is installed
+(bindep.txt), the tests start it if needed and plug the ports into its
+bridge :data:`tests.fixtures.libvirtd.OVS_BRIDGE_NAME` (userspace datapath
+where the kernel module is missing). Without it, servers boot without a
+NIC and interfaces are attached to stopped servers only, where libvirt
 only edits the domain definition (see :data:`HAVE_OVS`).
 """
 
 import os
-import shutil
+import random
 import sys
 import time
 from xml.etree import ElementTree as etree
 
 import fixtures
 import libvirt  # noqa: F401  (the real binding, before nova's poison)
+from oslo_utils import uuidutils
 
 import nova.conf
 from nova.tests import fixtures as nova_fixtures
@@ -55,13 +58,14 @@ POOL = 'kvm'
 NODES = ('node1', 'node2')
 POOL_TRAIT = 'CUSTOM_OVIRT_POOL_KVM'
 
-#: Open vSwitch on this machine: only then can a running guest have a NIC.
-HAVE_OVS = bool(shutil.which('ovs-vsctl') and
-                os.path.exists('/var/run/openvswitch/db.sock'))
+#: Open vSwitch on this machine, with the tests' bridge (started here if
+#: installed, see :func:`tests.fixtures.libvirtd.ensure_ovs_bridge`): only
+#: then can a running guest have a NIC.
+HAVE_OVS = libvirtd.ensure_ovs_bridge(libvirtd.OVS_BRIDGE_NAME)
 NO_OVS_REASON = (
-    'Open vSwitch is not installed on the test hosts: nova 34 only hands '
-    'ovs ports to drivers (Linux bridge VIFs were removed), and libvirt '
-    'plugs a running guest\'s ovs port with ovs-vsctl')
+    'Open vSwitch is not installed or does not run on the test hosts: nova '
+    '34 only hands ovs ports to drivers (Linux bridge VIFs were removed), '
+    'and libvirt plugs a running guest\'s ovs port with ovs-vsctl')
 
 
 def api_paste_config():
@@ -83,12 +87,18 @@ def api_paste_config():
 class OvsNeutronFixture(nova_fixtures.NeutronFixture):
     """nova's NeutronFixture with ports bound as ovs on the test bridge."""
 
-    bridge = libvirtd.BRIDGE_NAME
+    bridge = libvirtd.OVS_BRIDGE_NAME if HAVE_OVS else libvirtd.BRIDGE_NAME
 
     def __init__(self, test):
         super().__init__(test)
         details = {'bridge_name': self.bridge, 'port_filter': False}
-        self.default_port = dict(self.default_port)
+        # The first port a test creates is nova's fixed default_port; its
+        # id names the guest's tap (tap<id[:11]>) in the network namespace
+        # that all test processes share: make it unique per test.
+        self.default_port = dict(
+            self.default_port, id=uuidutils.generate_uuid(),
+            mac_address='fa:16:3e:%02x:%02x:%02x' % tuple(
+                random.randint(0, 255) for _ in range(3)))
         for port in [self.default_port] + list(self._ports.values()):
             port['binding:vif_type'] = 'ovs'
             port['binding:vif_details'] = dict(details)
@@ -226,6 +236,7 @@ class OvirtFunctionalTestBase(integrated_helpers._IntegratedTestBase):
 
     def _boot(self, flavor_id='ovirt-tiny', name=None, networks=None,
               image_uuid=base.GUEST_IMAGE_ID):
+        with_nic = networks is None and HAVE_OVS
         if networks is None:
             networks = ([{'uuid': self.neutron.network_1['id']}]
                         if HAVE_OVS else 'none')
@@ -233,7 +244,13 @@ class OvirtFunctionalTestBase(integrated_helpers._IntegratedTestBase):
             name=name, image_uuid=image_uuid, flavor_id=flavor_id,
             networks=networks)
         # The admin view has the node.
-        return self.admin_api.get_server(server['id'])
+        server = self.admin_api.get_server(server['id'])
+        if with_nic and image_uuid == base.GUEST_IMAGE_ID:
+            # Interfaces of a running guest may be hot-unplugged: qemu asks
+            # the guest OS (ACPI), and a request made before the guest is
+            # up is lost, so that the NIC never goes.
+            self.wait_for_boot(server)
+        return server
 
     @staticmethod
     def node_of(server):
