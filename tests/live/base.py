@@ -44,6 +44,7 @@ from nova.virt import fake as fake_virt
 
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import driver as ovirt_driver
+from tests.base import STATE_NAMES
 from tests.fixtures import guest_image
 from tests.fixtures import libvirtd
 
@@ -64,16 +65,6 @@ SHUTDOWN_TIMEOUT = 30
 TEST_TIMEOUT = 600
 
 
-STATE_NAMES = {
-    libvirt.VIR_DOMAIN_NOSTATE: 'nostate',
-    libvirt.VIR_DOMAIN_RUNNING: 'running',
-    libvirt.VIR_DOMAIN_BLOCKED: 'blocked',
-    libvirt.VIR_DOMAIN_PAUSED: 'paused',
-    libvirt.VIR_DOMAIN_SHUTDOWN: 'shutdown',
-    libvirt.VIR_DOMAIN_SHUTOFF: 'shutoff',
-    libvirt.VIR_DOMAIN_CRASHED: 'crashed',
-    libvirt.VIR_DOMAIN_PMSUSPENDED: 'pmsuspended',
-}
 
 
 class LocalGlanceAPI(object):

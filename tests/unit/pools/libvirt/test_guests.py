@@ -313,6 +313,12 @@ class CacheAndEventsTest(GuestTestCase):
 
     def test_get_info_lists_once_per_ttl(self):
         instances = [self.spawn() for _ in range(3)]
+        # A lifecycle event marks the listing stale (as it should); let the
+        # spawns' events arrive first so that only get_info is counted.
+        for instance in instances:
+            self.wait_for(
+                lambda i=instance: virtevent.EVENT_LIFECYCLE_STARTED in
+                self._transitions(i), message='started event')
         with mock.patch.object(self.host, '_list_states',
                                wraps=self.host._list_states) as listing:
             self.host.invalidate()
