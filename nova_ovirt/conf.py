@@ -32,14 +32,16 @@ ovirt_group = cfg.OptGroup(
          '(compute_driver = ovirt.OvirtDriver). Each pool listed in '
          '``pools`` has its own [ovirt_pool:<name>] section.')
 
+POOLS_OPT = cfg.ListOpt(
+    'pools',
+    default=[],
+    help='Names of the pools this nova-compute manages. Each name needs a '
+         '[ovirt_pool:<name>] section that sets the pool\'s backend and its '
+         'options. Every oVirt cluster and every libvirt host of these '
+         'pools becomes one Nova hypervisor node.')
+
 OVIRT_OPTS = [
-    cfg.ListOpt('pools',
-                default=[],
-                help='Names of the pools this nova-compute manages. Each '
-                     'name needs a [ovirt_pool:<name>] section that sets '
-                     'the pool\'s backend and its options. Every oVirt '
-                     'cluster and every libvirt host of these pools '
-                     'becomes one Nova hypervisor node.'),
+    POOLS_OPT,
     cfg.IntOpt('event_poll_interval',
                default=5,
                min=1,

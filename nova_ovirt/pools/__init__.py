@@ -83,9 +83,8 @@ def load_pools(conf, host, event_queue):
 
     Configuration mistakes raise PoolConfigError naming the option.
     """
-    pools_opt = [o for o in ovirt_conf.OVIRT_OPTS if o.name == 'pools'][0]
     names = [n.strip() for n in _read(conf.ovirt, ovirt_conf.OVIRT_GROUP,
-                                      pools_opt) if n.strip()]
+                                      ovirt_conf.POOLS_OPT) if n.strip()]
     if not names:
         raise exception.PoolConfigError(
             ovirt_conf.OVIRT_GROUP, 'pools', conf.ovirt.pools,

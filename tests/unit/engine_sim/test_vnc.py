@@ -7,21 +7,8 @@ from ovirtsdk4 import types
 
 from nova_ovirt.engine_sim import vnc
 from tests.unit.engine_sim import base
-
-
-def recv(sock, n):
-    data = b''
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise EOFError('closed after %r' % data)
-        data += chunk
-    return data
-
-
-def reason(sock):
-    (length,) = struct.unpack('>I', recv(sock, 4))
-    return recv(sock, length).decode()
+from tests.unit.rfb_client import reason
+from tests.unit.rfb_client import recv
 
 
 def login(address, port, password):

@@ -32,6 +32,7 @@ from nova.virt import event as virtevent
 from nova_ovirt import exception
 from nova_ovirt.pools.ovirt import cache as vm_cache
 from nova_ovirt.pools.ovirt import rescue
+from tests.unit import rfb_client
 from tests.unit.pools.ovirt import base
 
 GiB = 1024 ** 3
@@ -336,35 +337,20 @@ class TestSnapshotResize(FlowTestCase):
         self.assertEqual([], self.sim.store.vm_nics(vm.id))
 
 
-def _recv(sock, n):
-    data = b''
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise EOFError('closed after %r' % data)
-        data += chunk
-    return data
-
-
-def _reason(sock):
-    (length,) = struct.unpack('>I', _recv(sock, 4))
-    return _recv(sock, length).decode()
-
-
 def _client_init(sock):
     """ClientInit; (width, height, bits per pixel, desktop name)."""
     sock.sendall(b'\x01')                                   # shared
-    width, height = struct.unpack('>HH', _recv(sock, 4))
-    bpp = _recv(sock, 16)[0]
-    (n,) = struct.unpack('>I', _recv(sock, 4))
-    return width, height, bpp, _recv(sock, n).decode()
+    width, height = struct.unpack('>HH', rfb_client.recv(sock, 4))
+    bpp = rfb_client.recv(sock, 16)[0]
+    (n,) = struct.unpack('>I', rfb_client.recv(sock, 4))
+    return width, height, bpp, rfb_client.recv(sock, n).decode()
 
 
 def _one_update(test, sock, bpp):
     sock.sendall(struct.pack('>BBHHHH', 3, 0, 0, 0, 8, 4))   # not incremental
-    test.assertEqual(struct.pack('>BxH', 0, 1), _recv(sock, 4))
-    test.assertEqual(struct.pack('>HHHHi', 0, 0, 8, 4, 0), _recv(sock, 12))
-    _recv(sock, 8 * 4 * bpp // 8)
+    test.assertEqual(struct.pack('>BxH', 0, 1), rfb_client.recv(sock, 4))
+    test.assertEqual(struct.pack('>HHHHi', 0, 0, 8, 4, 0), rfb_client.recv(sock, 12))
+    rfb_client.recv(sock, 8 * 4 * bpp // 8)
 
 
 class TestConsole(FlowTestCase):
@@ -381,12 +367,12 @@ class TestConsole(FlowTestCase):
         inst = self.spawn()
         console, sock = self.open_console(inst)
         self.assertEqual(CONF.vnc.server_proxyclient_address, console.host)
-        self.assertEqual(b'RFB 003.008\n', _recv(sock, 12))
+        self.assertEqual(b'RFB 003.008\n', rfb_client.recv(sock, 12))
         sock.sendall(b'RFB 003.008\n')
-        self.assertEqual(bytes([1, 1]), _recv(sock, 2))         # only "none"
+        self.assertEqual(bytes([1, 1]), rfb_client.recv(sock, 2))         # only "none"
         sock.sendall(b'\x01')
         # SecurityResult: ok
-        self.assertEqual(struct.pack('>I', 0), _recv(sock, 4))
+        self.assertEqual(struct.pack('>I', 0), rfb_client.recv(sock, 4))
         width, height, bpp, name = _client_init(sock)
         self.assertEqual((640, 480), (width, height))
         self.assertEqual(self.sim_vm(inst).name, name)
@@ -398,11 +384,11 @@ class TestConsole(FlowTestCase):
         inst = self.spawn()
         socks = [self.open_console(inst)[1] for _ in range(2)]
         for sock in socks:
-            _recv(sock, 12)
+            rfb_client.recv(sock, 12)
             sock.sendall(b'RFB 003.008\n')
-            _recv(sock, 2)
+            rfb_client.recv(sock, 2)
             sock.sendall(b'\x01')
-            self.assertEqual(struct.pack('>I', 0), _recv(sock, 4))
+            self.assertEqual(struct.pack('>I', 0), rfb_client.recv(sock, 4))
 
     def test_stale_ticket_fails_cleanly(self):
         inst = self.spawn()
@@ -418,10 +404,10 @@ class TestConsole(FlowTestCase):
             ticket=types.Ticket(value='theirs', expiry=120))
         sock = socket.create_connection((console.host, console.port), 10)
         self.addCleanup(sock.close)
-        self.assertEqual(b'RFB 003.008\n', _recv(sock, 12))
+        self.assertEqual(b'RFB 003.008\n', rfb_client.recv(sock, 12))
         sock.sendall(b'RFB 003.008\n')
-        self.assertEqual(b'\x00', _recv(sock, 1))      # no security types
-        self.assertIn('request a new console', _reason(sock))
+        self.assertEqual(b'\x00', rfb_client.recv(sock, 1))      # no security types
+        self.assertIn('request a new console', rfb_client.reason(sock))
         self.assertEqual(b'', sock.recv(1))
 
     def test_expired_ticket_fails_cleanly(self):
@@ -432,10 +418,10 @@ class TestConsole(FlowTestCase):
             vm._sim_ticket = (vm._sim_ticket[0], self.sim.clock.time() - 1)
         sock = socket.create_connection((console.host, console.port), 10)
         self.addCleanup(sock.close)
-        _recv(sock, 12)
+        rfb_client.recv(sock, 12)
         sock.sendall(b'RFB 003.008\n')
-        self.assertEqual(b'\x00', _recv(sock, 1))
-        self.assertIn('request a new console', _reason(sock))
+        self.assertEqual(b'\x00', rfb_client.recv(sock, 1))
+        self.assertIn('request a new console', rfb_client.reason(sock))
 
     def test_nova_novncproxy_security_proxy(self):
         """nova's own RFBSecurityProxy (what nova-novncproxy runs) in front
@@ -458,16 +444,16 @@ class TestConsole(FlowTestCase):
         thread = threading.Thread(target=proxy)
         thread.start()
         # The browser (noVNC) side of the proxy.
-        self.assertEqual(b'RFB 003.008\n', _recv(browser, 12))
+        self.assertEqual(b'RFB 003.008\n', rfb_client.recv(browser, 12))
         browser.sendall(b'RFB 003.008\n')
-        self.assertEqual(bytes([1, 1]), _recv(browser, 2))
+        self.assertEqual(bytes([1, 1]), rfb_client.recv(browser, 2))
         browser.sendall(b'\x01')
         thread.join(10)
         self.assertNotIn('error', result)
         # From here nova-novncproxy copies bytes both ways; the test reads
         # the relay's side directly.
         server = result['sock']
-        self.assertEqual(struct.pack('>I', 0), _recv(server, 4))
+        self.assertEqual(struct.pack('>I', 0), rfb_client.recv(server, 4))
         width, height, bpp, name = _client_init(server)
         self.assertEqual(self.sim_vm(inst).name, name)
         _one_update(self, server, bpp)
@@ -492,10 +478,10 @@ class TestConsole(FlowTestCase):
                 result['error'] = e
         thread = threading.Thread(target=proxy)
         thread.start()
-        _recv(browser, 12)
+        rfb_client.recv(browser, 12)
         browser.sendall(b'RFB 003.008\n')
-        self.assertEqual(b'\x00', _recv(browser, 1))   # failure + reason
-        self.assertIn('request a new console', _reason(browser))
+        self.assertEqual(b'\x00', rfb_client.recv(browser, 1))   # failure + reason
+        self.assertIn('request a new console', rfb_client.reason(browser))
         thread.join(10)
         self.assertIsInstance(result.get('error'),
                               nova_exception.SecurityProxyNegotiationFailed)
