@@ -24,26 +24,10 @@ import threading
 
 from nova import utils as nova_utils
 
-try:  # nova >= 34
-    from nova import thread_pool_factory as _tpf
-except ImportError:  # pragma: no cover - nova 33
-    _tpf = None
-
 
 def threading_mode():
     """True in native threading mode, False in eventlet mode."""
     return nova_utils.concurrency_mode_threading()
-
-
-def spawn(func, *args, **kwargs):
-    """Run func in the background on nova's default executor.
-
-    Use it for bounded work. A loop that lives as long as the service uses
-    :func:`start_daemon` so that it does not hold an executor slot.
-    """
-    if _tpf is not None:
-        return _tpf.spawn(func, *args, **kwargs)
-    return nova_utils.spawn(func, *args, **kwargs)  # pragma: no cover
 
 
 def start_daemon(target, name):

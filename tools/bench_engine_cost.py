@@ -43,7 +43,7 @@ from nova import context as nova_context  # noqa: E402
 from nova import objects  # noqa: E402
 
 from nova_ovirt import conf as ovirt_conf  # noqa: E402
-from nova_ovirt.engine_sim import EngineSimulator  # noqa: E402
+from ovirt_engine_sim import EngineSimulator  # noqa: E402
 from nova_ovirt.pools.ovirt import cache as vm_cache  # noqa: E402
 from nova_ovirt.pools.ovirt import pool as ovirt_pool  # noqa: E402
 

@@ -307,7 +307,7 @@ class Backends(object):
         return self.image
 
     def start_sim(self):
-        from nova_ovirt.engine_sim import EngineSimulator
+        from ovirt_engine_sim import EngineSimulator
 
         try:
             self.sim = EngineSimulator(

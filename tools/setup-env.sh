@@ -65,6 +65,10 @@ ensure_python_packages() {
     # loading shim nova/virt/ovirt has to sit inside nova's own package.
     "$VENV/bin/pip" install -q --no-deps --force-reinstall . 2>&1 |
         grep -v "^WARNING: Location" || true
+    # The engine simulator: a distribution of its own (never in the
+    # driver's wheel), for the tests, the demo and devstack's simulator.
+    "$VENV/bin/pip" install -q --no-deps --force-reinstall ./ovirt_engine_sim 2>&1 |
+        grep -v "^WARNING: Location" || true
 }
 
 ensure_venv

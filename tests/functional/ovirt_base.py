@@ -18,7 +18,7 @@ The libvirt tier of :mod:`tests.functional.base` with one more pool: one
 nova-compute (``compute_driver = ovirt.OvirtDriver``) serves
 
 - ``engine1``, an oVirt pool on the in-process engine simulator
-  (:class:`nova_ovirt.engine_sim.fixture.EngineSimFixture`, scenario
+  (:class:`ovirt_engine_sim.fixture.EngineSimFixture`, scenario
   ``default``): its clusters ``cluster1`` and ``cluster2`` are two Nova
   nodes;
 - ``kvm``, a libvirt pool of ONE real libvirtd host (node ``node1``).
@@ -40,7 +40,7 @@ import configparser
 import fixtures
 
 from nova_ovirt import conf as ovirt_conf
-from nova_ovirt.engine_sim.fixture import EngineSimFixture
+from ovirt_engine_sim.fixture import EngineSimFixture
 from nova_ovirt.pools.ovirt import cache as ovirt_cache
 from nova_ovirt.pools.ovirt import images as ovirt_images
 from nova_ovirt.pools.ovirt import snapshot as ovirt_snapshot

@@ -53,9 +53,9 @@ from nova.tests.unit import fake_instance
 
 from nova_ovirt import compat
 from nova_ovirt import conf as ovirt_conf
-from nova_ovirt.engine_sim import EngineSimulator
-from nova_ovirt.engine_sim import compat as sim_compat
-from nova_ovirt.engine_sim import server as sim_server
+from ovirt_engine_sim import EngineSimulator
+from ovirt_engine_sim import compat as sim_compat
+from ovirt_engine_sim import server as sim_server
 from nova_ovirt.pools.ovirt import cache as vm_cache
 from nova_ovirt.pools.ovirt import pool as ovirt_pool
 from tests.unit.pools.ovirt import base as ovirt_base
@@ -248,9 +248,9 @@ class RequestJournal(fixtures.Fixture):
                 entry[3] = code
             return send_response(handler, code, message)
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_ovirt.engine_sim.server.Handler._handle', _handle))
+            'ovirt_engine_sim.server.Handler._handle', _handle))
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_ovirt.engine_sim.server.Handler.send_response',
+            'ovirt_engine_sim.server.Handler.send_response',
             _send_response))
 
     def vm_adds_by_correlation(self):

@@ -21,7 +21,7 @@ import time
 from nova.compute import power_state
 from nova import exception as nova_exception
 
-from nova_ovirt.engine_sim import ManualClock
+from ovirt_engine_sim import ManualClock
 from tests.resilience import base
 
 

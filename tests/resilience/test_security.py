@@ -22,7 +22,7 @@ from ovirtsdk4 import types
 
 from nova.compute import power_state
 
-from nova_ovirt.engine_sim import tls as sim_tls
+from ovirt_engine_sim import tls as sim_tls
 from nova_ovirt import exception
 from tests.resilience import base
 

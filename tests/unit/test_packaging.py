@@ -48,6 +48,22 @@ class PackagingTestCase(testtools.TestCase):
                             offenders.append(path)
         self.assertEqual([], offenders)
 
+    def test_the_driver_never_imports_the_simulator(self):
+        # The engine simulator is a test tool with its own distribution;
+        # the driver's wheel neither carries nor needs it.
+        pattern = re.compile(r'^\s*(import|from) ovirt_engine_sim', re.M)
+        offenders = []
+        for top, _, files in os.walk(os.path.join(ROOT, 'nova_ovirt')):
+            for name in files:
+                if name.endswith('.py'):
+                    path = os.path.join(top, name)
+                    with open(path) as f:
+                        if pattern.search(f.read()):
+                            offenders.append(path)
+        self.assertEqual([], offenders)
+        with open(os.path.join(ROOT, 'setup.cfg')) as f:
+            self.assertNotIn('ovirt_engine_sim', f.read())
+
     def test_we_ship_no_nova_package_init(self):
         self.assertFalse(os.path.exists(
             os.path.join(ROOT, 'nova', '__init__.py')))

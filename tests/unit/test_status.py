@@ -38,7 +38,7 @@ from oslo_upgradecheck.upgradecheck import Code
 import testtools
 
 from nova_ovirt.cmd import status
-from nova_ovirt.engine_sim import EngineSimulator
+from ovirt_engine_sim import EngineSimulator
 from nova_ovirt.pools.libvirt import config as libvirt_config
 
 PASSWORD = 'Pr3flight-s3cret'

@@ -91,11 +91,6 @@ def metadata_element(instance_uuid, name, flavor, project_id, user_id,
     return root
 
 
-def metadata_xml(element):
-    """Serialise for virDomainSetMetadata (which wants no namespace)."""
-    return etree.tostring(element, encoding='unicode')
-
-
 def metadata_instance_uuid(domain_xml):
     """Instance uuid in a domain's nova-ovirt metadata, or None."""
     root = etree.fromstring(domain_xml)

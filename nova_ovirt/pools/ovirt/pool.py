@@ -16,7 +16,7 @@
 
 Thin: configuration checks, the engine bootstrap (names -> ids), and the
 routing of each call to the module of its concern (vmops, images,
-snapshot, migrate, inventory, cache, consoles).
+snapshot, migration, inventory, cache, console).
 
 Node identity: a node is a cluster, named after it, whose UUID is the
 cluster's id. The name -> id map is kept in ``$state_path/nova-ovirt/
@@ -46,10 +46,10 @@ from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
 from nova_ovirt.pools import base
 from nova_ovirt.pools.ovirt import cache as vm_cache
-from nova_ovirt.pools.ovirt import consoles
+from nova_ovirt.pools.ovirt import console
 from nova_ovirt.pools.ovirt import images
 from nova_ovirt.pools.ovirt import inventory
-from nova_ovirt.pools.ovirt import migrate
+from nova_ovirt.pools.ovirt import migration
 from nova_ovirt.pools.ovirt import rescue
 from nova_ovirt.pools.ovirt import session as ovirt_session
 from nova_ovirt.pools.ovirt import snapshot
@@ -157,7 +157,7 @@ class OvirtPool(base.Pool):
         self.snapshots = None
         self.migrations = None
         self.rescues = None
-        self.consoles = consoles.Consoles(self)
+        self.consoles = console.Consoles(self)
 
     # -- configuration --------------------------------------------------------
 
@@ -272,7 +272,7 @@ class OvirtPool(base.Pool):
             timeout=self.spawn_timeout)
         self.snapshots = snapshot.Snapshots(
             self.vmops, self.transfers, self.image_api, self.spawn_timeout)
-        self.migrations = migrate.Migrations(self)
+        self.migrations = migration.Migrations(self)
         self.rescues = rescue.Rescue(self)
         self.cache.refresh(max_age=0)
         self.poller.prime()

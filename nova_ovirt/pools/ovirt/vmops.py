@@ -30,7 +30,6 @@ from oslo_utils import excutils
 import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 
-from nova.compute import power_state
 from nova import exception as nova_exception
 from nova.virt import hardware
 
@@ -464,5 +463,3 @@ class VmOps(object):
     def power_state(self, vm_id):
         return vm_cache.to_power_state(self.get_vm(vm_id).status)
 
-    def is_running(self, vm_id):
-        return self.power_state(vm_id) == power_state.RUNNING

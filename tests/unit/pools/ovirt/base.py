@@ -33,7 +33,7 @@ from nova import context as nova_context
 from nova import objects
 
 from nova_ovirt import conf as ovirt_conf
-from nova_ovirt.engine_sim import EngineSimulator
+from ovirt_engine_sim import EngineSimulator
 from nova_ovirt.pools.ovirt import pool as ovirt_pool
 
 CONF = nova.conf.CONF

@@ -22,7 +22,7 @@ import time
 import fixtures
 
 from nova_ovirt import exception
-from nova_ovirt.engine_sim import tls as sim_tls
+from ovirt_engine_sim import tls as sim_tls
 from nova_ovirt.pools.ovirt import session as ovirt_session
 from tests.unit.pools.ovirt import base
 

@@ -24,10 +24,10 @@ from nova import objects
 from nova.virt import event as virtevent
 
 from nova_ovirt import exception
-from nova_ovirt.engine_sim import vnc as engine_vnc
+from ovirt_engine_sim import vnc as engine_vnc
 from nova_ovirt import placement
 from nova_ovirt.pools.ovirt import cache as vm_cache
-from nova_ovirt.pools.ovirt import consoles
+from nova_ovirt.pools.ovirt import console
 from nova_ovirt.pools.ovirt import inventory
 from nova_ovirt.pools.ovirt import session as ovirt_session
 from nova_ovirt.pools.ovirt import vif as ovirt_vif
@@ -181,7 +181,7 @@ class TestVncRelay(testtools.TestCase):
 
     def test_des(self):
         # FIPS 81 test vector: single DES from cryptography works.
-        self.assertEqual('85e813540f0ab405', consoles.des_encrypt(
+        self.assertEqual('85e813540f0ab405', console.des_encrypt(
             bytes.fromhex('133457799BBCDFF1'),
             bytes.fromhex('0123456789ABCDEF')).hex())
 
@@ -189,7 +189,7 @@ class TestVncRelay(testtools.TestCase):
         challenge = bytes(range(16))
         for password in ('s3cret', '', 'longer-than-8'):
             self.assertEqual(engine_vnc.vnc_response(password, challenge),
-                             consoles.vnc_response(password, challenge))
+                             console.vnc_response(password, challenge))
 
 
 class TestInventoryOnSim(base.SimTestCase):

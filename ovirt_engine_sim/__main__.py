@@ -1,0 +1,5 @@
+import sys
+
+from ovirt_engine_sim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,152 @@
+"""The ovirt-imageio data protocol on /images/<ticket> (HTTPS, same port).
+
+OPTIONS, PUT (optional Content-Range), GET (optional Range), PATCH with JSON
+{"op": "zero"|"flush"}, and GET /images/<ticket>/extents. Data is streamed
+to and from the disk's backing layer in 1 MiB chunks.
+"""
+
+import json
+import re
+
+from ovirtsdk4 import types
+
+from ovirt_engine_sim.volumes import CHUNK
+
+_RANGE = re.compile(r'^bytes=(\d*)-(\d*)$')
+_CONTENT_RANGE = re.compile(r'^bytes (\d+)-(\d+)/(\d+|\*)$')
+
+
+class Abort(Exception):
+    """Drop the connection without an answer (injected transfer failure)."""
+
+
+class ImageIO(object):
+    def __init__(self, engine, store, counter, faults):
+        self.engine = engine
+        self.store = store
+        self.counter = counter
+        self.faults = faults
+        self.moved = 0   # bytes moved since the last fail_transfer_after()
+
+    def _ticket(self, ticket_id):
+        with self.store.lock:
+            self.store.tick()
+            it = self.engine.tickets.get(ticket_id)
+            if it is None or it.phase != types.ImageTransferPhase.TRANSFERRING:
+                return None
+            return it
+
+    def handle(self, h, method, path, query):
+        parts = [p for p in path.split('/') if p]
+        if len(parts) < 2 or len(parts) > 3 or (len(parts) == 3 and parts[2] != 'extents'):
+            return h.send_text(404, 'No such resource: %s' % path)
+        it = self._ticket(parts[1])
+        if it is None:
+            # imageio answers unknown or expired tickets with 403.
+            return h.send_text(403, 'You are not allowed to access this resource: '
+                                    'No such ticket %s' % parts[1])
+        layer = it._sim_layer
+        upload = it.direction == types.ImageTransferDirection.UPLOAD
+        if len(parts) == 3:
+            if method != 'GET':
+                return h.send_text(405, 'Method not allowed')
+            if query.get('context', 'zero') != 'zero':
+                return h.send_text(404, 'Dirty extents are not available')
+            return h.send_json(200, layer.extents())
+        if method == 'OPTIONS':
+            return h.send_json(200, {
+                'unix_socket': None,
+                'features': ['extents', 'zero', 'flush'] if upload else ['extents'],
+                'max_readers': 8, 'max_writers': 8 if upload else 0},
+                extra={'Allow': 'OPTIONS,GET,PUT,PATCH' if upload else 'OPTIONS,GET'})
+        if method == 'GET':
+            return self._get(h, it, layer)
+        if not upload:
+            return h.send_text(403, 'You are not allowed to access this resource: '
+                                    'ticket does not allow %s' % method)
+        if method == 'PUT':
+            return self._put(h, it, layer)
+        if method == 'PATCH':
+            return self._patch(h, it, layer)
+        return h.send_text(405, 'Method not allowed')
+
+    def _account(self, n, it, uploaded):
+        with self.store.lock:
+            it.transferred = (it.transferred or 0) + n
+        self.counter.add_bytes(uploaded=n if uploaded else 0,
+                               downloaded=0 if uploaded else n)
+        limit = self.faults.transfer_fail_after
+        self.moved += n
+        if limit is not None and self.moved >= limit:
+            raise Abort()
+
+    def _put(self, h, it, layer):
+        length = h.headers.get('Content-Length')
+        chunked = 'chunked' in (h.headers.get('Transfer-Encoding') or '').lower()
+        offset = 0
+        cr = h.headers.get('Content-Range')
+        if cr:
+            m = _CONTENT_RANGE.match(cr.strip())
+            if not m:
+                return h.send_text(400, 'Invalid Content-Range: %s' % cr)
+            offset = int(m.group(1))
+        if length is None and not chunked:
+            return h.send_text(411, 'Content-Length required')
+        size = int(length) if length is not None else None
+        if size is not None and offset + size > layer.size:
+            h.discard_body(size)
+            return h.send_text(416, 'Requested range not satisfiable: %d-%d > %d'
+                               % (offset, offset + size, layer.size))
+        pos = offset
+        for chunk in h.iter_body(size, chunked, CHUNK):
+            if pos + len(chunk) > layer.size:
+                return h.send_text(416, 'Write beyond end of image')
+            layer.write(pos, chunk)
+            pos += len(chunk)
+            self._account(len(chunk), it, True)
+        return h.send_text(200, '')
+
+    def _patch(self, h, it, layer):
+        try:
+            msg = json.loads(h.read_body().decode('utf-8') or '{}')
+        except ValueError as e:
+            return h.send_text(400, 'Invalid JSON: %s' % e)
+        op = msg.get('op')
+        if op == 'flush':
+            return h.send_text(200, '')
+        if op == 'zero':
+            offset = int(msg.get('offset', 0))
+            size = int(msg.get('size', 0))
+            if offset + size > layer.size:
+                return h.send_text(416, 'Zero beyond end of image')
+            layer.zero(offset, size)
+            return h.send_text(200, '')
+        return h.send_text(400, 'Unsupported operation: %r' % op)
+
+    def _get(self, h, it, layer):
+        start, end = 0, layer.size - 1
+        status = 200
+        rng = h.headers.get('Range')
+        if rng:
+            m = _RANGE.match(rng.strip())
+            if not m or (not m.group(1) and not m.group(2)):
+                return h.send_text(416, 'Invalid range: %s' % rng)
+            if m.group(1):
+                start = int(m.group(1))
+                if m.group(2):
+                    end = min(int(m.group(2)), layer.size - 1)
+            else:
+                start = max(0, layer.size - int(m.group(2)))
+            if start > end or start >= layer.size:
+                return h.send_text(416, 'Requested range not satisfiable')
+            status = 206
+        length = end - start + 1
+        h.send_response(status)
+        h.send_header('Content-Type', 'application/octet-stream')
+        h.send_header('Content-Length', str(length))
+        if status == 206:
+            h.send_header('Content-Range', 'bytes %d-%d/%d' % (start, end, layer.size))
+        h.end_headers()
+        for chunk in layer.iter_read(start, length):
+            h.wfile.write(chunk)
+            self._account(len(chunk), it, False)
