@@ -165,6 +165,20 @@ OVIRT_POOL_OPTS = [
                help='Engine connections this pool keeps open. Resource '
                     'updates of several clusters run in parallel, each '
                     'on its own connection.'),
+    cfg.StrOpt('vnc_relay_listen',
+               default='127.0.0.1',
+               help='Address the VNC console relays of this pool listen '
+                    'on, in nova-compute. A relay logs in to a VM\'s VNC '
+                    'server with the console ticket and serves only '
+                    'connections that present the secret of a live nova '
+                    'console auth token (nova-novncproxy does), for as '
+                    'long as [consoleauth] token_ttl. Loopback by default: '
+                    'set the management address when nova-novncproxy '
+                    'runs on another host.'),
+    cfg.StrOpt('vnc_relay_address',
+               help='Address nova-novncproxy connects to for the relays. '
+                    'Defaults to ``vnc_relay_listen``, or to [vnc] '
+                    'server_proxyclient_address when that is a wildcard.'),
 ]
 
 def register_opts(conf):
