@@ -157,9 +157,11 @@ NOTES = {
                             'streamed (other disks are not moved).',
         'get_console_output': 'The oVirt engine offers no serial console '
                               'log through its API.',
-        'get_vnc_console': 'Through a one-shot relay in nova-compute that '
-                           'logs in with the VM\'s console ticket; VNC '
-                           'over TLS to the host is not used.',
+        'get_vnc_console': 'Through a relay in nova-compute that logs in '
+                           'with the VM\'s console ticket and serves only '
+                           'nova-novncproxy connections with a live '
+                           'console token\'s secret; VNC over TLS to the '
+                           'host is not used.',
         **_NO_VOLUMES_YET,
         'live_migration': 'Live migration between Nova nodes (clusters) '
                           'is not supported; oVirt still live-migrates '
