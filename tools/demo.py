@@ -443,6 +443,10 @@ def build_case_class():
     from nova_ovirt.pools.ovirt import cache as ovirt_cache
 
     from tests import base
+    # Imported before nova's fixtures run: websockify imports numpy, which
+    # calls os.uname, which nova's test fixtures forbid.
+    from tests.fixtures import api_server
+    from tests.fixtures import novncproxy
     from tests.functional import base as fbase
 
     CONF = nova.conf.CONF
@@ -608,9 +612,6 @@ def build_case_class():
         def serve_until_stopped(self):
             """nova's API and nova-novncproxy on loopback until a signal."""
             import threading
-
-            from tests.fixtures import api_server
-            from tests.fixtures import novncproxy
 
             api = self.useFixture(api_server.LoopbackComputeApi(
                 self.api_fixture, port=self.serve.api_port))
