@@ -11,6 +11,7 @@ import ovirtsdk4.readers  # noqa: F401
 
 from ovirt_engine_sim import errors
 from ovirt_engine_sim import render
+from ovirt_engine_sim import validate
 from ovirt_engine_sim.render import KINDS
 
 LOG = logging.getLogger(__name__)
@@ -43,12 +44,20 @@ def _bool(query, name, default=False):
     return value.lower() == 'true'
 
 
-def parse_body(body, expected):
+def parse_body(body, expected, service=None, method=None):
+    """The body as an SDK object, after the engine's own checks of it.
+
+    service and method (``vms``, ``add``) name the API model's method:
+    validate.check() applies its field types and required fields to the
+    raw XML before the (lenient) SDK reader sees it.
+    """
     if not body or not body.strip():
         if expected is types.Action:
             return types.Action()
         raise errors.bad_request('The request body is empty.',
                                  reason='Request syntactically incorrect.')
+    if service is not None:
+        validate.check(body, service, method)
     try:
         obj = reader.Reader.read(body)
     except Exception as e:  # the SDK reader raises various errors on bad XML
@@ -254,32 +263,37 @@ class Api(object):
         e = self.engine
         if parent is None:
             if kind == 'vm':
-                obj = e.add_vm(parse_body(body, types.Vm), clone=_bool(query, 'clone'),
-                               block=block)
+                obj = e.add_vm(parse_body(body, types.Vm, 'vms', 'add'),
+                               clone=_bool(query, 'clone'), block=block)
                 locked = obj.status == types.VmStatus.IMAGE_LOCKED
             elif kind == 'disk':
-                obj = e.add_disk(parse_body(body, types.Disk), block=block)
+                obj = e.add_disk(parse_body(body, types.Disk, 'disks', 'add'), block=block)
                 locked = obj.status == types.DiskStatus.LOCKED
             elif kind == 'template':
-                obj = e.add_template(parse_body(body, types.Template), block=block)
+                obj = e.add_template(parse_body(body, types.Template, 'templates', 'add'),
+                                     block=block)
                 locked = obj.status == types.TemplateStatus.LOCKED
             elif kind == 'image_transfer':
-                obj = e.add_transfer(parse_body(body, types.ImageTransfer))
+                obj = e.add_transfer(parse_body(body, types.ImageTransfer,
+                                                   'imagetransfers', 'add'))
                 locked = False
             else:
                 raise self._not_allowed('POST')
             return (202 if locked else 201), self.render.one(kind, obj)
         owner, attr = parent
         if kind == 'vm' and attr == 'nics':
-            sub_kind, obj = 'nic', e.add_nic(owner.id, parse_body(body, types.Nic))
+            sub_kind, obj = 'nic', e.add_nic(owner.id, parse_body(
+                body, types.Nic, 'nics', 'add'))
             locked = False
         elif kind == 'vm' and attr == 'disk_attachments':
-            obj = e.add_attachment(owner.id, parse_body(body, types.DiskAttachment),
+            obj = e.add_attachment(owner.id, parse_body(body, types.DiskAttachment,
+                                                            'diskattachments', 'add'),
                                    block=block)
             sub_kind = 'disk_attachment'
             locked = self.store.disks[obj.id].status == types.DiskStatus.LOCKED
         elif kind == 'vm' and attr == 'snapshots':
-            obj = e.add_snapshot(owner.id, parse_body(body, types.Snapshot), block=block)
+            obj = e.add_snapshot(owner.id, parse_body(body, types.Snapshot, 'snapshots', 'add'),
+                                 block=block)
             sub_kind = 'snapshot'
             locked = obj.snapshot_status == types.SnapshotStatus.LOCKED
         else:
@@ -289,18 +303,20 @@ class Api(object):
     def _update(self, kind, obj, owner, body):
         e = self.engine
         if kind == 'vm':
-            obj = e.update_vm(obj.id, parse_body(body, types.Vm))
+            obj = e.update_vm(obj.id, parse_body(body, types.Vm, 'vm', 'update'))
         elif kind == 'disk':
-            obj = e.update_disk(obj.id, parse_body(body, types.Disk))
+            obj = e.update_disk(obj.id, parse_body(body, types.Disk, 'disk', 'update'))
         elif kind == 'template':
-            obj = e.update_template(obj.id, parse_body(body, types.Template))
+            obj = e.update_template(obj.id, parse_body(body, types.Template, 'template',
+                                                                'update'))
         elif kind == 'nic':
-            obj = e.update_nic(owner.id, obj.id, parse_body(body, types.Nic))
+            obj = e.update_nic(owner.id, obj.id, parse_body(body, types.Nic, 'nic', 'update'))
         elif kind == 'disk_attachment' and owner is not None and obj.vm is not None:
             obj = e.update_attachment(owner.id, obj.id,
-                                      parse_body(body, types.DiskAttachment))
+                                      parse_body(body, types.DiskAttachment,
+                                                     'disk_attachment', 'update'))
         elif kind == 'host':
-            host_in = parse_body(body, types.Host)
+            host_in = parse_body(body, types.Host, 'host', 'update')
             for field in ('name', 'description', 'comment'):
                 if getattr(host_in, field) is not None:
                     setattr(obj, field, getattr(host_in, field))
@@ -329,7 +345,7 @@ class Api(object):
 
     def _action(self, kind, obj, owner, name, body):
         e = self.engine
-        action = parse_body(body, types.Action)
+        action = parse_body(body, types.Action, KINDS[kind].tag, name)
         result = {}
         if kind == 'vm':
             handlers = {
