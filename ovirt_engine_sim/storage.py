@@ -7,6 +7,7 @@ from ovirtsdk4 import types
 
 from ovirt_engine_sim import common
 from ovirt_engine_sim import errors
+from ovirt_engine_sim import qcow2
 from ovirt_engine_sim.common import USER
 from ovirt_engine_sim.model import new_id
 from ovirt_engine_sim.model import stable_id
@@ -629,13 +630,20 @@ class StorageOps(object):
                         direction == types.ImageTransferDirection.UPLOAD:
                     raise errors.conflict('Cannot transfer Virtual Disk. The VM %s is '
                                           'running.' % vm.name)
+        # types/ImageTransfer.java: "If not specified, defaults to disk's format."
+        fmt = it_in.format or (disk.format if disk is not None else types.DiskFormat.RAW)
+        if fmt == types.DiskFormat.COW and \
+                direction == types.ImageTransferDirection.DOWNLOAD:
+            # Downloads serve guest data; a qcow2 file is not made here.
+            raise errors.bad_request('[Engine simulator: downloads in the cow format are '
+                                     'not simulated; ask for format raw.]')
         host = next((h for h in self.store.hosts.values()
                      if h.status == types.HostStatus.UP), None)
         it = types.ImageTransfer(
             id=new_id(), direction=direction, phase=P.INITIALIZING, active=False,
             transferred=0, inactivity_timeout=it_in.inactivity_timeout or 60,
             timeout_policy=types.ImageTransferTimeoutPolicy.LEGACY,
-            format=it_in.format or types.DiskFormat.RAW, shallow=bool(it_in.shallow),
+            format=fmt, shallow=bool(it_in.shallow),
             disk=types.Disk(id=disk.id) if disk else None,
             image=types.Image(id=layer.id), snapshot=snap_ref,
             host=types.Host(id=host.id) if host else None,
@@ -697,12 +705,20 @@ class StorageOps(object):
         disk = self.store.disks.get(it.disk.id) if it.disk else None
         upload = it.direction == types.ImageTransferDirection.UPLOAD
         what = 'Upload' if upload else 'Download'
+        failure = None
+        if ok and upload and disk is not None:
+            failure = self._verify_upload(it, disk)
+            ok = failure is None
         if not ok:
             it.phase = P.FINALIZING_FAILURE
         it.phase = P.FINISHED_SUCCESS if ok else P.FINISHED_FAILURE
         it.active = False
         if disk is not None:
-            if ok or not upload:
+            if failure is not None:
+                # TransferDiskImageCommand.handleFinalizingSuccess: a failed
+                # verification leaves the image ILLEGAL.
+                disk.status = DS.ILLEGAL
+            elif ok or not upload:
                 disk.status = it._sim_disk_prev_status or DS.OK
                 if disk.status == DS.LOCKED:
                     disk.status = DS.OK
@@ -714,12 +730,68 @@ class StorageOps(object):
             else:
                 disk.status = DS.ILLEGAL
         self.done_job(it._sim_job, ok)
+        name = disk.alias if disk else it.image.id
         if ok:
-            self.event(1032, 'Image %s with disk %s succeeded.'
-                       % (what, disk.alias if disk else it.image.id))
+            self.event(1032, 'Image %s with disk %s succeeded.' % (what, name))
+        elif failure is not None:
+            # AuditLogType TRANSFER_IMAGE_FAILED(1034, ERROR)
+            self.event(1034, 'Image %s with disk %s failed.' % (what, name),
+                       severity='error')
+            it._sim_failure = failure
         else:
-            self.event(1033, 'Image %s with disk %s was cancelled.'
-                       % (what, disk.alias if disk else it.image.id), severity='warning')
+            self.event(1033, 'Image %s with disk %s was cancelled.' % (what, name),
+                       severity='warning')
         it_id = it.id
         self.store.schedule('transfer_cleanup', ('transfer', it.id),
                             lambda: self.store.image_transfers.pop(it_id, None))
+
+    # -- what the uploaded bytes are ----------------------------------------------------
+
+    def _verify_upload(self, it, disk):
+        """vdsm's verify_untrusted_volume on the uploaded volume, or why it fails.
+
+        The engine verifies every upload before it marks the image legal
+        (TransferDiskImageCommand.verifyImage -> VerifyUntrustedVolume; vdsm
+        lib/vdsm/storage/hsm.py): ``qemu-img info`` of the volume must give
+        the disk's format, a virtual size not above the disk's, and no
+        backing file of its own. The volume *file* is what a ``cow``
+        transfer sent, or the guest data of a ``raw`` transfer into a raw
+        disk; a ``raw`` transfer into a qcow2 disk goes through qemu-nbd,
+        so that volume stays qcow2 whatever the guest data is.
+
+        A qcow2 file that passes is unpacked: the simulator stores guest
+        data (what the VM and a ``raw`` download see).
+        """
+        layer = self.layer(disk)
+        declared = 'qcow2' if disk.format == types.DiskFormat.COW else 'raw'
+        file_sent = it.format == types.DiskFormat.COW or declared == 'raw'
+        if not file_sent:
+            return None
+        found = qcow2.detect(layer.read)
+        if found != declared:
+            return ("Volume's format specified by QEMU is %s, while the format specified "
+                    "in VDSM metadata is %s" % (found, 'cow' if declared == 'qcow2'
+                                                 else 'raw'))
+        if found == 'raw':
+            return None
+        try:
+            header = qcow2.read_header(layer.read)
+            if header.size > disk.provisioned_size:
+                return ('Image virtual size %r is bigger than volume size %r'
+                        % (header.size, disk.provisioned_size))
+            if header.backing_file:
+                return ('Image backing file %r does not match volume parent uuid %r'
+                        % (header.backing_file, '00000000-0000-0000-0000-000000000000'))
+            self._unpack_qcow2(disk, layer)
+        except qcow2.Qcow2Error as e:
+            return 'qemu-img info failed: %s' % e
+        return None
+
+    def _unpack_qcow2(self, disk, layer):
+        """Replace the disk's top layer (a qcow2 file) by the guest data in it."""
+        _, clusters = qcow2.guest_data(layer.read)
+        guest = self.volumes.create(new_id(), layer.size, base=layer.base)
+        for offset, data in clusters:
+            guest.write(offset, data)
+        disk.image_id = guest.id
+        self.volumes.delete(layer.id)
