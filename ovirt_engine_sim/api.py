@@ -33,6 +33,7 @@ SUB_KINDS = {'nics': 'nic', 'diskattachments': 'disk_attachment', 'snapshots': '
              'graphicsconsoles': 'graphics_console', 'reporteddevices': 'reported_device',
              'statistics': 'statistic', 'vnicprofiles': 'vnic_profile',
              'cpuprofiles': 'cpu_profile', 'diskprofiles': 'disk_profile',
+             'cdroms': 'cdrom', 'numanodes': 'vm_numa_node',
              'clusters': 'cluster', 'networks': 'network', 'storagedomains': 'storage_domain',
              'disks': 'disk'}
 
@@ -149,6 +150,10 @@ class Api(object):
         if n == 5 and method == 'GET' and sub_kind == 'snapshot' and segs[4] == 'disks':
             return 200, self.render.many('disk', self.engine.snapshot_disks(obj.id, sub),
                                          follow)
+        if n == 5 and method == 'GET':
+            # Sub-collections of a sub-resource (a NIC's statistics).
+            attr = self._sub_attr(sub_kind, segs[4])
+            return 200, self._sub_list(sub_kind, sub, attr, query, follow)
         raise errors.ApiError(404, 'Not Found', 'Resource not found: /%s' % '/'.join(segs))
 
     def _not_allowed(self, method):
@@ -252,7 +257,9 @@ class Api(object):
         if max_results is not None and max_results.lstrip('-').isdigit() and \
                 int(max_results) >= 0:
             items = items[:int(max_results)]
-        root = render.ET.Element(attr)
+        # The collection element is the plural of the item's element
+        # (<vm_numa_nodes> for /numanodes).
+        root = render.ET.Element({'numa_nodes': 'vm_numa_nodes'}.get(attr, attr))
         for sub_kind, sub in items:
             root.append(self.render.element(sub_kind, sub, follow))
         return render.tostring(root)
@@ -369,10 +376,19 @@ class Api(object):
                 e.finalize_transfer(obj.id)
             elif name == 'cancel':
                 e.cancel_transfer(obj.id)
-            elif name in ('extend', 'pause', 'resume'):
-                pass
+            elif name in ('pause', 'resume'):
+                e.pause_transfer(obj.id, name == 'pause')
+            elif name == 'extend':
+                e.transfer(obj.id)   # tickets here do not expire: nothing to extend
         elif kind == 'host' and name in ('deactivate', 'activate'):
             e.set_host_status(obj.id, 'maintenance' if name == 'deactivate' else 'up')
+        elif kind == 'host' and name == 'refresh':
+            e.get('hosts', obj.id, 'Host')   # capabilities do not change here
+        elif kind == 'cluster' and name == 'resetemulatedmachine':
+            # VMs here have no emulated machine of their own to reset.
+            e.get('clusters', obj.id, 'Cluster')
+        elif kind == 'disk' and name == 'sparsify':
+            e.sparsify_disk(obj.id)
         elif kind == 'nic' and name in ('activate', 'deactivate'):
             e.nic_plug(owner.id, obj.id, name == 'activate')
         elif kind == 'snapshot' and name == 'restore':

@@ -19,6 +19,7 @@ from ovirt_engine_sim.storage import StorageOps
 from ovirt_engine_sim.vms import VmOps
 
 GiB = 1024 ** 3
+EMPTY_ID = '00000000-0000-0000-0000-000000000000'
 VNC_CONSOLE_ID = 'vnc'.encode().hex()   # the engine's console ids are hex protocol names
 
 
@@ -176,6 +177,14 @@ class Engine(common.Base, VmOps, StorageOps):
             if cluster is not None and cluster.vnc_encryption:
                 c.tls_port = c.port
         return c
+
+    def _sub_vm_cdroms(self, vm):
+        # Every VM has one CD-ROM device; empty here (no ISO domain).
+        return [('cdrom', types.Cdrom(id=EMPTY_ID, vm=types.Vm(id=vm.id)))]
+
+    def _sub_vm_numa_nodes(self, vm):
+        # No NUMA pinning is configured, so the engine lists no vNUMA nodes.
+        return []
 
     def _sub_vm_reported_devices(self, vm):
         if vm.status != types.VmStatus.UP:

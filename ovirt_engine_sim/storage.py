@@ -142,6 +142,19 @@ class StorageOps(object):
             disk.name = disk_in.alias
         return disk
 
+    def sparsify_disk(self, disk_id):
+        """Zero ranges are already holes here: only the engine's checks."""
+        disk = self.disk(disk_id)
+        if disk.status == DS.LOCKED:
+            raise errors.conflict('Cannot sparsify Virtual Disk: The following disks are '
+                                  'locked: %s. Please try again in a few minutes.'
+                                  % disk.alias)
+        for vm in self._attached_vms(disk.id):
+            if vm.status != S.DOWN:
+                raise errors.conflict('Cannot sparsify Virtual Disk. The VM %s is not '
+                                      'down.' % vm.name)
+        return disk
+
     def remove_disk(self, disk_id):
         disk = self.disk(disk_id)
         if disk.status == DS.LOCKED:
@@ -686,6 +699,23 @@ class StorageOps(object):
         self.tickets.remove(it)
         self.store.schedule('transfer_finalize', ('transfer', it.id),
                             lambda: self._finish_transfer(it, True))
+        return it
+
+    def pause_transfer(self, transfer_id, pause):
+        """pause -> paused_user (the ticket is gone), resume -> transferring."""
+        it = self.transfer(transfer_id)
+        if pause:
+            if it.phase != P.TRANSFERRING:
+                raise errors.conflict('Cannot pause image transfer. The transfer is in '
+                                      'phase %s.' % it.phase.value)
+            it.phase = P.PAUSED_USER
+            self.tickets.remove(it)
+        elif it.phase in (P.PAUSED_USER, P.PAUSED_SYSTEM):
+            it.phase = P.TRANSFERRING
+            self.tickets.add(it)
+        elif it.phase != P.TRANSFERRING:
+            raise errors.conflict('Cannot resume image transfer. The transfer is in '
+                                  'phase %s.' % it.phase.value)
         return it
 
     def cancel_transfer(self, transfer_id):
