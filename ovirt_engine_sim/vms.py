@@ -81,8 +81,11 @@ class VmOps(object):
         return names
 
     def _check_not_locked(self, vm, action, type_name='VM'):
+        # AppErrors.properties ACTION_TYPE_FAILED_VM_IS_LOCKED and
+        # ACTION_TYPE_FAILED_DISKS_LOCKED, both ErrorType.CONFLICT (409 through
+        # the REST layer's ErrorMessageHelper).
         if vm.status == S.IMAGE_LOCKED:
-            raise errors.conflict('Cannot %s %s. VM is locked. Please try again in a '
+            raise errors.conflict('Cannot %s %s: VM is locked. Please try again in a '
                                   'few minutes.' % (action, type_name))
         locked = self._locked_disks(vm.id)
         if locked:
