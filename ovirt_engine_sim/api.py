@@ -33,7 +33,8 @@ SUB_KINDS = {'nics': 'nic', 'diskattachments': 'disk_attachment', 'snapshots': '
              'graphicsconsoles': 'graphics_console', 'reporteddevices': 'reported_device',
              'statistics': 'statistic', 'vnicprofiles': 'vnic_profile',
              'cpuprofiles': 'cpu_profile', 'diskprofiles': 'disk_profile',
-             'cdroms': 'cdrom', 'numanodes': 'vm_numa_node',
+             'cdroms': 'cdrom', 'numanodes': 'vm_numa_node', 'backups': 'backup',
+             'checkpoints': 'checkpoint',
              'clusters': 'cluster', 'networks': 'network', 'storagedomains': 'storage_domain',
              'disks': 'disk'}
 
@@ -298,6 +299,10 @@ class Api(object):
                                    block=block)
             sub_kind = 'disk_attachment'
             locked = self.store.disks[obj.id].status == types.DiskStatus.LOCKED
+        elif kind == 'vm' and attr == 'backups':
+            obj = e.add_backup(owner.id, parse_body(body, types.Backup, 'backups', 'add'))
+            sub_kind = 'backup'
+            locked = True   # the engine answers 202 while the backup starts
         elif kind == 'vm' and attr == 'snapshots':
             obj = e.add_snapshot(owner.id, parse_body(body, types.Snapshot, 'snapshots', 'add'),
                                  block=block)
@@ -391,6 +396,8 @@ class Api(object):
             e.sparsify_disk(obj.id)
         elif kind == 'nic' and name in ('activate', 'deactivate'):
             e.nic_plug(owner.id, obj.id, name == 'activate')
+        elif kind == 'backup' and name == 'finalize':
+            e.finalize_backup(owner.id, obj.id)
         elif kind == 'snapshot' and name == 'restore':
             e.preview_snapshot(owner.id, types.Action(snapshot=types.Snapshot(id=obj.id)),
                                commit=True)

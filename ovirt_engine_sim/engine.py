@@ -10,6 +10,7 @@ import copy
 from ovirtsdk4 import types
 
 from ovirt_engine_sim import common
+from ovirt_engine_sim.backups import BackupOps
 from ovirt_engine_sim import errors
 from ovirt_engine_sim import search
 from ovirt_engine_sim import vnc
@@ -39,7 +40,7 @@ class Tickets(object):
         return self.by_ticket.get(ticket)
 
 
-class Engine(common.Base, VmOps, StorageOps):
+class Engine(common.Base, VmOps, StorageOps, BackupOps):
 
     def __init__(self, store, volumes, counter, data_url):
         self.store = store
@@ -181,6 +182,18 @@ class Engine(common.Base, VmOps, StorageOps):
     def _sub_vm_cdroms(self, vm):
         # Every VM has one CD-ROM device; empty here (no ISO domain).
         return [('cdrom', types.Cdrom(id=EMPTY_ID, vm=types.Vm(id=vm.id)))]
+
+    def _sub_vm_backups(self, vm):
+        return [('backup', b) for b in self.vm_backups(vm.id)]
+
+    def _sub_vm_checkpoints(self, vm):
+        return [('checkpoint', c) for c in self.vm_checkpoints(vm.id)]
+
+    def _sub_backup_disks(self, b):
+        return [('disk', self.store.disks[d.id]) for d in b.disks or []
+                if d.id in self.store.disks]
+
+    _sub_checkpoint_disks = _sub_backup_disks
 
     def _sub_vm_numa_nodes(self, vm):
         # No NUMA pinning is configured, so the engine lists no vNUMA nodes.

@@ -79,7 +79,7 @@ KINDS = {k.name: k for k in [
     Kind('vm', 'vm', 'vms', 'vms',
          subs=['disk_attachments', 'nics', 'snapshots', 'graphics_consoles',
                'reported_devices', 'statistics', 'permissions', 'tags', 'cdroms',
-               'numa_nodes', 'affinity_labels'],
+               'numa_nodes', 'affinity_labels', 'backups', 'checkpoints'],
          actions=['cancelmigration', 'commitsnapshot', 'migrate', 'previewsnapshot',
                   'reboot', 'shutdown', 'start', 'stop', 'suspend', 'ticket',
                   'undosnapshot']),
@@ -106,6 +106,9 @@ KINDS = {k.name: k for k in [
     # <file> while empty).
     Kind('cdrom', 'cdrom', 'cdroms', parent=_vm_parent),
     Kind('vm_numa_node', 'vm_numa_node', 'numanodes', parent=_vm_parent),
+    Kind('backup', 'backup', 'backups', subs=['disks'], actions=['finalize'],
+         parent=_vm_parent),
+    Kind('checkpoint', 'checkpoint', 'checkpoints', subs=['disks'], parent=_vm_parent),
 ]}
 
 # Element names of references whose href is a top-level collection.

@@ -54,7 +54,7 @@ class StorageOps(object):
                 disk_in.wipe_after_delete), propagate_errors=False,
             qcow_version=types.QcowVersion.QCOW2_V3 if fmt == types.DiskFormat.COW
             else None,
-            backup=types.DiskBackup.NONE)
+            backup=disk_in.backup or types.DiskBackup.NONE)
         disk._sim_copied = copied
         self.store.disks[disk.id] = disk
         return disk
@@ -83,6 +83,11 @@ class StorageOps(object):
                                      'positive.]')
         if disk_in.id and disk_in.id in self.store.disks:
             raise errors.conflict('Cannot add Virtual Disk. The disk already exists.')
+        if disk_in.backup == types.DiskBackup.INCREMENTAL and \
+                disk_in.format == types.DiskFormat.RAW:
+            # AppErrors ACTION_TYPE_FAILED_INCREMENTAL_BACKUP_NOT_SUPPORTED_FOR_RAW_DISK
+            raise errors.conflict('Cannot add Virtual Disk. Incremental backup is not '
+                                  'supported for RAW format disks.')
         disk = self._new_disk(disk_in, sd)
         job = self.job('Adding Disk %s' % disk.alias)
         self.event(2020, 'Add-Disk operation of %s was initiated by %s.' % (disk.alias, USER),
@@ -633,6 +638,9 @@ class StorageOps(object):
             if disk is None:
                 raise errors.not_found('Disk', ref.id)
             layer = self.layer(disk)
+        backup = None
+        if it_in.backup is not None and it_in.backup.id and disk is not None:
+            backup = self.backup_ready(it_in.backup, disk.id)
         if disk is not None:
             if disk.status == DS.LOCKED:
                 raise errors.conflict('Cannot transfer Virtual Disk: The following disks '
@@ -660,7 +668,7 @@ class StorageOps(object):
             disk=types.Disk(id=disk.id) if disk else None,
             image=types.Image(id=layer.id), snapshot=snap_ref,
             host=types.Host(id=host.id) if host else None,
-            backup=None)
+            backup=types.Backup(id=backup.id) if backup else None)
         it._sim_ticket = str(uuid.uuid4())
         it._sim_layer = layer
         it._sim_disk_prev_status = disk.status if disk else None

@@ -144,12 +144,14 @@ TYPES = {
                'volatile': BOOL, 'restore_memory': BOOL, 'filter': BOOL,
                'ticket': 'Ticket', 'disks': Many('disk', 'Disk')},
     'Host': {},
+    # types/Backup.java
+    'Backup': {'disks': Many('disk', REF)},
 }
 
 # Root element -> type.
 ROOTS = {'vm': 'Vm', 'disk': 'Disk', 'disk_attachment': 'DiskAttachment', 'nic': 'Nic',
          'snapshot': 'Snapshot', 'template': 'Template', 'image_transfer': 'ImageTransfer',
-         'action': 'Action', 'host': 'Host'}
+         'action': 'Action', 'host': 'Host', 'backup': 'Backup'}
 
 # -- required fields of add operations ----------------------------------------------
 # (service, method) -> groups checked in the engine's order; each group is
@@ -178,12 +180,14 @@ REQUIRED = {
     # model services/ImageTransfersService.java: Add.ForImage / ForDisk /
     # ForSnapshot (image.id, disk.id or snapshot.id)
     ('imagetransfers', 'add'): [['disk.id|image.id|snapshot.id']],
+    # model services/VmBackupsService.java Add: mandatory(backup().disks())
+    ('backups', 'add'): [['disks']],
 }
 
 # Type names the CompletenessAssertor prints (the model class's simple name).
 _MODEL_NAMES = {'vm': 'Vm', 'disk': 'Disk', 'disk_attachment': 'DiskAttachment',
                 'nic': 'Nic', 'snapshot': 'Snapshot', 'template': 'Template',
-                'image_transfer': 'ImageTransfer'}
+                'image_transfer': 'ImageTransfer', 'backup': 'Backup'}
 
 
 def _snake(name):
