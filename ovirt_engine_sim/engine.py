@@ -307,6 +307,19 @@ class Engine(common.Base, VmOps, StorageOps, BackupOps):
         obj = getattr(self.store, collection).get(ref_obj.id)
         return obj.name if obj is not None else None
 
+    def _vm_storage_names(self, vm):
+        # A multi-valued field: search.run matches any of a list's values.
+        names = set()
+        for disk_id in self.store.vm_disk_ids(vm.id):
+            disk = self.store.disks.get(disk_id)
+            if disk is not None and disk.storage_domains:
+                names.add(self._name_of('storage_domains', disk.storage_domains[0]))
+        return sorted(n for n in names if n)
+
+    def _disk_vm_names(self, disk):
+        att = self.store.disk_attachments.get(disk.id)
+        return [self._name_of('vms', att.vm)] if att is not None else []
+
     def search_fields(self, kind):
         enum = lambda v: v.value if v is not None else None  # noqa: E731
         common_fields = {
@@ -326,6 +339,12 @@ class Engine(common.Base, VmOps, StorageOps, BackupOps):
                 'creationdate': lambda o: o.creation_time.isoformat()
                 if o.creation_time else None,
                 'datacenter': lambda o: 'Default',
+                # Related entities, as the engine's search grammar names them
+                # (Vms: host.name=, cluster.name=, storage=).
+                'host.name': lambda o: self._name_of('hosts', o.host),
+                'cluster.name': lambda o: self._name_of('clusters', o.cluster),
+                'template.name': lambda o: self._name_of('templates', o.template),
+                'storage': lambda o: self._vm_storage_names(o),
             },
             'host': {
                 'status': lambda o: enum(o.status),
@@ -345,6 +364,7 @@ class Engine(common.Base, VmOps, StorageOps, BackupOps):
                 'storage': lambda o: self._name_of('storage_domains', o.storage_domains[0])
                 if o.storage_domains else None,
                 'provisioned_size': lambda o: o.provisioned_size,
+                'vm_names': lambda o: self._disk_vm_names(o),
             },
             'storage_domain': {
                 'type': lambda o: enum(o.type),

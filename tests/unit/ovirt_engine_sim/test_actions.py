@@ -213,3 +213,25 @@ class BackupTest(test_validation.RawApiTestCase):
         status, body = self.post('/vms/%s/backups' % vm.id, '<backup/>')
         self.assertEqual(400, status)
         self.assertIn(b'Backup [disks] required for add', body)
+
+
+class RelatedSearchTest(test_validation.RawApiTestCase):
+    """Searches that name a related entity, as the engine's grammar has them."""
+
+    def test_vms_and_disks_by_related_entities(self):
+        vm = self.add_vm(name='web')
+        self.add_vm(name='other')
+        self.settle()
+        att = self.vm_service(vm.id).disk_attachments_service().add(types.DiskAttachment(
+            disk=types.Disk(name='web-root', format=types.DiskFormat.COW,
+                            provisioned_size=MiB,
+                            storage_domains=[types.StorageDomain(name='data')]),
+            interface=types.DiskInterface.VIRTIO, bootable=True, active=True))
+        self.settle()
+        vms = self.system.vms_service()
+        self.assertEqual(['web'], [v.name for v in vms.list(search='storage=data')])
+        self.assertEqual(['other', 'web'], sorted(
+            v.name for v in vms.list(search='cluster.name=cluster1 and template.name=Blank')))
+        disks = self.system.disks_service()
+        self.assertEqual([att.id], [d.id for d in disks.list(search='vm_names=web')])
+        self.assertEqual([], disks.list(search='vm_names=other'))
