@@ -123,6 +123,7 @@ class Api(object):
             if method == 'PUT':
                 return 200, self._update(kind, obj, None, body)
             if method == 'DELETE':
+                # Exactly 200: the SDK's _internal_remove accepts nothing else.
                 self._remove(kind, obj, None, query)
                 return 200, b''
             raise self._not_allowed(method)
@@ -287,6 +288,8 @@ class Api(object):
                 locked = False
             else:
                 raise self._not_allowed('POST')
+            # 202 while storage work runs (engine restapi
+            # AbstractBackendCollectionResource: async unless Expect: 201-created).
             return (202 if locked else 201), self.render.one(kind, obj)
         owner, attr = parent
         if kind == 'vm' and attr == 'nics':

@@ -38,6 +38,8 @@ class StorageOps(object):
             self.counter.add_bytes(copied=copied)
         else:
             layer = self.volumes.create(image_id, size, base=layer_base)
+        # format is required for disk adds (validate.REQUIRED); the default
+        # serves the simulator's own disks (template clones).
         fmt = disk_in.format or types.DiskFormat.COW
         name = disk_in.name or disk_in.alias or 'disk_%s' % disk_id[:8]
         disk = types.Disk(
@@ -286,6 +288,9 @@ class StorageOps(object):
             over = overrides.get(disk_id) or types.Disk()
             sd = self._sd_for(over, self.store.storage_domains[tdisk.storage_domains[0].id])
             base = self.layer(tdisk)
+            # A thin VM disk is a qcow2 layer on the template's volume, so it
+            # is cow whatever the template disk's format; a clone keeps it
+            # (API model services/VmsService.java, "clone").
             spec = types.Disk(name=over.name or over.alias or tdisk.alias,
                               description=tdisk.description,
                               provisioned_size=tdisk.provisioned_size,
@@ -459,6 +464,9 @@ class StorageOps(object):
                 continue
             disk = self.store.disks[disk_id]
             frozen = self.layer(disk)
+            # The disk's active volume becomes a new qcow2 layer on the frozen
+            # one (even for a raw disk: vdsm makes COW volumes for snapshots);
+            # the frozen layer is the disk snapshot, downloadable by its id.
             top = self.volumes.create(new_id(), disk.provisioned_size, base=frozen)
             snap._sim_layers[disk_id] = frozen.id
             snap._sim_sizes[disk_id] = disk.provisioned_size
