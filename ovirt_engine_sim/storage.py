@@ -464,9 +464,10 @@ class StorageOps(object):
                 continue
             disk = self.store.disks[disk_id]
             frozen = self.layer(disk)
-            # The disk's active volume becomes a new qcow2 layer on the frozen
-            # one (even for a raw disk: vdsm makes COW volumes for snapshots);
-            # the frozen layer is the disk snapshot, downloadable by its id.
+            # The disk's active volume becomes a new layer on the frozen one
+            # (vdsm makes a qcow2 overlay, also on a raw disk; the disk's
+            # reported format is kept here, a simplification); the frozen
+            # layer is the disk snapshot, downloadable by its id.
             top = self.volumes.create(new_id(), disk.provisioned_size, base=frozen)
             snap._sim_layers[disk_id] = frozen.id
             snap._sim_sizes[disk_id] = disk.provisioned_size
