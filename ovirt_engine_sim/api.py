@@ -284,7 +284,7 @@ class Api(object):
                 locked = obj.status == types.TemplateStatus.LOCKED
             elif kind == 'image_transfer':
                 obj = e.add_transfer(parse_body(body, types.ImageTransfer,
-                                                   'imagetransfers', 'add'))
+                                                'imagetransfers', 'add'))
                 locked = False
             else:
                 raise self._not_allowed('POST')
@@ -297,9 +297,8 @@ class Api(object):
                 body, types.Nic, 'nics', 'add'))
             locked = False
         elif kind == 'vm' and attr == 'disk_attachments':
-            obj = e.add_attachment(owner.id, parse_body(body, types.DiskAttachment,
-                                                            'diskattachments', 'add'),
-                                   block=block)
+            att_in = parse_body(body, types.DiskAttachment, 'diskattachments', 'add')
+            obj = e.add_attachment(owner.id, att_in, block=block)
             sub_kind = 'disk_attachment'
             locked = self.store.disks[obj.id].status == types.DiskStatus.LOCKED
         elif kind == 'vm' and attr == 'backups':
@@ -322,14 +321,14 @@ class Api(object):
         elif kind == 'disk':
             obj = e.update_disk(obj.id, parse_body(body, types.Disk, 'disk', 'update'))
         elif kind == 'template':
-            obj = e.update_template(obj.id, parse_body(body, types.Template, 'template',
-                                                                'update'))
+            obj = e.update_template(obj.id, parse_body(body, types.Template,
+                                                       'template', 'update'))
         elif kind == 'nic':
             obj = e.update_nic(owner.id, obj.id, parse_body(body, types.Nic, 'nic', 'update'))
         elif kind == 'disk_attachment' and owner is not None and obj.vm is not None:
             obj = e.update_attachment(owner.id, obj.id,
                                       parse_body(body, types.DiskAttachment,
-                                                     'disk_attachment', 'update'))
+                                                 'disk_attachment', 'update'))
         elif kind == 'host':
             host_in = parse_body(body, types.Host, 'host', 'update')
             for field in ('name', 'description', 'comment'):

@@ -816,9 +816,9 @@ class StorageOps(object):
             return None
         found = qcow2.detect(layer.read)
         if found != declared:
+            meta = 'cow' if declared == 'qcow2' else 'raw'   # vdsm's fmt2str()
             return ("Volume's format specified by QEMU is %s, while the format specified "
-                    "in VDSM metadata is %s" % (found, 'cow' if declared == 'qcow2'
-                                                 else 'raw'))
+                    "in VDSM metadata is %s" % (found, meta))
         if found == 'raw':
             return None
         try:

@@ -57,28 +57,45 @@ class Many(object):
 # engine's generated enums take exactly these, lower case).
 
 ENUMS = {
-    'Architecture': ('undefined', 'x86_64', 'ppc64', 's390x', 'aarch64'),   # types/Architecture.java
+    # types/Architecture.java
+    'Architecture': ('undefined', 'x86_64', 'ppc64', 's390x', 'aarch64', 'loongarch64'),
+    # types/BiosType.java
     'BiosType': ('cluster_default', 'i440fx_sea_bios', 'q35_sea_bios', 'q35_ovmf',
-                 'q35_secure_boot'),                                        # types/BiosType.java
-    'BootDevice': ('cdrom', 'hd', 'network'),                               # types/BootDevice.java
-    'CloudInitNetworkProtocol': ('eni', 'openstack_metadata'),              # types/CloudInitNetworkProtocol.java
-    'DiskBackup': ('none', 'incremental'),                                  # types/DiskBackup.java
-    'DiskContentType': ('data', 'ovf_store', 'memory_dump_volume',
-                        'memory_metadata_volume', 'iso', 'hosted_engine',
-                        'hosted_engine_sanlock', 'hosted_engine_metadata',
-                        'hosted_engine_configuration', 'backup_scratch'),   # types/DiskContentType.java
-    'DiskFormat': ('cow', 'raw'),                                           # types/DiskFormat.java
-    'DiskInterface': ('ide', 'virtio_scsi', 'virtio', 'spapr_vscsi', 'sata'),  # types/DiskInterface.java
-    'DiskStorageType': ('image', 'lun', 'cinder', 'managed_block_storage'),  # types/DiskStorageType.java
-    'DisplayType': ('vnc', 'spice'),                                        # types/DisplayType.java
-    'ImageTransferDirection': ('upload', 'download'),                       # types/ImageTransferDirection.java
-    'ImageTransferTimeoutPolicy': ('legacy', 'pause', 'cancel'),            # types/ImageTransferTimeoutPolicy.java
-    'NicInterface': ('e1000', 'e1000e', 'virtio', 'rtl8139', 'rtl8139_virtio',
-                     'spapr_vlan', 'pci_passthrough'),                      # types/NicInterface.java
-    'QcowVersion': ('qcow2_v2', 'qcow2_v3'),                                # types/QcowVersion.java
-    'SnapshotType': ('regular', 'active', 'stateless', 'preview'),          # types/SnapshotType.java
-    'VmStorageErrorResumeBehaviour': ('leave_paused', 'auto_resume', 'kill'),  # types/VmStorageErrorResumeBehaviour.java
-    'VmType': ('desktop', 'server', 'high_performance'),                    # types/VmType.java
+                 'q35_secure_boot'),
+    # types/BootDevice.java
+    'BootDevice': ('cdrom', 'hd', 'network'),
+    # types/CloudInitNetworkProtocol.java
+    'CloudInitNetworkProtocol': ('eni', 'openstack_metadata'),
+    # types/DiskBackup.java
+    'DiskBackup': ('none', 'incremental'),
+    # types/DiskContentType.java
+    'DiskContentType': ('data', 'ovf_store', 'memory_dump_volume', 'memory_metadata_volume',
+                        'iso', 'hosted_engine', 'hosted_engine_sanlock',
+                        'hosted_engine_metadata', 'hosted_engine_configuration',
+                        'backup_scratch'),
+    # types/DiskFormat.java
+    'DiskFormat': ('cow', 'raw'),
+    # types/DiskInterface.java
+    'DiskInterface': ('ide', 'virtio_scsi', 'virtio', 'spapr_vscsi', 'sata'),
+    # types/DiskStorageType.java
+    'DiskStorageType': ('image', 'lun', 'cinder', 'managed_block_storage'),
+    # types/DisplayType.java
+    'DisplayType': ('vnc', 'spice'),
+    # types/ImageTransferDirection.java
+    'ImageTransferDirection': ('upload', 'download'),
+    # types/ImageTransferTimeoutPolicy.java
+    'ImageTransferTimeoutPolicy': ('legacy', 'pause', 'cancel'),
+    # types/NicInterface.java
+    'NicInterface': ('e1000', 'e1000e', 'virtio', 'rtl8139', 'rtl8139_virtio', 'spapr_vlan',
+                     'pci_passthrough'),
+    # types/QcowVersion.java
+    'QcowVersion': ('qcow2_v2', 'qcow2_v3'),
+    # types/SnapshotType.java
+    'SnapshotType': ('regular', 'active', 'stateless', 'preview'),
+    # types/VmStorageErrorResumeBehaviour.java
+    'VmStorageErrorResumeBehaviour': ('leave_paused', 'auto_resume', 'kill'),
+    # types/VmType.java
+    'VmType': ('desktop', 'server', 'high_performance'),
 }
 
 # -- typed fields per type (element name -> kind, enum or nested type) -------------
