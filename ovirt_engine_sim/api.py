@@ -229,7 +229,7 @@ class Api(object):
         for rel in sorted(('clusters', 'datacenters', 'disks', 'events', 'hosts',
                            'imagetransfers', 'jobs', 'networks', 'storagedomains',
                            'templates', 'vms', 'vnicprofiles', 'cpuprofiles',
-                           'diskprofiles')):
+                           'diskprofiles', 'tags', 'affinitylabels')):
             render.ET.SubElement(elem, 'link', href='%s/%s' % (PREFIX, rel), rel=rel)
             if rel in searchable:
                 render.ET.SubElement(elem, 'link', href='%s/%s?search={query}' % (PREFIX, rel),

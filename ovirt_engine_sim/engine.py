@@ -139,7 +139,8 @@ class Engine(common.Base, VmOps, StorageOps, BackupOps):
                  'datacenter': 'datacenters', 'network': 'networks',
                  'vnic_profile': 'vnic_profiles', 'disk': 'disks', 'job': 'jobs',
                  'event': 'events', 'image_transfer': 'image_transfers',
-                 'cpu_profile': 'cpu_profiles', 'disk_profile': 'disk_profiles'}.get(kind)
+                 'cpu_profile': 'cpu_profiles', 'disk_profile': 'disk_profiles',
+                 'tag': 'tags', 'affinity_label': 'affinity_labels'}.get(kind)
         return getattr(self.store, table).get(ident) if table else None
 
     def sub_items(self, kind, obj, attr):

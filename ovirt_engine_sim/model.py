@@ -42,6 +42,7 @@ COLLECTIONS = (
     'vnic_profiles', 'templates', 'vms', 'disks', 'nics', 'disk_attachments',
     'template_disk_attachments', 'snapshots', 'jobs', 'events',
     'image_transfers', 'cpu_profiles', 'disk_profiles', 'backups', 'checkpoints',
+    'tags', 'affinity_labels',
 )
 
 

@@ -90,6 +90,10 @@ KINDS = {k.name: k for k in [
     Kind('image_transfer', 'image_transfer', 'imagetransfers', 'image_transfers',
          actions=['cancel', 'extend', 'finalize', 'pause', 'resume']),
     Kind('cpu_profile', 'cpu_profile', 'cpuprofiles', 'cpu_profiles'),
+    # Tags (the root tag only) and affinity labels (none): listable, as on
+    # every engine; the simulator has no operations on them.
+    Kind('tag', 'tag', 'tags', 'tags'),
+    Kind('affinity_label', 'affinity_label', 'affinitylabels', 'affinity_labels'),
     Kind('disk_profile', 'disk_profile', 'diskprofiles', 'disk_profiles'),
     # sub-resources
     Kind('nic', 'nic', 'nics', subs=['statistics', 'reported_devices'],

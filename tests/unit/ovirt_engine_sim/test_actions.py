@@ -235,3 +235,14 @@ class RelatedSearchTest(test_validation.RawApiTestCase):
         disks = self.system.disks_service()
         self.assertEqual([att.id], [d.id for d in disks.list(search='vm_names=web')])
         self.assertEqual([], disks.list(search='vm_names=other'))
+
+
+class TopLevelCollectionsTest(test_validation.RawApiTestCase):
+
+    def test_tags_and_affinity_labels(self):
+        # The API root's root_tag exists in /tags; no affinity labels yet.
+        root = self.system.get().special_objects.root_tag.id
+        self.assertEqual([(root, 'root')],
+                         [(t.id, t.name) for t in self.system.tags_service().list()])
+        self.assertEqual('root', self.system.tags_service().tag_service(root).get().name)
+        self.assertEqual([], self.system.affinity_labels_service().list())
