@@ -188,5 +188,9 @@ def build(store, name):
                          % (name, ', '.join(sorted(SCENARIOS))))
     with store.lock:
         builder(store)
+        # Every engine has the root tag (the API root's special object).
+        root = types.Tag(id='00000000-0000-0000-0000-000000000000', name='root',
+                         description='root')
+        store.tags[root.id] = root
         store.extra['scenario'] = name
     return store
