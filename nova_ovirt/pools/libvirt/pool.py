@@ -237,7 +237,7 @@ class LibvirtPool(base.Pool):
     def rescue(self, context, instance, network_info, image_meta,
                rescue_password, block_device_info, share_info):
         self._guests.rescue(self._host_of(instance), context, instance,
-                            network_info, image_meta)
+                            network_info, image_meta, rescue_password)
 
     def unrescue(self, context, instance):
         self._guests.unrescue(self._host_of(instance), instance)
