@@ -243,7 +243,8 @@ class LibvirtPool(base.Pool):
         self._guests.unrescue(self._host_of(instance), instance)
 
     def attach_interface(self, context, instance, image_meta, vif):
-        self._guests.attach_interface(self._host_of(instance), instance, vif)
+        self._guests.attach_interface(self._host_of(instance), instance, vif,
+                                      image_meta)
 
     def detach_interface(self, context, instance, vif):
         self._guests.detach_interface(self._host_of(instance), instance, vif)

@@ -530,10 +530,11 @@ class GuestOps(object):
             flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
         return flags
 
-    def attach_interface(self, host, instance, vif):
+    def attach_interface(self, host, instance, vif, image_meta=None):
         domain = host.lookup(instance.uuid)
         xml = vif_xml.interface_xml(vif, self.conf.ovs_bridge,
-                                    self.guest(host, instance).vif_model)
+                                    self.guest(host, instance,
+                                               image_meta).vif_model)
         try:
             with host.translated('Attaching port %s to %s' %
                                  (vif['id'], domain_name(instance)),
