@@ -127,10 +127,15 @@ def _offered(prop, value, offered, target, what):
 
 def resolve(settings, host, domain_type):
     """LibvirtGuest of settings on host; refuses what it cannot run."""
-    target = host.nodename
     machine = settings.machine_type or guest_config.default_machine_type(
         ARCH)
-    caps = domain_capabilities(host, machine, domain_type)
+    return resolve_with(settings, domain_capabilities(host, machine,
+                                                      domain_type),
+                        machine, domain_type, host.nodename)
+
+
+def resolve_with(settings, caps, machine, domain_type, target):
+    """LibvirtGuest of settings for a host with caps (None: undescribed)."""
     offer = _Offer(caps, domain_type)
     buses = [b for b in offer.values('disk_buses') if b in DISK_PREFIX]
 
