@@ -123,14 +123,13 @@ def _rng(specs, props, target):
     model = props.get('hw_rng_model')
     if not model:
         return None, None, None
-    allowed = strutils.bool_from_string(specs.get('hw_rng:allowed'),
-                                        default=False)
+    # Allowed unless the flavor says otherwise, as in nova's libvirt driver
+    # since Ussuri: the operator decides whether guests get a host
+    # entropy source at all.
+    allowed = strutils.bool_from_string(specs.get('hw_rng:allowed', 'True'))
     if not allowed:
-        # nova's libvirt driver does the same: the flavor (the operator)
-        # decides whether guests get a host entropy source at all.
         LOG.info('Image asks for an RNG device (hw_rng_model=%s) but the '
-                 'flavor does not set hw_rng:allowed=True; no RNG device',
-                 model)
+                 'flavor sets hw_rng:allowed=False; no RNG device', model)
         return None, None, None
 
     def number(name):

@@ -46,7 +46,10 @@ class UefiGuestTest(base.LiveTestCase):
             conn.close()
 
     def test_uefi_q35_guest_boots_and_leaves_no_nvram(self):
-        instance = self.make_instance(node='node1', image_id=IMAGE_UEFI)
+        # 256 MiB: with 128, OVMF leaves syslinux.efi no room for the
+        # kernel ("Failed to allocate memory for kernel image").
+        instance = self.make_instance(node='node1', image_id=IMAGE_UEFI,
+                                      memory_mb=256)
         self.spawn(instance, image_id=IMAGE_UEFI)
         boot = self.wait_for_boot(instance)
         self.addDetail('uefi boot seconds', base.content.text_content(

@@ -234,11 +234,12 @@ class DevicesTest(testtools.TestCase):
         self.assertIn('hw_vif_model=netfront', str(self.assertRaises(
             Unsupported, resolve, props={'hw_vif_model': 'netfront'})))
 
-    def test_rng_only_when_the_flavor_allows_it(self):
+    def test_rng_unless_the_flavor_forbids_it(self):
         props = {'hw_rng_model': 'virtio'}
-        self.assertIsNone(domain(resolve(props=props)).find('devices/rng'))
-        rng = domain(resolve({'hw_rng:allowed': 'True',
-                              'hw_rng:rate_bytes': '1024',
+        self.assertIsNone(domain(resolve({'hw_rng:allowed': 'False'},
+                                         props=props)).find('devices/rng'))
+        self.assertIsNone(domain(resolve()).find('devices/rng'))
+        rng = domain(resolve({'hw_rng:rate_bytes': '1024',
                               'hw_rng:rate_period': '1000'},
                              props=props)).find('devices/rng')
         self.assertEqual('virtio', rng.get('model'))
