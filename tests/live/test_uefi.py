@@ -37,13 +37,20 @@ class UefiGuestTest(base.LiveTestCase):
             UEFI_PROPERTIES)
         self.addCleanup(base.LocalGlanceAPI.images.pop, IMAGE_UEFI)
 
-    def _inactive_xml(self, instance, flags=libvirt.VIR_DOMAIN_XML_INACTIVE):
+    def _xml(self, instance, flags=libvirt.VIR_DOMAIN_XML_INACTIVE):
         conn = self.host_of_node[instance.node].conn()
         try:
             return etree.fromstring(conn.lookupByUUIDString(
                 instance.uuid).XMLDesc(flags))
         finally:
             conn.close()
+
+    def _host_path(self, instance, path):
+        """Where a path inside the test libvirtd's namespace is here."""
+        host = self.host_of_node[instance.node]
+        prefix = '/var/lib/libvirt/'
+        self.assertTrue(path.startswith(prefix), path)
+        return os.path.join(host.dir, 'lib', path[len(prefix):])
 
     def test_uefi_q35_guest_boots_and_leaves_no_nvram(self):
         # 256 MiB: with 128, OVMF leaves syslinux.efi no room for the
@@ -55,12 +62,13 @@ class UefiGuestTest(base.LiveTestCase):
         self.addDetail('uefi boot seconds', base.content.text_content(
             '%s: %.1f s' % (self.hosts.domain_type, boot)))
 
-        domain = self._inactive_xml(instance)
+        domain = self._xml(instance)
         self.assertEqual('efi', domain.find('os').get('firmware'))
         self.assertIn('q35', domain.find('os/type').get('machine'))
         # libvirt fills in the firmware it chose when the guest starts.
-        nvram = self._inactive_xml(instance, 0).findtext('os/nvram')
+        nvram = self._xml(instance, 0).findtext('os/nvram')
         self.assertTrue(nvram, 'libvirt gave the UEFI guest no NVRAM file')
+        nvram = self._host_path(instance, nvram)
         self.assertTrue(os.path.exists(nvram), nvram)
         self.assertEqual('host-model', domain.find('cpu').get('mode'))
         self.assertEqual(
@@ -77,7 +85,7 @@ class UefiGuestTest(base.LiveTestCase):
         self.driver.reboot(self.context, instance, [], 'HARD')
         self.wait_for_boot(instance)
         self.assertEqual('efi',
-                         self._inactive_xml(instance).find('os').get(
+                         self._xml(instance).find('os').get(
                              'firmware'))
 
         self.driver.destroy(self.context, instance, [])
@@ -90,6 +98,6 @@ class UefiGuestTest(base.LiveTestCase):
         instance = self.make_instance(node='node2')
         self.spawn(instance)
         self.wait_for_boot(instance)
-        domain = self._inactive_xml(instance)
+        domain = self._xml(instance)
         self.assertIsNone(domain.find('os').get('firmware'))
         self.assertEqual('yes', domain.find('os/bios').get('useserial'))
