@@ -26,12 +26,15 @@ import subprocess
 from xml.etree import ElementTree as etree
 
 import libvirt
+from ovirtsdk4 import types
 
 from tests import base
 from tests.functional import base as fbase
+from tests.functional import ovirt_base
 
 IMAGE_LXC_BUS = '6b1a9c8e-5f0e-4c2a-9a43-0e9d2c1f7a21'
 IMAGE_Q35 = '6b1a9c8e-5f0e-4c2a-9a43-0e9d2c1f7a22'
+IMAGE_UEFI = '6b1a9c8e-5f0e-4c2a-9a43-0e9d2c1f7a23'
 
 
 class GuestConfigTest(fbase.OvirtFunctionalTestBase):
@@ -139,4 +142,48 @@ class GuestConfigTest(fbase.OvirtFunctionalTestBase):
         self.assertFalse(os.path.exists(drive),
                          'the rescue config drive outlived the rescue')
         self._delete_and_check(server)
+        self.assertNoUsage()
+
+
+class OvirtGuestConfigTest(ovirt_base.OvirtPoolFunctionalTestBase):
+    """The same settings on an oVirt pool (engine simulator, real SDK)."""
+
+    def _boot_image(self, image_id, expected_state='ACTIVE', **properties):
+        self.glance.set_image_data(image_id, base.guest_image(),
+                                   name='guest-%s' % image_id[-2:],
+                                   **properties)
+        server = self._create_server(
+            image_uuid=image_id, flavor_id=ovirt_base.E1_SMALL,
+            networks='none', expected_state=expected_state)
+        return self.admin_api.get_server(server['id'])
+
+    def test_uefi_vm_is_q35_ovmf_with_the_images_devices(self):
+        server = self._boot_image(IMAGE_UEFI, hw_firmware_type='uefi',
+                                  hw_disk_bus='sata', os_type='linux')
+        vm = self.assertVmOnNode(server)
+        self.assertEqual(types.BiosType.Q35_OVMF, vm.bios.type)
+        self.assertEqual('other_linux', vm.os.type)
+        attachments = [self.sim.store.disk_attachments[d]
+                       for d in self.sim.store.vm_disk_ids(vm.id)]
+        self.assertEqual([types.DiskInterface.SATA],
+                         [a.interface for a in attachments])
+        self._delete_ovirt(server)
+        self.assertNoUsage()
+
+    def test_uefi_on_a_cluster_below_4_4_fails_with_fault(self):
+        with self.sim.store.lock:
+            for cluster in self.sim.store.clusters.values():
+                cluster.version = types.Version(major=4, minor=3)
+        disks = self.sim_disk_ids()
+        server = self._boot_image(IMAGE_UEFI, expected_state='ERROR',
+                                  hw_firmware_type='uefi')
+        message = server['fault']['message']
+        self.assertIn('hw_firmware_type=uefi', message)
+        self.assertIn('compatibility level 4.3', message)
+        self.assertNoVm(server['id'])
+        # Refused before the image was uploaded: no template, no disk.
+        self.assertIsNone(self.sim_template(IMAGE_UEFI))
+        self.assertEqual(disks, self.sim_disk_ids())
+        self.assertEqual({}, self._get_allocations_by_server_uuid(
+            server['id']))
         self.assertNoUsage()
