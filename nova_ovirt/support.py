@@ -135,6 +135,8 @@ SUPPORT = {
 NOTES = {
     'libvirt': {
         **_NO_VOLUMES_YET,
+        'rescue': 'The rescue password reaches the rescue system as '
+                  'admin_pass on a config drive of the rescue\'s own.',
         'live_migration': 'Live migration is not supported yet; cold '
                           'migration and resize are.',
     },
@@ -142,7 +144,8 @@ NOTES = {
         'spawn': 'Images only (raw or qcow2; no boot from volume). User '
                  'data reaches the guest as the cloud-init custom script, '
                  'with the host name and SSH key; injected files and '
-                 'config drives are not passed.',
+                 'config drives are not passed. hw_qemu_guest_agent '
+                 'cannot turn off the agent channel the engine adds.',
         'pause': 'The oVirt engine has no pause action.',
         'unpause': 'The oVirt engine has no pause action.',
         'snapshot': 'The root disk only, uploaded to Glance as a raw '

@@ -237,13 +237,14 @@ class LibvirtPool(base.Pool):
     def rescue(self, context, instance, network_info, image_meta,
                rescue_password, block_device_info, share_info):
         self._guests.rescue(self._host_of(instance), context, instance,
-                            network_info, image_meta)
+                            network_info, image_meta, rescue_password)
 
     def unrescue(self, context, instance):
         self._guests.unrescue(self._host_of(instance), instance)
 
     def attach_interface(self, context, instance, image_meta, vif):
-        self._guests.attach_interface(self._host_of(instance), instance, vif)
+        self._guests.attach_interface(self._host_of(instance), instance, vif,
+                                      image_meta)
 
     def detach_interface(self, context, instance, vif):
         self._guests.detach_interface(self._host_of(instance), instance, vif)

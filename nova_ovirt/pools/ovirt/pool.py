@@ -568,7 +568,7 @@ class OvirtPool(base.Pool):
 
     @_engine
     def attach_interface(self, context, instance, image_meta, vif):
-        self.vmops.attach_interface(instance, vif)
+        self.vmops.attach_interface(instance, vif, image_meta)
 
     @_engine
     def detach_interface(self, context, instance, vif):

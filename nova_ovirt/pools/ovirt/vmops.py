@@ -34,7 +34,9 @@ from nova import exception as nova_exception
 from nova.virt import hardware
 
 from nova_ovirt import exception
+from nova_ovirt import guest_config
 from nova_ovirt.pools.ovirt import cache as vm_cache
+from nova_ovirt.pools.ovirt import guest_settings
 from nova_ovirt.pools.ovirt import session as ovirt_session
 from nova_ovirt.pools.ovirt import vif as ovirt_vif
 
@@ -172,19 +174,24 @@ class VmOps(object):
         if self.find_vm(instance.uuid) is not None:
             raise nova_exception.InstanceExists(name=instance.name)
         cluster_id = self.pool.cluster_id(instance.node)
+        # Settings the engine cannot express fail here, before anything
+        # exists; the fault names the property.
+        guest = self.guest(instance, cluster_id, image_meta)
         vm_id = None
         try:
             template_id = self.pool.images.template_for(
                 context, image_meta, cluster_id)
             init = initialization(instance, admin_password)
-            vm = self._add_vm(instance, cluster_id, template_id, init)
+            vm = self._add_vm(instance, cluster_id, template_id, init,
+                              guest.vm_params)
             vm_id = vm.id
             self.cache.put_vm(vm)
             self.wait_status(vm_id, (S.DOWN,), self.pool.spawn_timeout,
                              'creating VM %s' % vm_id)
+            self.set_root_disk_interface(vm_id, guest.disk_interface)
             self.grow_root_disk(vm_id, instance.flavor.root_gb)
             for vif in network_info or []:
-                self.add_nic(vm_id, vif)
+                self.add_nic(vm_id, vif, guest.nic_interface)
             if power_on:
                 self.start(vm_id, use_cloud_init=init is not None)
         except Exception as e:
@@ -195,7 +202,27 @@ class VmOps(object):
                 self.remove_vm(vm_id, instance.uuid)
             raise ovirt_session.translate(e, 'spawn', instance.uuid)
 
-    def _add_vm(self, instance, cluster_id, template_id, init):
+    def guest(self, instance, cluster_id, image_meta=None):
+        """OvirtGuest: the flavor's and image's settings as VM parameters.
+
+        :raises UnsupportedGuestProperty: naming what the engine cannot do
+        """
+        settings = guest_config.read(
+            instance.flavor, guest_config.image_meta_of(instance, image_meta),
+            instance.node)
+        cluster = None
+        if guest_settings.needs_cluster(settings):
+            cluster = self.session.read(
+                lambda system: system.clusters_service().cluster_service(
+                    cluster_id).get())
+        return guest_settings.resolve(settings, cluster, instance.node)
+
+    def _add_vm(self, instance, cluster_id, template_id, init,
+                guest_params=None):
+        shape = vm_shape(instance.flavor)
+        # The image's and flavor's settings, topology included, win over
+        # the flavor's plain shape.
+        shape.update(guest_params or {})
         vm = types.Vm(
             name=vm_name(instance),
             description=vm_cache.mark(instance.uuid),
@@ -204,7 +231,7 @@ class VmOps(object):
             template=types.Template(id=template_id),
             type=types.VmType.SERVER,
             initialization=init,
-            **vm_shape(instance.flavor))
+            **shape)
 
         def add(system):
             return system.vms_service().add(
@@ -243,6 +270,17 @@ class VmOps(object):
         boot = [a for a in atts if a.bootable] or atts
         return boot[0] if boot else None
 
+    def set_root_disk_interface(self, vm_id, interface):
+        """The root disk on the bus the image asks for (hw_disk_bus)."""
+        att = self.root_attachment(vm_id)
+        if interface is None or att is None or att.interface == interface:
+            return
+        self.session.read(
+            lambda system: self._svc(system, vm_id).disk_attachments_service()
+            .attachment_service(att.id).update(
+                types.DiskAttachment(interface=interface),
+                query=ovirt_session.q()))
+
     def grow_root_disk(self, vm_id, root_gb):
         """Root disk up to root_gb (never shrunk: data would be lost)."""
         att = self.root_attachment(vm_id)
@@ -265,9 +303,11 @@ class VmOps(object):
             lambda d: d.status == types.DiskStatus.OK,
             self.pool.spawn_timeout, 'resizing disk %s' % disk.id)
 
-    def add_nic(self, vm_id, vif):
+    def add_nic(self, vm_id, vif, interface=None):
         profile_id = self.pool.profile_id_for(vif)
         nic = ovirt_vif.nic_for(vif, profile_id)
+        if interface is not None:
+            nic.interface = interface  # the image's hw_vif_model
 
         def add(system):
             return self._svc(system, vm_id).nics_service().add(
@@ -430,8 +470,11 @@ class VmOps(object):
 
     # -- interfaces --------------------------------------------------------
 
-    def attach_interface(self, instance, vif):
-        self.add_nic(self.vm_id(instance), vif)
+    def attach_interface(self, instance, vif, image_meta=None):
+        vm_id = self.vm_id(instance)
+        guest = self.guest(instance, self.pool.cluster_id(instance.node),
+                           image_meta)
+        self.add_nic(vm_id, vif, guest.nic_interface)
 
     def detach_interface(self, instance, vif):
         vm_id = self.vm_id(instance)
