@@ -140,8 +140,22 @@ class OvirtDriver(driver.ComputeDriver):
         traits = {t for t, on in capability_traits.items() if on}
         traits.add(pool.pool_trait)
         traits.update(pool.node_traits(nodename))
+        hardware = pool.get_inventory(nodename)
+        shared = pool.shared_inventory(nodename)
+        if placement.needs_reshape(provider_tree, nodename, hardware,
+                                   shared):
+            # DISK_GB of an oVirt node moved to its storage domain's
+            # sharing provider: nova moves the allocations in a reshape.
+            if allocations is None:
+                raise nova_exception.ReshapeNeeded()
+            placement.update_shared_providers(provider_tree, nodename,
+                                              shared)
+            placement.move_allocations(
+                allocations, provider_tree.data(nodename).uuid, hardware,
+                shared)
+        placement.update_shared_providers(provider_tree, nodename, shared)
         placement.update_provider_tree(
-            provider_tree, nodename, pool.get_inventory(nodename), traits)
+            provider_tree, nodename, hardware, traits)
         placement.remove_traits(
             provider_tree, nodename,
             [t for t, on in capability_traits.items() if not on])

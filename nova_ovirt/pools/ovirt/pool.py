@@ -451,6 +451,11 @@ class OvirtPool(base.Pool):
         return self.inventory.hardware(cluster_id,
                                        self._nova_memory_mb(cluster_id))
 
+    @_engine
+    def shared_inventory(self, nodename):
+        self.cluster_id(nodename)
+        return self.inventory.shared()
+
     def node_traits(self, nodename):
         cluster = self._clusters.get(self._nodes.get(nodename))
         if cluster is None or cluster.cpu is None:
