@@ -49,3 +49,18 @@ class BackendUnavailable(exception.NovaException):
 class BackendOperationFailed(exception.NovaException):
     """The backend refused or failed an operation; its reason is kept."""
     msg_fmt = '%(operation)s failed on %(target)s: %(reason)s'
+
+
+class UnmappedNetwork(exception.InvalidInput):
+    """A port's network has no vNIC profile: the boot or attach fails
+    (InvalidInput: nova aborts the build instead of rescheduling it)."""
+    msg_fmt = ('Network %(network)s of port %(port)s has no oVirt vNIC '
+               'profile: an operator must map it in %(option)s, keyed by '
+               '%(keys)s')
+
+
+class OwnershipConflict(exception.NovaException):
+    """Two engine VMs carry one instance's ownership mark."""
+    msg_fmt = ('Instance %(instance)s: the engine has %(count)d VMs marked '
+               'as this instance (%(vm_ids)s); nothing is changed until an '
+               'engine administrator removes the mark from the copies')

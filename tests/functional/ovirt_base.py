@@ -242,9 +242,24 @@ class OvirtPoolFunctionalTestBase(fbase.OvirtFunctionalTestBase):
 
     # -- placement ------------------------------------------------------------
 
+    def assertUsage(self, node, flavor_id=None):
+        """The node's usage is the flavor's (or zero without one); a
+        cluster's disk is used on its storage domain's sharing provider
+        (see tests.functional.test_placement), never on the cluster."""
+        if node not in CLUSTERS:
+            return super().assertUsage(node, flavor_id)
+        flavor = self.flavors.get(flavor_id) if flavor_id else None
+        expected = {
+            'VCPU': flavor['vcpus'] if flavor else 0,
+            'MEMORY_MB': flavor['ram'] if flavor else 0,
+            'DISK_GB': 0,
+        }
+        usage = self.usage(node)
+        self.assertEqual(expected, {k: usage.get(k, 0) for k in expected},
+                         'placement usage of %s' % node)
+
     def assertNoUsage(self):
-        # assertUsage comes from the libvirt base; here there are three
-        # nodes, two of them clusters.
+        # Three nodes, two of them clusters.
         for node in ALL_NODES:
             self.assertUsage(node)
 
