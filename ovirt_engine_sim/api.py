@@ -26,6 +26,7 @@ BODY_TYPES = {
     'image_transfer': types.ImageTransfer, 'nic': types.Nic,
     'disk_attachment': types.DiskAttachment, 'snapshot': types.Snapshot,
     'host': types.Host, 'cluster': types.Cluster, 'event': types.Event,
+    'vnic_profile': types.VnicProfile,
 }
 
 SUB_KINDS = {'nics': 'nic', 'diskattachments': 'disk_attachment', 'snapshots': 'snapshot',
@@ -299,6 +300,8 @@ class Api(object):
         elif kind == 'disk_attachment' and owner is not None and obj.vm is not None:
             obj = e.update_attachment(owner.id, obj.id,
                                       parse_body(body, types.DiskAttachment))
+        elif kind == 'vnic_profile':
+            obj = e.update_vnic_profile(obj.id, parse_body(body, types.VnicProfile))
         elif kind == 'host':
             host_in = parse_body(body, types.Host)
             for field in ('name', 'description', 'comment'):

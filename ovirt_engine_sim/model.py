@@ -39,7 +39,7 @@ COLLECTIONS = (
     'datacenters', 'clusters', 'hosts', 'storage_domains', 'networks',
     'vnic_profiles', 'templates', 'vms', 'disks', 'nics', 'disk_attachments',
     'template_disk_attachments', 'snapshots', 'jobs', 'events',
-    'image_transfers', 'cpu_profiles', 'disk_profiles',
+    'image_transfers', 'cpu_profiles', 'disk_profiles', 'network_filters',
 )
 
 

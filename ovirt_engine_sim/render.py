@@ -89,6 +89,8 @@ KINDS = {k.name: k for k in [
          actions=['cancel', 'extend', 'finalize', 'pause', 'resume']),
     Kind('cpu_profile', 'cpu_profile', 'cpuprofiles', 'cpu_profiles'),
     Kind('disk_profile', 'disk_profile', 'diskprofiles', 'disk_profiles'),
+    Kind('network_filter', 'network_filter', 'networkfilters',
+         'network_filters'),
     # sub-resources
     Kind('nic', 'nic', 'nics', subs=['statistics', 'reported_devices'],
          actions=['activate', 'deactivate'], parent=_nic_parent),

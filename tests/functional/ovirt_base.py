@@ -39,6 +39,8 @@ import configparser
 
 import fixtures
 
+from nova.tests import fixtures as nova_fixtures
+
 from nova_ovirt import conf as ovirt_conf
 from ovirt_engine_sim.fixture import EngineSimFixture
 from nova_ovirt.pools.ovirt import cache as ovirt_cache
@@ -62,6 +64,11 @@ SIM_DELAYS = {k: 0.05 for k in (
     'vm_save_state', 'vm_restore_state', 'vm_reboot', 'vm_migrate',
     'disk_lock', 'template_lock', 'snapshot_lock', 'transfer_init',
     'transfer_finalize')}
+
+#: nova's Neutron fixture's network_1 and the engine's vNIC profile that
+#: carries it in these tests.
+TENANT_NETWORK_ID = nova_fixtures.NeutronFixture.network_1['id']
+TENANT_NETWORK_PROFILE = 'physnet1'
 
 #: Flavors that land in the oVirt pool.
 E1_TINY = 'e1-tiny'
@@ -131,6 +138,10 @@ class OvirtPoolFunctionalTestBase(fbase.OvirtFunctionalTestBase):
         # Strings: oslo.config converts them by each option's type.
         values = dict(snippet[group])
         self.assertEqual(', '.join(CLUSTERS), values['clusters'])
+        # The tenant network of nova's Neutron fixture, mapped by its UUID
+        # (the only key besides a physical network; it has none).
+        values['vnic_profile_mappings'] = {
+            TENANT_NETWORK_ID: TENANT_NETWORK_PROFILE}
         values.update(overrides)
         self.flags(group=group, **values)
         return group

@@ -36,6 +36,7 @@ from cryptography import x509
 from cryptography.x509 import oid as x509_oid
 from oslo_log import log as logging
 import ovirtsdk4 as sdk
+from ovirtsdk4 import types
 
 import nova.conf
 from nova.compute import power_state
@@ -134,6 +135,8 @@ class OvirtPool(base.Pool):
         self._nodes = self._load_nodes()     # {cluster name: cluster id}
         self._clusters = {}                  # {cluster id: types.Cluster}
         self._profiles = {}                  # {vnic profile name: id}
+        #: Mapped profiles without a network filter (guests may spoof MACs).
+        self.unfiltered_profiles = []
         self.storage_domain_id = None
         self.engine_version = 0
         self._ready = False
@@ -260,7 +263,7 @@ class OvirtPool(base.Pool):
                 ', '.join(sorted(s.name for s in sds)))
         profiles = self.session.read(
             lambda system: system.vnic_profiles_service().list())
-        self._check_profiles({p.name: p.id for p in profiles})
+        self._check_profiles({p.name: p for p in profiles})
         self._clusters = {by_name[n].id: by_name[n]
                           for n in self._cluster_names()}
         self._nodes = {n: by_name[n].id for n in self._cluster_names()}
@@ -287,14 +290,42 @@ class OvirtPool(base.Pool):
                 raise exception.PoolConfigError(
                     g, 'vnic_profile_mappings',
                     self.conf.vnic_profile_mappings,
-                    'the engine has no vNIC profile %r (for %r)' % (name, key))
-        default = self.conf.default_vnic_profile
-        if default and default not in known:
+                    'the engine has no vNIC profile %r (for %r; it has: %s)'
+                    % (name, key, ', '.join(sorted(known))))
+        mapped = sorted(set(self.conf.vnic_profile_mappings.values()))
+        unfiltered = [n for n in mapped if known[n].network_filter is None]
+        if unfiltered and self.conf.set_mac_anti_spoofing_filter:
+            self._set_mac_filter([known[n] for n in unfiltered])
+            unfiltered = []
+        for name in unfiltered:
+            LOG.warning('Pool %s: vNIC profile %s has no network filter: '
+                        'guests on it can send frames with any MAC '
+                        'address. Set the engine\'s %s filter on it, or '
+                        'let the driver do it ([%s] '
+                        'set_mac_anti_spoofing_filter = True)', self.name,
+                        name, ovirt_vif.NO_MAC_SPOOFING, g)
+        self.unfiltered_profiles = unfiltered
+        self._profiles = {name: p.id for name, p in known.items()}
+
+    def _set_mac_filter(self, profiles):
+        filters = self.session.read(
+            lambda system: system.network_filters_service().list())
+        nf = [f for f in filters if f.name == ovirt_vif.NO_MAC_SPOOFING]
+        if not nf:
             raise exception.PoolConfigError(
-                g, 'default_vnic_profile', default,
-                'the engine has no such vNIC profile (it has: %s)' %
-                ', '.join(sorted(known)))
-        self._profiles = known
+                self.group_name, 'set_mac_anti_spoofing_filter', True,
+                'the engine has no network filter %s' %
+                ovirt_vif.NO_MAC_SPOOFING)
+        change = types.VnicProfile(
+            network_filter=types.NetworkFilter(id=nf[0].id))
+        for profile in profiles:
+            self.session.read(
+                lambda system, pid=profile.id: system.vnic_profiles_service()
+                .profile_service(pid).update(change,
+                                             query=ovirt_session.q()))
+            LOG.info('Pool %s: vNIC profile %s now filters spoofed MAC '
+                     'addresses (%s)', self.name, profile.name,
+                     ovirt_vif.NO_MAC_SPOOFING)
 
     def _try_bootstrap(self, fatal):
         with self._boot_lock:
@@ -412,8 +443,6 @@ class OvirtPool(base.Pool):
             }
         sd = self.inventory.storage_domain()
         used = dict(self.conf.vnic_profile_mappings)
-        if self.conf.default_vnic_profile:
-            used['(default)'] = self.conf.default_vnic_profile
         found.update(
             engine_version=self.engine_version,
             clusters=clusters,
@@ -423,7 +452,9 @@ class OvirtPool(base.Pool):
                 'available_gb': (sd.available or 0) // inventory.GiB,
                 'used_gb': (sd.used or 0) // inventory.GiB},
             vnic_profiles={key: {'name': name,
-                                 'id': self._profiles.get(name)}
+                                 'id': self._profiles.get(name),
+                                 'mac_filter': name not in
+                                 self.unfiltered_profiles}
                            for key, name in used.items()})
         return found
 
@@ -464,8 +495,10 @@ class OvirtPool(base.Pool):
         return {trait} if trait else set()
 
     def profile_id_for(self, vif):
+        """The vNIC profile id of a port; UnmappedNetwork if its network
+        has no mapping."""
         name = ovirt_vif.profile_name(vif, self.conf.vnic_profile_mappings,
-                                      self.conf.default_vnic_profile)
+                                      self.group_name)
         try:
             return self._profiles[name]
         except KeyError:

@@ -34,6 +34,8 @@ from nova_ovirt import exception
 
 #: The option that maps networks, named in the faults of unmapped ones.
 MAPPINGS_OPTION = 'vnic_profile_mappings'
+#: The engine's network filter that drops a vNIC's frames with another MAC.
+NO_MAC_SPOOFING = 'vdsm-no-mac-spoofing'
 
 
 def network_keys(vif):

@@ -171,6 +171,9 @@ class VmOps(object):
                        'pools')
         if self.find_vm(instance.uuid) is not None:
             raise nova_exception.InstanceExists(name=instance.name)
+        # Every port must have a profile before anything is created.
+        for vif in network_info or []:
+            self.pool.profile_id_for(vif)
         cluster_id = self.pool.cluster_id(instance.node)
         vm_id = None
         try:

@@ -145,8 +145,7 @@ class TestConfig(base.SimTestCase):
     def test_engine_errors_at_start(self):
         for option, value in (('clusters', ['cluster1', 'nope']),
                               ('storage_domain', 'nope'),
-                              ('vnic_profile_mappings', {'p': 'nope'}),
-                              ('default_vnic_profile', 'nope')):
+                              ('vnic_profile_mappings', {'p': 'nope'})):
             e = self.assertRaises(exception.PoolConfigError, self.make_pool,
                                   **{option: value})
             self.assertEqual(option, e.option)

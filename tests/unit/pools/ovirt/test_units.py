@@ -191,15 +191,25 @@ class TestFlavorAndVifs(testtools.TestCase):
         t = vmops.cpu_topology(self.flavor(6, **{'hw:cpu_cores': '4'}))
         self.assertEqual((6, 1, 1), (t.sockets, t.cores, t.threads))
 
-    def test_profile_mapping(self):
-        mappings = {'physnet1': 'p1', 'private': 'p2'}
+    def test_profile_mapping_by_physnet_then_network_uuid(self):
+        net = '3cb9bc59-5699-4588-a4b1-b87f96708bc6'
+        mappings = {'physnet1': 'p1', net: 'p2', 'private': 'p3'}
         vif = {'id': 'a' * 36, 'network': {
-            'label': 'private', 'meta': {'physical_network': 'physnet1'}}}
-        self.assertEqual('p1', ovirt_vif.profile_name(vif, mappings, 'd'))
+            'id': net, 'label': 'private',
+            'meta': {'physical_network': 'physnet1'}}}
+        self.assertEqual('p1', ovirt_vif.profile_name(vif, mappings, 'g'))
         vif['network']['meta'] = {}
-        self.assertEqual('p2', ovirt_vif.profile_name(vif, mappings, 'd'))
-        vif['network']['label'] = 'other'
-        self.assertEqual('d', ovirt_vif.profile_name(vif, mappings, 'd'))
+        self.assertEqual('p2', ovirt_vif.profile_name(vif, mappings, 'g'))
+
+    def test_network_name_is_never_a_key_and_there_is_no_default(self):
+        # A tenant names its network after a mapped key: no profile.
+        vif = {'id': 'a' * 36, 'network': {
+            'id': 'net-uuid', 'label': 'physnet1', 'meta': {}}}
+        e = self.assertRaises(exception.UnmappedNetwork,
+                              ovirt_vif.profile_name, vif,
+                              {'physnet1': 'p1'}, 'ovirt_pool:engine1')
+        self.assertIn('net-uuid (physnet1)', str(e))
+        self.assertIn('[ovirt_pool:engine1] vnic_profile_mappings', str(e))
 
 
 class TestVncRelay(testtools.TestCase):
