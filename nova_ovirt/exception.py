@@ -46,6 +46,12 @@ class BackendUnavailable(exception.NovaException):
     msg_fmt = '%(backend)s %(target)s is unavailable: %(reason)s'
 
 
+class BackendUnavailableDuring(BackendUnavailable):
+    """The backend could not be reached while doing an operation."""
+    msg_fmt = ('%(operation)s failed on %(target)s: %(backend)s is '
+               'unavailable: %(reason)s')
+
+
 class BackendOperationFailed(exception.NovaException):
     """The backend refused or failed an operation; its reason is kept."""
     msg_fmt = '%(operation)s failed on %(target)s: %(reason)s'

@@ -42,6 +42,7 @@ import nova.conf
 from nova.compute import power_state
 from nova.compute import task_states
 from nova import exception as nova_exception
+from nova import objects
 
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
@@ -98,24 +99,30 @@ def check_ca_file(group, path):
 
 
 def _engine(method):
-    """Run a pool method tagged with the request id, errors translated."""
+    """Run a pool method tagged with the request id, errors translated.
+
+    A failure names the operation, the node and the engine's reason.
+    """
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         context = args[0] if args and hasattr(args[0], 'request_id') \
             else None
-        self._require_ready()
+        instance = kwargs.get('instance') or next(
+            (a for a in args if isinstance(a, objects.Instance)), None)
+        nodename = getattr(instance, 'node', None) or next(
+            (a for a in args[:1] if isinstance(a, str)), None)
+        where = self.where(nodename)
+        self._require_ready(method.__name__, where)
         with ovirt_session.correlated(context):
             try:
                 return method(self, *args, **kwargs)
             except sdk.NotFoundError as e:
-                instance = kwargs.get('instance') or next(
-                    (a for a in args if hasattr(a, 'uuid')), None)
                 if instance is not None:
                     raise nova_exception.InstanceNotFound(
                         instance_id=instance.uuid)
-                raise ovirt_session.translate(e, method.__name__, self.name)
+                raise ovirt_session.translate(e, method.__name__, where)
             except sdk.Error as e:
-                raise ovirt_session.translate(e, method.__name__, self.name)
+                raise ovirt_session.translate(e, method.__name__, where)
     return wrapper
 
 
@@ -143,6 +150,9 @@ class OvirtPool(base.Pool):
         self._started = False
         #: Why the engine is not ready (last bootstrap failure), or None.
         self.last_error = None
+        #: The exception behind last_error (PoolConfigError names the
+        #: option to fix).
+        self.last_failure = None
         self._last_attempt = -RETRY_SECONDS
         self._boot_lock = threading.Lock()
         self.cache = vm_cache.VmCache(
@@ -247,12 +257,25 @@ class OvirtPool(base.Pool):
         clusters = self.session.read(
             lambda system: system.clusters_service().list())
         by_name = {c.name: c for c in clusters}
+        by_id = {c.id: c for c in clusters}
         for name in self._cluster_names():
             if name not in by_name:
-                raise exception.PoolConfigError(
+                error = exception.PoolConfigError(
                     g, 'clusters', self.conf.clusters,
                     'the engine has no cluster %r (it has: %s)' % (
                         name, ', '.join(sorted(by_name)) or 'none'))
+                known = by_id.get(self._nodes.get(name))
+                if known is not None:
+                    # The node existed: the engine changed under it, no
+                    # typo. Only this pool waits for the configuration.
+                    error = exception.PoolConfigError(
+                        g, 'clusters', self.conf.clusters,
+                        'cluster %r (id %s) was renamed to %r in the '
+                        'engine; its node stays unavailable until the '
+                        'option names it again' % (name, known.id,
+                                                   known.name))
+                    error.engine_changed = True
+                raise error
         sds = self.session.read(
             lambda system: system.storage_domains_service().list())
         sd = [s for s in sds if s.name == self.conf.storage_domain]
@@ -328,46 +351,64 @@ class OvirtPool(base.Pool):
                      ovirt_vif.NO_MAC_SPOOFING)
 
     def _try_bootstrap(self, fatal):
+        """Connect and bootstrap; False (reason in last_error) if not.
+
+        ``fatal`` (at start): a configuration mistake raises, which stops
+        nova-compute. Anything the engine's side causes (unreachable, a
+        certificate that does not verify, a cluster renamed there) leaves
+        only this pool's nodes unavailable, with one log line per reason.
+        """
         with self._boot_lock:
             if self._ready:
                 return True
             try:
                 self._bootstrap()
-                self.last_error = None
+                self.last_error = self.last_failure = None
                 return True
-            except exception.PoolConfigError as e:
-                self.last_error = str(e)
-                if fatal:
-                    raise
-                LOG.exception('Pool %s: configuration error', self.name)
-            except sdk.AuthError as e:
-                error = exception.PoolConfigError(
-                    self.group_name, 'password', '***',
-                    'the engine refused user %s: %s' % (
-                        self.conf.username, ovirt_session.fault_text(e)))
-                self.last_error = str(error)
-                if fatal:
-                    raise error
-                LOG.error('Pool %s: %s', self.name, error)
             except Exception as e:
-                self.last_error = ovirt_session.fault_text(e)
-                if fatal and isinstance(e, sdk.Error) and \
-                        ovirt_session.is_tls_error(e) and \
-                        ovirt_session.is_transport_error(e):
-                    raise exception.PoolConfigError(
-                        self.group_name, 'ca_file', self.conf.ca_file,
-                        'the engine\'s certificate does not verify: %s'
-                        % ovirt_session.fault_text(e))
-                LOG.warning('Pool %s: engine %s unavailable, its nodes are '
-                            'unavailable until it answers: %s', self.name,
-                            self.conf.url, ovirt_session.fault_text(e))
+                failure = self._failure(e)
+            if fatal and isinstance(failure, exception.PoolConfigError) \
+                    and not getattr(failure, 'engine_changed', False):
+                self.last_error, self.last_failure = str(failure), failure
+                raise failure
+            text = str(failure) if isinstance(
+                failure, exception.PoolConfigError) else \
+                ovirt_session.fault_text(failure)
+            if text != self.last_error:
+                # One line per reason, not one per retry.
+                LOG.error('Pool %s: engine %s unavailable, the pool\'s '
+                          'nodes are unavailable until it answers: %s',
+                          self.name, self.conf.url, text)
+            self.last_error, self.last_failure = text, failure
             return False
+
+    def _failure(self, error):
+        """The bootstrap's error as what the operator must act on."""
+        if isinstance(error, exception.PoolConfigError):
+            return error
+        if isinstance(error, sdk.AuthError):
+            return exception.PoolConfigError(
+                self.group_name, 'password', '***',
+                'the engine refused user %s: %s' % (
+                    self.conf.username, ovirt_session.fault_text(error)))
+        if isinstance(error, sdk.Error) and \
+                ovirt_session.is_tls_error(error) and \
+                ovirt_session.is_transport_error(error):
+            failure = exception.PoolConfigError(
+                self.group_name, 'ca_file', self.conf.ca_file,
+                'the engine\'s certificate does not verify: %s'
+                % ovirt_session.fault_text(error))
+            # The engine's certificate may have changed (or the CA file
+            # was not renewed): the other pools keep serving.
+            failure.engine_changed = True
+            return failure
+        return error
 
     def _reconnect(self):
         """Poller tick: True when the engine is ready for event reads."""
         return self._ready or self._try_bootstrap(fatal=False)
 
-    def _require_ready(self):
+    def _require_ready(self, operation='connect', where=None):
         # Requests made while the engine is away try to reconnect at most
         # every RETRY_SECONDS; the poller keeps trying in the background.
         now = time.monotonic()
@@ -375,9 +416,16 @@ class OvirtPool(base.Pool):
             self._last_attempt = now
             self._try_bootstrap(fatal=False)
         if not self._ready:
-            raise exception.BackendUnavailable(
-                backend='oVirt engine', target=self.conf.url,
-                reason='not connected yet')
+            raise exception.BackendUnavailableDuring(
+                operation=operation, target=where or self.where(),
+                backend='the oVirt engine',
+                reason=self.last_error or 'not connected yet')
+
+    def where(self, nodename=None):
+        """How faults name the place of a failure."""
+        if nodename:
+            return 'node %s (pool %s)' % (nodename, self.name)
+        return 'pool %s' % self.name
 
     @property
     def image_api(self):

@@ -196,7 +196,8 @@ class VmOps(object):
                           instance=instance)
             if vm_id is not None:
                 self.remove_vm(vm_id, instance.uuid)
-            raise ovirt_session.translate(e, 'spawn', instance.uuid)
+            raise ovirt_session.translate(e, 'spawn',
+                                          self.pool.where(instance.node))
 
     def _add_vm(self, instance, cluster_id, template_id, init):
         vm = types.Vm(
