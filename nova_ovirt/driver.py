@@ -118,8 +118,10 @@ class OvirtDriver(driver.ComputeDriver):
             pool.stop()
 
     def get_available_nodes(self, refresh=False):
-        if refresh:
-            self._map_nodes()
+        # Always: cheap (no remote call), and a pool whose engine was away
+        # at start brings its nodes once it answers; nova's periodic
+        # resource update asks without refresh.
+        self._map_nodes()
         return list(self._node_pool)
 
     def get_nodenames_by_uuid(self, refresh=False):

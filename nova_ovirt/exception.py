@@ -60,9 +60,9 @@ class BackendOperationFailed(exception.NovaException):
 class UnmappedNetwork(exception.InvalidInput):
     """A port's network has no vNIC profile: the boot or attach fails
     (InvalidInput: nova aborts the build instead of rescheduling it)."""
-    msg_fmt = ('Network %(network)s of port %(port)s has no oVirt vNIC '
-               'profile: an operator must map it in %(option)s, keyed by '
-               '%(keys)s')
+    # Short: nova keeps 255 characters of a fault, after its own prefix.
+    msg_fmt = ('No oVirt vNIC profile for network %(network)s: set one '
+               'in %(option)s')
 
 
 class OwnershipConflict(exception.NovaException):

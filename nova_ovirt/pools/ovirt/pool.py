@@ -566,8 +566,9 @@ class OvirtPool(base.Pool):
     def list_instance_uuids(self):
         if not self._ready:
             # Never claim instances are gone because the engine is away.
-            LOG.warning('Pool %s: engine unavailable, listing no '
-                        'instances', self.name)
+            # (Why it is away was logged once, when it went.)
+            LOG.debug('Pool %s: engine unavailable, listing no '
+                      'instances', self.name)
             return []
         return sorted(self._listing())
 

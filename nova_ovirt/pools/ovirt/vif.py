@@ -63,9 +63,8 @@ def profile_name(vif, mappings, group):
         if key in mappings:
             return mappings[key]
     raise exception.UnmappedNetwork(
-        network=network_text(vif), port=vif.get('id'),
-        option='[%s] %s' % (group, MAPPINGS_OPTION),
-        keys=' or '.join(network_keys(vif)) or 'its UUID')
+        network=network_text(vif),
+        option='[%s] %s' % (group, MAPPINGS_OPTION))
 
 
 def nic_name(vif):
