@@ -20,7 +20,9 @@ name, and cross-checked with the VM id recorded on Nova's side at spawn
 free text an engine admin can edit or copy (a cloned VM keeps it). Two VMs
 carrying one instance's mark are a conflict: the driver changes neither,
 logs both ids, and reports the recorded VM's state. A Nova VM whose mark
-was edited away is still found by its recorded id. Changing requests are not retried blindly: a VM add that may or may
+was edited away is still found by its recorded id.
+
+Changing requests are not retried blindly: a VM add that may or may
 not have reached the engine is looked for by its mark before it is tried
 again. What a failed spawn created is removed before the error goes up,
 with the engine's own reason in the message (nova records it as the
