@@ -118,8 +118,10 @@ class OvirtDriver(driver.ComputeDriver):
             pool.stop()
 
     def get_available_nodes(self, refresh=False):
-        if refresh:
-            self._map_nodes()
+        # Always: cheap (no remote call), and a pool whose engine was away
+        # at start brings its nodes once it answers; nova's periodic
+        # resource update asks without refresh.
+        self._map_nodes()
         return list(self._node_pool)
 
     def get_nodenames_by_uuid(self, refresh=False):
@@ -140,8 +142,22 @@ class OvirtDriver(driver.ComputeDriver):
         traits = {t for t, on in capability_traits.items() if on}
         traits.add(pool.pool_trait)
         traits.update(pool.node_traits(nodename))
+        hardware = pool.get_inventory(nodename)
+        shared = pool.shared_inventory(nodename)
+        if placement.needs_reshape(provider_tree, nodename, hardware,
+                                   shared):
+            # DISK_GB of an oVirt node moved to its storage domain's
+            # sharing provider: nova moves the allocations in a reshape.
+            if allocations is None:
+                raise nova_exception.ReshapeNeeded()
+            placement.update_shared_providers(provider_tree, nodename,
+                                              shared)
+            placement.move_allocations(
+                allocations, provider_tree.data(nodename).uuid, hardware,
+                shared)
+        placement.update_shared_providers(provider_tree, nodename, shared)
         placement.update_provider_tree(
-            provider_tree, nodename, pool.get_inventory(nodename), traits)
+            provider_tree, nodename, hardware, traits)
         placement.remove_traits(
             provider_tree, nodename,
             [t for t, on in capability_traits.items() if not on])

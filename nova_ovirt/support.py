@@ -160,6 +160,11 @@ NOTES = {
                             'streamed (other disks are not moved).',
         'get_console_output': 'The oVirt engine offers no serial console '
                               'log through its API.',
+        'update_provider_tree': 'DISK_GB is the storage domain\'s, offered '
+                                'once by a sharing provider in an '
+                                'aggregate with the clusters.',
+        'attach_interface': 'Only networks mapped in vnic_profile_mappings '
+                            '(physical network or UUID); others fail.',
         'get_vnc_console': 'Through a relay in nova-compute that logs in '
                            'with the VM\'s console ticket and serves only '
                            'nova-novncproxy connections with a live '

@@ -96,7 +96,7 @@ class Migrations(object):
     def _source_vm(self, instance, migration):
         """The VM in this pool's source cluster (a cross-engine move has
         another VM with the same mark in the other engine)."""
-        vm = self.vmops.find_vm(instance.uuid)
+        vm = self.vmops.owned_vm(instance)
         return vm
 
     def _restore(self, vm_id, snap_id):
@@ -124,7 +124,7 @@ class Migrations(object):
                 vm, query=ovirt_session.q()))
 
     def _finish_here(self, migration, instance, power_on):
-        vm = self.vmops.find_vm(instance.uuid)
+        vm = self.vmops.owned_vm(instance)
         if vm is None:
             raise nova_exception.InstanceNotFound(
                 instance_id=instance.uuid)
@@ -150,6 +150,7 @@ class Migrations(object):
                 disk_id = self._import_disk(instance, size, reader)
             vm = self._vm_with_disk(instance, cluster_id, disk_id)
             vm_id, disk_id = vm.id, None   # the VM owns the disk now
+            ovirt_vmops.record_vm_id(instance, self.pool.name, vm_id)
             self.vmops.grow_root_disk(vm_id, instance.flavor.root_gb)
             for vif in network_info or []:
                 self.vmops.add_nic(vm_id, vif)

@@ -15,7 +15,14 @@
 """Lifecycle of Nova's VMs on one engine.
 
 Every VM is found through its ownership mark (``description``), never by
-name. Changing requests are not retried blindly: a VM add that may or may
+name, and cross-checked with the VM id recorded on Nova's side at spawn
+(``instance.system_metadata``, which nova saves after spawn): the mark is
+free text an engine admin can edit or copy (a cloned VM keeps it). Two VMs
+carrying one instance's mark are a conflict: the driver changes neither,
+logs both ids, and reports the recorded VM's state. A Nova VM whose mark
+was edited away is still found by its recorded id.
+
+Changing requests are not retried blindly: a VM add that may or may
 not have reached the engine is looked for by its mark before it is tried
 again. What a failed spawn created is removed before the error goes up,
 with the engine's own reason in the message (nova records it as the
@@ -30,6 +37,7 @@ from oslo_utils import excutils
 import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 
+from nova.compute import power_state
 from nova import exception as nova_exception
 from nova.virt import hardware
 
@@ -51,6 +59,32 @@ RUNNING = (S.UP, S.POWERING_UP, S.REBOOT_IN_PROGRESS, S.MIGRATING,
 # Statuses in which the engine refuses changes for a moment.
 LOCKED = (S.IMAGE_LOCKED,)
 RESIZE_MARK = 'nova-ovirt:resize'
+
+
+#: system_metadata key of the engine VM id, per pool: a move between two
+#: engines leaves the instance a VM in each until confirm.
+VM_ID_KEY = 'nova_ovirt_vm_id:%s'
+
+
+def _system_metadata(instance):
+    if not instance.obj_attr_is_set('system_metadata'):
+        try:
+            return instance.system_metadata     # lazy-loaded from nova's DB
+        except nova_exception.NovaException:
+            # An instance without a context (never saved) has none yet.
+            instance.system_metadata = {}
+    return instance.system_metadata
+
+
+def recorded_vm_id(instance, pool_name):
+    """The engine VM id Nova recorded for the instance in the pool."""
+    return _system_metadata(instance).get(VM_ID_KEY % pool_name)
+
+
+def record_vm_id(instance, pool_name, vm_id):
+    """Record the instance's VM; nova saves the instance after spawn and
+    after finish_migration."""
+    _system_metadata(instance)[VM_ID_KEY % pool_name] = vm_id
 
 
 def vm_name(instance):
@@ -114,27 +148,73 @@ class VmOps(object):
 
     # -- finding -----------------------------------------------------------
 
-    def find_vm(self, instance_uuid, follow=None):
-        """The Nova-owned VM of the instance, or None (search by mark)."""
+    def find_vm(self, instance_uuid, follow=None, recorded=None):
+        """The Nova-owned VM of the instance, or None (search by mark).
+
+        ``recorded``: the VM id Nova recorded at spawn; a marked VM with
+        another id is a copy (OwnershipConflict), and the recorded VM is
+        found by its id even when its mark was edited away.
+        """
         vms = ovirt_session.as_list(self.session.read(
             lambda system: system.vms_service().list(
                 search=vm_cache.find_search(instance_uuid), follow=follow)))
         ours = [v for v in vms if vm_cache.owner_of(v) == instance_uuid
                 and v.cluster is not None
                 and v.cluster.id in self.pool.cluster_ids()]
-        if len(ours) > 1:
-            # A move between clusters keeps two until confirm: the one on
-            # the instance's current node comes first.
-            ours.sort(key=lambda v: v.status != S.DOWN)
-        return ours[0] if ours else None
+        copies = [v for v in ours if recorded and v.id != recorded]
+        if len(ours) > 1 or copies:
+            self._conflict(instance_uuid, recorded, ours)
+        if ours:
+            return ours[0]
+        if recorded:
+            return self._recorded_vm(instance_uuid, recorded, follow)
+        return None
+
+    def _conflict(self, instance_uuid, recorded, vms):
+        vm_ids = sorted(v.id for v in vms)
+        LOG.error('Ownership conflict: engine VMs %s all carry the mark of '
+                  'instance %s (Nova recorded VM %s); the driver changes '
+                  'none of them until an engine administrator removes the '
+                  'mark from the copies', ', '.join(vm_ids), instance_uuid,
+                  recorded or 'none')
+        raise exception.OwnershipConflict(
+            instance=instance_uuid, count=len(set(vm_ids) | (
+                {recorded} if recorded else set())),
+            vm_ids=', '.join(sorted(set(vm_ids) | (
+                {recorded} if recorded else set()))))
+
+    def _recorded_vm(self, instance_uuid, vm_id, follow=None):
+        """The recorded VM when its mark is gone (edited by an admin)."""
+        try:
+            vm = self.get_vm(vm_id, follow=follow) if follow else \
+                self.get_vm(vm_id)
+        except sdk.NotFoundError:
+            return None
+        if vm.cluster is None or vm.cluster.id not in \
+                self.pool.cluster_ids():
+            return None
+        if vm_cache.owner_of(vm) != instance_uuid:
+            LOG.warning('VM %s of instance %s lost its ownership mark '
+                        '(description %r); it is still the instance\'s by '
+                        'the id Nova recorded', vm.id, instance_uuid,
+                        vm.description)
+        return vm
+
+    def owned_vm(self, instance, follow=None):
+        """find_vm cross-checked with the id Nova recorded."""
+        return self.find_vm(
+            instance.uuid, follow=follow,
+            recorded=recorded_vm_id(instance, self.pool.name))
 
     def vm_id(self, instance):
-        """Id of the instance's VM; InstanceNotFound if there is none."""
-        rec = self.cache.peek(instance.uuid)
-        if rec is not None:
-            return rec.id
+        """Id of the instance's VM, for an action on it; InstanceNotFound
+        if there is none, OwnershipConflict if it has copies.
+
+        Always one search, never the cache: an action must not reach a VM
+        that is no longer (or not only) the instance's.
+        """
         read_at = time.monotonic()
-        vm = self.find_vm(instance.uuid)
+        vm = self.owned_vm(instance)
         if vm is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
         self.cache.put_vm(vm, read_at=read_at)
@@ -173,6 +253,9 @@ class VmOps(object):
                        'pools')
         if self.find_vm(instance.uuid) is not None:
             raise nova_exception.InstanceExists(name=instance.name)
+        # Every port must have a profile before anything is created.
+        for vif in network_info or []:
+            self.pool.profile_id_for(vif)
         cluster_id = self.pool.cluster_id(instance.node)
         # Settings the engine cannot express fail here, before anything
         # exists; the fault names the property.
@@ -185,6 +268,7 @@ class VmOps(object):
             vm = self._add_vm(instance, cluster_id, template_id, init,
                               guest.vm_params)
             vm_id = vm.id
+            record_vm_id(instance, self.pool.name, vm_id)
             self.cache.put_vm(vm)
             self.wait_status(vm_id, (S.DOWN,), self.pool.spawn_timeout,
                              'creating VM %s' % vm_id)
@@ -200,7 +284,8 @@ class VmOps(object):
                           instance=instance)
             if vm_id is not None:
                 self.remove_vm(vm_id, instance.uuid)
-            raise ovirt_session.translate(e, 'spawn', instance.uuid)
+            raise ovirt_session.translate(e, 'spawn',
+                                          self.pool.where(instance.node))
 
     def guest(self, instance, cluster_id, image_meta=None):
         """OvirtGuest: the flavor's and image's settings as VM parameters.
@@ -417,8 +502,12 @@ class VmOps(object):
     # -- destroy -----------------------------------------------------------
 
     def destroy(self, instance, keep_for_revert=False):
-        """Stop and remove the instance's VM; a VM already gone is fine."""
-        vm = self.find_vm(instance.uuid)
+        """Stop and remove the instance's VM; a VM already gone is fine.
+
+        Only the VM that is the instance's by its mark and by the id Nova
+        recorded: never a copy an engine admin made (OwnershipConflict).
+        """
+        vm = self.owned_vm(instance)
         if vm is None:
             self.cache.drop(instance.uuid)
             return
@@ -454,19 +543,40 @@ class VmOps(object):
     # -- info --------------------------------------------------------------
 
     def info(self, instance, use_cache=True):
+        recorded = recorded_vm_id(instance, self.pool.name)
         max_age = None if use_cache else 0
         rec = self.cache.get(instance.uuid, max_age=max_age)
-        if rec is None and use_cache:
-            # Maybe created after the last listing: ask once for it.
+        # Not in the listing (created after it), or the listing's VM is
+        # not the one Nova recorded (a copy with the same mark): ask.
+        mismatch = rec is not None and recorded and rec.id != recorded
+        if mismatch or (rec is None and (use_cache or recorded)):
             read_at = time.monotonic()
-            vm = self.find_vm(instance.uuid)
-            rec = self.cache.put_vm(vm, read_at=read_at) \
-                if vm is not None else None
+            try:
+                vm = self.find_vm(instance.uuid, recorded=recorded)
+            except exception.OwnershipConflict:
+                return self._conflict_info(recorded)
+            rec = None
+            if vm is not None:
+                rec = (self.cache.put_vm(vm, read_at=read_at)
+                       or vm_cache.record_of(vm))
         if rec is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
         return hardware.InstanceInfo(
             state=vm_cache.to_power_state(rec.status, rec.crashed),
             internal_id=rec.id)
+
+    def _conflict_info(self, recorded):
+        """The state of the VM Nova recorded, read and changed nothing;
+        NOSTATE without one (nova's power sync then leaves it alone)."""
+        if recorded:
+            try:
+                vm = self.get_vm(recorded)
+                return hardware.InstanceInfo(
+                    state=vm_cache.to_power_state(vm.status),
+                    internal_id=vm.id)
+            except sdk.NotFoundError:
+                pass
+        return hardware.InstanceInfo(state=power_state.NOSTATE)
 
     # -- interfaces --------------------------------------------------------
 
