@@ -122,6 +122,11 @@ function configure_nova_ovirt {
     _configure_ovirt_pools "$NOVA_CONF" "$(_ovirt_ncpu_pools)"
 }
 
+function _ovirt_port_in_use {
+    # A connection within 2 s; a full listen backlog must not hang us.
+    timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+
 function _ovirt_sim_password_file {
     echo "$OVIRT_SIM_STATE_DIR/password"
 }
@@ -137,11 +142,11 @@ function start_ovirt_engine_sim {
         die $LINENO "OVIRT_SIM_LISTEN=$OVIRT_SIM_LISTEN: give HOST:PORT with a fixed port"
     fi
     local i
-    for i in $(seq 1 50); do
-        (exec 3<>"/dev/tcp/${host:-127.0.0.1}/$port") 2>/dev/null || break
-        sleep 0.1
+    for i in $(seq 1 20); do
+        _ovirt_port_in_use "${host:-127.0.0.1}" "$port" || break
+        sleep 0.5
     done
-    if (exec 3<>"/dev/tcp/${host:-127.0.0.1}/$port") 2>/dev/null; then
+    if _ovirt_port_in_use "${host:-127.0.0.1}" "$port"; then
         die $LINENO "OVIRT_SIM_LISTEN=$OVIRT_SIM_LISTEN: the port is in use"
     fi
     mkdir -p "$OVIRT_SIM_STATE_DIR"
