@@ -102,11 +102,8 @@ class OvirtDriver(driver.ComputeDriver):
     def init_host(self, host):
         # nova refuses a second start without the service's identity file.
         nova.virt.node.get_local_node_uuid()
-        if not CONF.allow_resize_to_same_host:
-            LOG.warning('[DEFAULT] allow_resize_to_same_host is False: all '
-                        'nodes of this driver belong to one nova-compute '
-                        'host, so resizes will fail to find a destination. '
-                        'Set it to True.')
+        # No check of allow_resize_to_same_host here: nova-api reads it,
+        # not nova-compute (doc/source/topology.rst).
         for pool in self._pools.values():
             pool.start()
         self._map_nodes()

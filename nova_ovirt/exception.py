@@ -49,3 +49,10 @@ class BackendUnavailable(exception.NovaException):
 class BackendOperationFailed(exception.NovaException):
     """The backend refused or failed an operation; its reason is kept."""
     msg_fmt = '%(operation)s failed on %(target)s: %(reason)s'
+
+
+class ClaimIsLive(exception.NovaException):
+    """A takeover of a claim whose service still sends heartbeats."""
+    msg_fmt = ('%(node)s is managed by %(owner)s, which is alive: stop that '
+               'service or remove the node from its configuration first, '
+               'or pass --force')

@@ -468,7 +468,7 @@ class DevstackPluginTest(testtools.TestCase):
         """A foreign process on the port: post-config dies, clearly."""
         blocker = socket.socket()
         blocker.bind(('127.0.0.1', self.port))
-        blocker.listen(1)
+        blocker.listen(128)
         self.addCleanup(blocker.close)
         self.localrc('''
             OVIRT_POOLS=sim
