@@ -70,7 +70,8 @@ def _pools():
 
 def _pool_of(pools, node):
     for pool in pools.values():
-        if node in pool.nodes():
+        # The configured nodes (nodes() may not know them before a start).
+        if node in pool.read_claims():
             return pool
     raise exception.NodeNotFound(nodename=node)
 
@@ -125,8 +126,9 @@ def main(argv=None):
         sys.stderr.write('%s: %s\n' % (PROG, e))
         return 2
     finally:
+        # Leave nova's CONF as found (tests call main() in-process).
+        CONF.reset()
         CONF.unregister_opt(COMMAND_OPT)
-        CONF.clear()
 
 
 if __name__ == '__main__':
