@@ -305,7 +305,10 @@ class OvirtDriver(driver.ComputeDriver):
                          network_info, image_meta, resize_instance,
                          allocations, block_device_info=None, power_on=True,
                          share_info=None):
-        source_pool = self._pool_of_node(migration.source_node)
+        # None when another nova-compute service owns the source node
+        # (doc/source/topology.rst): the destination pool then finds the
+        # server in its own backend (one engine shared by both services).
+        source_pool = self._node_pool.get(migration.source_node)
         self._pool_of_node(migration.dest_node).finish_migration(
             context, migration, instance, disk_info, network_info, image_meta,
             resize_instance, allocations, block_device_info, power_on,

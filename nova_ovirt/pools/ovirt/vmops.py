@@ -112,14 +112,19 @@ class VmOps(object):
 
     # -- finding -----------------------------------------------------------
 
-    def find_vm(self, instance_uuid, follow=None):
-        """The Nova-owned VM of the instance, or None (search by mark)."""
+    def find_vm(self, instance_uuid, follow=None, any_cluster=False):
+        """The Nova-owned VM of the instance, or None (search by mark).
+
+        :param any_cluster: look in every cluster of the engine, not only
+            the pool's: a move between two nova-compute services that
+            share the engine (doc/source/topology.rst)
+        """
         vms = ovirt_session.as_list(self.session.read(
             lambda system: system.vms_service().list(
                 search=vm_cache.find_search(instance_uuid), follow=follow)))
         ours = [v for v in vms if vm_cache.owner_of(v) == instance_uuid
                 and v.cluster is not None
-                and v.cluster.id in self.pool.cluster_ids()]
+                and (any_cluster or v.cluster.id in self.pool.cluster_ids())]
         if len(ours) > 1:
             # A move between clusters keeps two until confirm: the one on
             # the instance's current node comes first.
