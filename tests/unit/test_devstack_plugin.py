@@ -151,6 +151,21 @@ class DevstackPluginTest(testtools.TestCase):
         with open(os.path.join(self.work, 'localrc'), 'w') as f:
             f.write(textwrap.dedent(text))
 
+    def sample_localrc(self, name, extra=''):
+        """The [[local|localrc]] section of devstack/samples/<name>.conf
+        (the documented local.conf), then ``extra`` lines."""
+        with open(os.path.join(PLUGIN_DIR, 'samples', name + '.conf')) as f:
+            lines = f.read().splitlines()
+        start = lines.index('[[local|localrc]]') + 1
+        section = []
+        for line in lines[start:]:
+            if line.startswith('[['):
+                break
+            section.append(line)
+        # The test's password, to find it where it must not be.
+        section.append('ADMIN_PASSWORD=%s' % PASSWORD)
+        self.localrc('\n'.join(section) + '\n' + textwrap.dedent(extra))
+
     def run_stack(self, mode='stack', check=True):
         proc = subprocess.run(
             ['bash', os.path.join(STANDIN_DIR, 'stack.sh'), mode],
@@ -231,11 +246,8 @@ class DevstackPluginTest(testtools.TestCase):
     # -- the three documented local.conf setups ---------------------------
 
     def test_simulator_only(self):
-        """doc/source/devstack.rst, "Simulator only"."""
-        self.localrc('''
-            VIRT_DRIVER=ovirt
-            OVIRT_POOLS=sim
-        ''')
+        """devstack/samples/simulator-only.conf."""
+        self.sample_localrc('simulator-only')
         self.run_stack()
         self.assertIn(['setup_develop', ROOT], self.calls())
         self.assertIn(['pip_install', os.path.join(ROOT, 'ovirt_engine_sim')],
@@ -267,18 +279,8 @@ class DevstackPluginTest(testtools.TestCase):
         self.assertFalse(os.path.exists(self.sim_dir))
 
     def test_real_engine(self):
-        """doc/source/devstack.rst, "A real engine": no simulator."""
-        self.localrc('''
-            VIRT_DRIVER=ovirt
-            disable_service ovirt-engine-sim
-            OVIRT_POOLS=engine1
-            OVIRT_ENGINE_URL=https://engine.example.com/ovirt-engine/api
-            OVIRT_ENGINE_USER=nova@internal
-            OVIRT_ENGINE_PASSWORD=engine-secret
-            OVIRT_ENGINE_CA_FILE=/etc/pki/ovirt-engine/ca.pem
-            OVIRT_CLUSTERS=production,batch
-            OVIRT_STORAGE_DOMAIN=data
-        ''')
+        """devstack/samples/real-engine.conf: no simulator."""
+        self.sample_localrc('real-engine')
         started = time.monotonic()
         self.run_stack()
         self.assertLess(time.monotonic() - started, 30)
@@ -291,10 +293,9 @@ class DevstackPluginTest(testtools.TestCase):
         self.assertNotIn('install_libvirt', [c[0] for c in self.calls()])
 
     def test_libvirt_hosts_only(self):
-        """doc/source/devstack.rst, "libvirt hosts only"."""
-        self.localrc('''
-            OVIRT_SIM=False
-            OVIRT_POOLS=kvm
+        """devstack/samples/libvirt-only.conf (libvirt's test driver as the
+        host, so that the preflight check can reach it)."""
+        self.sample_localrc('libvirt-only', '''
             OVIRT_LIBVIRT_URIS=test:///default
         ''')
         self.run_stack()
@@ -483,10 +484,8 @@ class DevstackPluginTest(testtools.TestCase):
     def test_one_compute_service_per_pool(self):
         """OVIRT_SERVICE_PER_POOL=True: n-cpu has the first pool, a second
         nova-compute (own host, own state_path) the next one."""
-        self.localrc('''
-            OVIRT_POOLS=sim,kvm
+        self.sample_localrc('service-per-pool', '''
             OVIRT_LIBVIRT_URIS=test:///default
-            OVIRT_SERVICE_PER_POOL=True
         ''')
         self.run_stack()
         self.assertEqual(['sim'], self.load_nova_conf().ovirt.pools)
