@@ -153,8 +153,10 @@ NOTES = {
                   'cloud-init (run once). The image properties '
                   'hw_rescue_bus and hw_rescue_device are not honoured.',
         'finish_migration': 'Within one engine the VM changes cluster in '
-                            'place; between engines the root disk is '
-                            'streamed (other disks are not moved).',
+                            'place, also between two nova-compute services '
+                            'sharing the engine; between engines (one '
+                            'service) the root disk is streamed (other '
+                            'disks are not moved).',
         'get_console_output': 'The oVirt engine offers no serial console '
                               'log through its API.',
         'get_vnc_console': 'Through a one-shot relay in nova-compute that '
