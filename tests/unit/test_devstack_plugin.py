@@ -381,10 +381,11 @@ class DevstackPluginTest(testtools.TestCase):
             disable_service ovirt-engine-sim
         ''')
         started = time.monotonic()
-        self.run_stack()
+        proc = self.run_stack()
         self.assertLess(time.monotonic() - started, 30)
         self.assertNoSimulator()
         self.assertEqual(['kvm'], self.load_nova_conf().ovirt.pools)
+        self.assertNotIn('Attempt to enable_service', proc.stderr)
 
     def test_ovirt_sim_false_means_no_sim_pool(self):
         self.localrc('''
