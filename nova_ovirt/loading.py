@@ -12,8 +12,8 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Serve the module ``nova.virt.ovirt`` so ``compute_driver = ovirt.OvirtDriver``
-loads.
+"""Serve the module ``nova.virt.ovirt``: ``compute_driver =
+ovirt.OvirtDriver`` loads however nova is installed.
 
 nova imports ``'nova.virt.' + CONF.compute_driver`` and has no entry point
 for out-of-tree drivers. Shipping files inside nova's package tree breaks

@@ -92,6 +92,8 @@ class DevstackPluginTest(testtools.TestCase):
         self.tempest_conf = os.path.join(self.work, 'tempest.conf')
         os.makedirs(os.path.dirname(self.nova_conf))
         self.sim_dir = os.path.join(self.data, 'ovirt-engine-sim')
+        #: What stack.sh's configure_nova finds: /dev/kvm or not.
+        self.host_has_kvm = True
         self._make_pythons()
         self.addCleanup(self._stop_sim)
 
@@ -128,7 +130,7 @@ class DevstackPluginTest(testtools.TestCase):
             'WORK': self.work,
             'STANDIN_DIR': STANDIN_DIR,
             'STANDIN_REAL_UNITS': SIM_UNIT,
-            'STANDIN_HOST_HAS_KVM': 'True',
+            'STANDIN_HOST_HAS_KVM': str(self.host_has_kvm),
             'TEST_PYTHON': sys.executable,
             'PYTHON': self.system_python,
             'TOP_DIR': os.path.join(self.work, 'devstack'),
@@ -356,10 +358,7 @@ class DevstackPluginTest(testtools.TestCase):
             OVIRT_SIM=False
             OVIRT_POOLS=kvm
         ''')
-        env_no_kvm = {'STANDIN_HOST_HAS_KVM': 'False'}
-        self.useFixture(fixtures.MonkeyPatch(
-            'tests.unit.test_devstack_plugin.DevstackPluginTest.env',
-            lambda s, _env=DevstackPluginTest.env: dict(_env(s), **env_no_kvm)))
+        self.host_has_kvm = False
         self.run_stack()
         self.assertEqual('qemu', self.load_nova_conf()['ovirt_pool:kvm']
                          .domain_type)

@@ -45,7 +45,8 @@ def parse_comment(comment):
 
 
 def with_claim(comment, claim):
-    """``comment`` with its claim line replaced by ``claim`` (None: removed)."""
+    """``comment`` with its claim line replaced by ``claim`` (None:
+    removed)."""
     lines = [line for line in (comment or '').splitlines()
              if not line.startswith(PREFIX)]
     if claim is not None:
