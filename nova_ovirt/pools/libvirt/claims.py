@@ -26,8 +26,11 @@ unit tests run on it. See :mod:`nova_ovirt.claims` for the rules.
 from xml.etree import ElementTree as ET
 
 import libvirt
+from oslo_log import log as logging
 
 from nova_ovirt import claims
+
+LOG = logging.getLogger(__name__)
 
 NETWORK_NAME = 'nova-ovirt-claim'
 NAMESPACE = 'https://opendev.org/x/nova-ovirt/claim/1'
@@ -91,17 +94,41 @@ def release(conn, host):
     return True
 
 
+def _no_network_driver(error):
+    # "this function is not supported by the connection driver": e.g. a
+    # modular libvirt reached through virtqemud, without virtnetworkd.
+    return error.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT
+
+
 def acquire(conn, host, node, group, option, value):
     """Claim the host behind ``conn`` for ``host`` or raise
-    PoolConfigError naming the service that holds it."""
-    claims.check(read(conn), host, 'libvirt host %r' % node, node, group,
+    PoolConfigError naming the service that holds it.
+
+    A host whose libvirt has no network driver cannot keep a claim: the
+    node is used unclaimed, with a warning.
+    """
+    try:
+        existing = read(conn)
+    except libvirt.libvirtError as e:
+        if not _no_network_driver(e):
+            raise
+        LOG.warning('%s = %r: libvirt host %r has no network driver, so '
+                    'no claim can be recorded on it; make sure only one '
+                    'nova-compute service manages it', group, value, node)
+        return
+    claims.check(existing, host, 'libvirt host %r' % node, node, group,
                  option, value)
     write(conn, claims.new_claim(host))
 
 
 def heartbeat(conn, host):
     """Refresh our claim; False when another service holds it now."""
-    existing = read(conn)
+    try:
+        existing = read(conn)
+    except libvirt.libvirtError as e:
+        if _no_network_driver(e):
+            return True     # unclaimed host (see acquire)
+        raise
     if existing is not None and existing.host != host:
         return False
     write(conn, claims.new_claim(host))
