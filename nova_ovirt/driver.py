@@ -102,11 +102,8 @@ class OvirtDriver(driver.ComputeDriver):
     def init_host(self, host):
         # nova refuses a second start without the service's identity file.
         nova.virt.node.get_local_node_uuid()
-        if not CONF.allow_resize_to_same_host:
-            LOG.warning('[DEFAULT] allow_resize_to_same_host is False: all '
-                        'nodes of this driver belong to one nova-compute '
-                        'host, so resizes will fail to find a destination. '
-                        'Set it to True.')
+        # No check of allow_resize_to_same_host here: nova-api reads it,
+        # not nova-compute (doc/source/topology.rst).
         for pool in self._pools.values():
             pool.start()
         self._map_nodes()
@@ -324,7 +321,10 @@ class OvirtDriver(driver.ComputeDriver):
                          network_info, image_meta, resize_instance,
                          allocations, block_device_info=None, power_on=True,
                          share_info=None):
-        source_pool = self._pool_of_node(migration.source_node)
+        # None when another nova-compute service owns the source node
+        # (doc/source/topology.rst): the destination pool then finds the
+        # server in its own backend (one engine shared by both services).
+        source_pool = self._node_pool.get(migration.source_node)
         self._pool_of_node(migration.dest_node).finish_migration(
             context, migration, instance, disk_info, network_info, image_meta,
             resize_instance, allocations, block_device_info, power_on,

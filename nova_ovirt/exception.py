@@ -70,3 +70,10 @@ class OwnershipConflict(exception.NovaException):
     msg_fmt = ('Instance %(instance)s: the engine has %(count)d VMs marked '
                'as this instance (%(vm_ids)s); nothing is changed until an '
                'engine administrator removes the mark from the copies')
+
+
+class ClaimIsLive(exception.NovaException):
+    """A takeover of a claim whose service still sends heartbeats."""
+    msg_fmt = ('%(node)s is managed by %(owner)s, which is alive: stop that '
+               'service or remove the node from its configuration first, '
+               'or pass --force')

@@ -338,6 +338,12 @@ class Api(object):
             for field in ('name', 'description', 'comment'):
                 if getattr(host_in, field) is not None:
                     setattr(obj, field, getattr(host_in, field))
+        elif kind == 'cluster':
+            # The engine keeps a cluster's comment (nova-ovirt's claims).
+            cluster_in = parse_body(body, types.Cluster)
+            for field in ('description', 'comment'):
+                if getattr(cluster_in, field) is not None:
+                    setattr(obj, field, getattr(cluster_in, field))
         else:
             raise self._not_allowed('PUT')
         return self.render.one(kind, obj)

@@ -205,8 +205,10 @@ def check_nova_settings(report):
     else:
         section.warning('allow_resize_to_same_host',
                         '[DEFAULT] allow_resize_to_same_host = False: every '
-                        'node of this driver is on one nova-compute host, '
-                        'so resizes find no destination; set it to True')
+                        'node of this service is on one nova-compute host, '
+                        'so resizes between them need it True in nova-api\'s '
+                        'configuration (nova-api reads it), or one service '
+                        'per cluster (see the topology guide)')
     return section
 
 

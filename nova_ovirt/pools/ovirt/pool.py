@@ -44,10 +44,12 @@ from nova.compute import task_states
 from nova import exception as nova_exception
 from nova import objects
 
+from nova_ovirt import claims as claims_mod
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
 from nova_ovirt.pools import base
 from nova_ovirt.pools.ovirt import cache as vm_cache
+from nova_ovirt.pools.ovirt import claims as cluster_claims
 from nova_ovirt.pools.ovirt import console
 from nova_ovirt.pools.ovirt import images
 from nova_ovirt.pools.ovirt import inventory
@@ -154,6 +156,10 @@ class OvirtPool(base.Pool):
         #: option to fix).
         self.last_failure = None
         self._last_attempt = -RETRY_SECONDS
+        self.claims = cluster_claims.ClusterClaims(self.session)
+        self._heartbeats = claims_mod.Heartbeats()
+        #: Nodes whose claim another service took over while we ran.
+        self._handed_over = set()
         self._boot_lock = threading.Lock()
         self.cache = vm_cache.VmCache(
             self.session, self.cluster_ids, CONF.ovirt.power_state_cache_ttl,
@@ -287,6 +293,13 @@ class OvirtPool(base.Pool):
         profiles = self.session.read(
             lambda system: system.vnic_profiles_service().list())
         self._check_profiles({p.name: p for p in profiles})
+        if self._started:
+            # Only a started pool (nova-compute, the preflight) claims.
+            self.claims.acquire(
+                [by_name[n] for n in self._cluster_names()], self.host, g,
+                'clusters', self.conf.clusters)
+            for name in self._cluster_names():
+                self._heartbeats.beat(name)
         self._clusters = {by_name[n].id: by_name[n]
                           for n in self._cluster_names()}
         self._nodes = {n: by_name[n].id for n in self._cluster_names()}
@@ -460,7 +473,41 @@ class OvirtPool(base.Pool):
             raise exception.NodeNotFound(nodename=nodename)
 
     def node_is_available(self, nodename):
-        return self._ready and nodename in self._nodes
+        return (self._ready and nodename in self._nodes and
+                nodename not in self._handed_over)
+
+    # -- claims (nova-ovirt-manage claim) ----------------------------------
+
+    def read_claims(self):
+        """{node: Claim or None} for the configured clusters."""
+        return self.claims.read_all(self._cluster_names())
+
+    def take_over_claim(self, nodename, force=False):
+        self._check_node_name(nodename)
+        self.claims.take_over(nodename, self.host, force)
+
+    def release_claim(self, nodename):
+        self._check_node_name(nodename)
+        return self.claims.release(nodename, self.host)
+
+    def _check_node_name(self, nodename):
+        if nodename not in self._cluster_names():
+            raise exception.NodeNotFound(nodename=nodename)
+
+    def _heartbeat(self, nodename):
+        """Refresh this service's claim on the node's cluster, once a
+        minute (the resource tracker asks every node every minute)."""
+        if not self._heartbeats.due(nodename):
+            return
+        if not self.claims.heartbeat(self.cluster_id(nodename), self.host):
+            if nodename not in self._handed_over:
+                LOG.error('[%s] clusters: oVirt cluster %r was handed over '
+                          'to another nova-compute service; node %s is '
+                          'unavailable here', self.group_name, nodename,
+                          nodename)
+            self._handed_over.add(nodename)
+            raise exception.NodeNotFound(nodename=nodename)
+        self._heartbeats.beat(nodename)
 
     def describe(self):
         """What the engine bootstrap found, for nova-ovirt-status.
@@ -518,6 +565,7 @@ class OvirtPool(base.Pool):
 
     @_engine
     def get_available_resource(self, nodename):
+        self._heartbeat(nodename)
         cluster = self._cluster(nodename)
         return inventory.resources(
             cluster, self.inventory.hosts(cluster.id),

@@ -148,26 +148,31 @@ class VmOps(object):
 
     # -- finding -----------------------------------------------------------
 
-    def find_vm(self, instance_uuid, follow=None, recorded=None):
+    def find_vm(self, instance_uuid, follow=None, recorded=None,
+                any_cluster=False):
         """The Nova-owned VM of the instance, or None (search by mark).
 
         ``recorded``: the VM id Nova recorded at spawn; a marked VM with
         another id is a copy (OwnershipConflict), and the recorded VM is
         found by its id even when its mark was edited away.
+        ``any_cluster``: look in every cluster of the engine, not only the
+        pool's: a move between two nova-compute services that share the
+        engine (doc/source/topology.rst).
         """
         vms = ovirt_session.as_list(self.session.read(
             lambda system: system.vms_service().list(
                 search=vm_cache.find_search(instance_uuid), follow=follow)))
         ours = [v for v in vms if vm_cache.owner_of(v) == instance_uuid
                 and v.cluster is not None
-                and v.cluster.id in self.pool.cluster_ids()]
+                and (any_cluster or v.cluster.id in self.pool.cluster_ids())]
         copies = [v for v in ours if recorded and v.id != recorded]
         if len(ours) > 1 or copies:
             self._conflict(instance_uuid, recorded, ours)
         if ours:
             return ours[0]
         if recorded:
-            return self._recorded_vm(instance_uuid, recorded, follow)
+            return self._recorded_vm(instance_uuid, recorded, follow,
+                                     any_cluster)
         return None
 
     def _conflict(self, instance_uuid, recorded, vms):
@@ -183,15 +188,16 @@ class VmOps(object):
             vm_ids=', '.join(sorted(set(vm_ids) | (
                 {recorded} if recorded else set()))))
 
-    def _recorded_vm(self, instance_uuid, vm_id, follow=None):
+    def _recorded_vm(self, instance_uuid, vm_id, follow=None,
+                     any_cluster=False):
         """The recorded VM when its mark is gone (edited by an admin)."""
         try:
             vm = self.get_vm(vm_id, follow=follow) if follow else \
                 self.get_vm(vm_id)
         except sdk.NotFoundError:
             return None
-        if vm.cluster is None or vm.cluster.id not in \
-                self.pool.cluster_ids():
+        if vm.cluster is None or not (
+                any_cluster or vm.cluster.id in self.pool.cluster_ids()):
             return None
         if vm_cache.owner_of(vm) != instance_uuid:
             LOG.warning('VM %s of instance %s lost its ownership mark '
@@ -200,11 +206,12 @@ class VmOps(object):
                         vm.description)
         return vm
 
-    def owned_vm(self, instance, follow=None):
+    def owned_vm(self, instance, follow=None, any_cluster=False):
         """find_vm cross-checked with the id Nova recorded."""
         return self.find_vm(
             instance.uuid, follow=follow,
-            recorded=recorded_vm_id(instance, self.pool.name))
+            recorded=recorded_vm_id(instance, self.pool.name),
+            any_cluster=any_cluster)
 
     def vm_id(self, instance):
         """Id of the instance's VM, for an action on it; InstanceNotFound
