@@ -63,6 +63,9 @@ ensure_python_packages() {
     fi
     # The driver itself, with its loading hook nova-ovirt.pth (see
     # doc/source/install.rst); an editable install would work as well.
+    # setuptools keeps build/ between builds: files removed from the
+    # source tree would otherwise live on in the wheel.
+    rm -rf build ovirt_engine_sim/build
     "$VENV/bin/pip" install -q --no-deps --force-reinstall . 2>&1 |
         grep -v "^WARNING: Location" || true
     # The engine simulator: a distribution of its own (never in the
