@@ -23,9 +23,9 @@ import os
 from setuptools.command import build_py
 
 #: Installed at the root of site-packages, where Python's site module runs
-#: it at start-up (see nova_ovirt/loading.py for why).
+#: it at start-up (see nova_ovirt_loading/__init__.py for why).
 PTH_NAME = 'nova-ovirt.pth'
-PTH_LINE = 'import nova_ovirt.loading; nova_ovirt.loading.install()\n'
+PTH_LINE = 'import nova_ovirt_loading; nova_ovirt_loading.install()\n'
 
 
 class BuildPyWithLoadingHook(build_py.build_py):

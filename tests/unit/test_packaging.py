@@ -15,6 +15,7 @@
 """The driver loads the way nova loads it, and its sample config is fresh."""
 
 import importlib
+import importlib.machinery
 import os
 import re
 import subprocess
@@ -27,7 +28,7 @@ import testtools
 
 import nova_ovirt
 from nova_ovirt import driver
-from nova_ovirt import loading
+import nova_ovirt_loading as loading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(nova_ovirt.__file__)))
 
@@ -54,7 +55,12 @@ class PackagingTestCase(testtools.TestCase):
         loading.install()  # once per process, however often .pth files run
         self.assertEqual(1, sum(isinstance(f, loading.DriverModuleFinder)
                                 for f in sys.meta_path))
-        self.assertIsInstance(sys.meta_path[0], loading.DriverModuleFinder)
+        # Ahead of the path-based finder, so that a stale nova/virt/ovirt
+        # directory of an old release can never shadow the driver.
+        ours = [i for i, f in enumerate(sys.meta_path)
+                if isinstance(f, loading.DriverModuleFinder)]
+        path_finder = sys.meta_path.index(importlib.machinery.PathFinder)
+        self.assertLess(ours[0], path_finder)
         module = importlib.import_module('nova.virt.ovirt')
         self.assertIs(driver.OvirtDriver, module.OvirtDriver)
 
@@ -69,7 +75,7 @@ class PackagingTestCase(testtools.TestCase):
                 names = zf.namelist()
                 pth = zf.read('nova-ovirt.pth').decode()
         self.assertEqual(
-            'import nova_ovirt.loading; nova_ovirt.loading.install()\n', pth)
+            'import nova_ovirt_loading; nova_ovirt_loading.install()\n', pth)
         # Nothing inside nova's own package tree.
         self.assertEqual([], [n for n in names if n.startswith('nova/')])
 
@@ -104,7 +110,7 @@ class PackagingTestCase(testtools.TestCase):
 
     def test_we_ship_no_nova_package(self):
         # A nova/ directory here would be a namespace portion of nova:
-        # see nova_ovirt/loading.py.
+        # see nova_ovirt_loading/__init__.py.
         self.assertFalse(os.path.exists(os.path.join(ROOT, 'nova')))
 
     def test_sample_config_is_current(self):

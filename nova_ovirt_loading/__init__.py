@@ -28,8 +28,12 @@ of ``sys.meta_path``. The finder answers for exactly one name,
 ``nova.virt`` resolve exactly as they would without the driver, wherever
 and however nova is installed.
 
-This module runs in every Python process of the environment: it imports
-nothing beyond the standard library until nova asks for the driver.
+This package runs in every Python process of the environment, so it is a
+package of its own, outside ``nova_ovirt``: importing ``nova_ovirt`` at
+start-up would pin it to the installed copy before ``sys.path`` is
+complete (a source tree run with ``python -m`` could no longer shadow it).
+It imports nothing beyond the standard library until nova asks for the
+driver (the ``_distutils_hack`` of setuptools is the same pattern).
 """
 
 import importlib.abc
