@@ -194,8 +194,10 @@ class LibvirtPool(base.Pool):
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
                 destroy_secrets=True):
+        # Like nova's libvirt driver: the domain goes whatever a failed
+        # destroy left; the volumes only with destroy_disks.
         libvirt_host = self._find_host(instance)
-        if libvirt_host is not None and destroy_disks:
+        if libvirt_host is not None:
             self._guests.destroy(libvirt_host, instance, destroy_disks)
 
     def reboot(self, context, instance, network_info, reboot_type,

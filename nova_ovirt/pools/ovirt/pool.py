@@ -517,7 +517,14 @@ class OvirtPool(base.Pool):
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
         reverting = instance.task_state == task_states.RESIZE_REVERTING
-        self.vmops.destroy(instance, keep_for_revert=reverting)
+        self.vmops.destroy(instance, keep_for_revert=reverting,
+                           keep_disks=not destroy_disks)
+
+    @_engine
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        self.vmops.cleanup(instance, destroy_disks)
 
     @_engine
     def reboot(self, context, instance, network_info, reboot_type,
