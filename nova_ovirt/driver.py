@@ -330,8 +330,14 @@ class OvirtDriver(driver.ComputeDriver):
     # -- housekeeping ------------------------------------------------------
 
     def manage_image_cache(self, context, all_instances):
+        # One pool's engine or host being away must not keep the others'
+        # caches from being cleaned: log it and go on.
         for pool in self._pools.values():
-            pool.manage_image_cache(context, all_instances)
+            try:
+                pool.manage_image_cache(context, all_instances)
+            except Exception as e:
+                LOG.warning('Image cache pass of pool %s failed: %s',
+                            pool.name, e)
 
     def get_volume_connector(self, instance):
         # No Cinder volumes yet (see the support matrix); nova asks for a

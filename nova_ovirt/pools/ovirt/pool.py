@@ -44,6 +44,7 @@ from nova import exception as nova_exception
 
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
+from nova_ovirt import imagecache
 from nova_ovirt.pools import base
 from nova_ovirt.pools.ovirt import cache as vm_cache
 from nova_ovirt.pools.ovirt import console
@@ -158,6 +159,7 @@ class OvirtPool(base.Pool):
         self.migrations = None
         self.rescues = None
         self.consoles = console.Consoles(self)
+        self._unused_images = imagecache.UnusedSince()
 
     # -- configuration --------------------------------------------------------
 
@@ -622,3 +624,13 @@ class OvirtPool(base.Pool):
 
     def get_host_ip_addr(self):
         return None
+
+    @_engine
+    def manage_image_cache(self, context, all_instances):
+        if not imagecache.enabled():
+            return
+        removed, freed, kept = self.images.manage(
+            imagecache.used_image_ids(all_instances),
+            imagecache.minimum_age(), self._unused_images)
+        imagecache.log_pass(self.name, 'engine %s' % self.conf.url, removed,
+                            freed, kept)
