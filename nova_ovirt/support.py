@@ -60,6 +60,8 @@ _LIBVIRT = {
     # lifecycle
     'spawn': COMPLETE,
     'destroy': COMPLETE,
+    'cleanup': COMPLETE,
+    'manage_image_cache': COMPLETE,
     'reboot': COMPLETE,
     'power_off': COMPLETE,
     'power_on': COMPLETE,
@@ -99,6 +101,8 @@ _OVIRT = {
     # lifecycle
     'spawn': PARTIAL,
     'destroy': COMPLETE,
+    'cleanup': COMPLETE,
+    'manage_image_cache': COMPLETE,
     'reboot': COMPLETE,
     'power_off': COMPLETE,
     'power_on': COMPLETE,
@@ -153,8 +157,10 @@ NOTES = {
                   'cloud-init (run once). The image properties '
                   'hw_rescue_bus and hw_rescue_device are not honoured.',
         'finish_migration': 'Within one engine the VM changes cluster in '
-                            'place; between engines the root disk is '
-                            'streamed (other disks are not moved).',
+                            'place; from another engine or a libvirt pool '
+                            'the root disk is streamed as raw guest data '
+                            'into a sparse qcow2 disk (other disks are not '
+                            'moved).',
         'get_console_output': 'The oVirt engine offers no serial console '
                               'log through its API.',
         'get_vnc_console': 'Through a one-shot relay in nova-compute that '
