@@ -33,6 +33,7 @@ import os
 import subprocess
 import tempfile
 
+from nova.tests.functional.api import client as api_client
 from ovirtsdk4 import types
 
 from tests import base
@@ -249,4 +250,48 @@ class CrossPoolMoveTest(obase.OvirtPoolFunctionalTestBase):
         self.assertUsage(obase.KVM_NODE)
 
         self._delete_ovirt(server)
+        self.assertNoUsage()
+
+    def test_failed_move_leaves_nothing_behind(self):
+        server = self._boot(flavor_id='ovirt-pool-kvm')
+        self.assertGuestBooted(server)
+        root = self.root_volume_path(server)
+        before = self.guest_view_digest(root)
+        self._tick()
+        vms, disks = set(self.sim.store.vms), self.sim_disk_ids()
+
+        # The image transfer into the engine breaks off midway. No
+        # reschedule: the first failure is the move's.
+        self.flags(max_attempts=1, group='scheduler')
+        self.sim.faults.fail_transfer_after(1024 * 1024)
+        resize = {'resize': {'flavorRef': E1_3G}}
+        if self.CAST_AS_CALL:
+            # Casts are calls in this tier: the destination's failure
+            # reaches the API.
+            e = self.assertRaises(api_client.OpenStackApiException,
+                                  self.api.post_server_action,
+                                  server['id'], resize)
+            self.assertEqual(500, e.response.status_code)
+        else:
+            self.api.post_server_action(server['id'], resize)
+        server = self._wait_for_state_change(server, 'ERROR')
+        self.sim.faults.clear()
+        self.assertIn('finish_migration', server['fault']['message'])
+        # The engine keeps nothing of the import (the engine drops the
+        # disk of a cancelled upload itself, a moment later).
+        self.assertNoVm(server['id'])
+        base.wait_until(lambda: self.sim_disk_ids() == disks, 15,
+                        message='the failed import\'s disk to go')
+        self._tick()
+        self.assertEqual(vms, set(self.sim.store.vms))
+        # The source guest is still there, its disk untouched.
+        self.assertEqual('shutoff', base.DomainView(
+            self.kvm_host(), server['id']).state)
+        self.assertEqual(before, self.guest_view_digest(root))
+
+        # Deleting the server removes the source guest too.
+        self._delete_server(server)
+        self.assertNoDomain(server['id'])
+        self.assertEqual([], self.kvm_volumes(server))
+        self.assertNoVm(server['id'])
         self.assertNoUsage()
