@@ -701,6 +701,8 @@ class StorageOps(object):
             it.phase = P.FINALIZING_FAILURE
         it.phase = P.FINISHED_SUCCESS if ok else P.FINISHED_FAILURE
         it.active = False
+        if ok and upload and it.format == types.DiskFormat.COW:
+            it._sim_layer.qcow2_to_guest_data()
         if disk is not None:
             if ok or not upload:
                 disk.status = it._sim_disk_prev_status or DS.OK

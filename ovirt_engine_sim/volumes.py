@@ -8,11 +8,15 @@ copies no bytes; a VM snapshot freezes the disk's top layer and puts a new
 one above it; a download of a disk snapshot reads that frozen layer.
 """
 
+import json
 import os
+import subprocess
+import tempfile
 
 from ovirt_engine_sim.compat import threading
 
 CHUNK = 1024 * 1024
+QCOW2_MAGIC = b'QFI\xfb'
 _ZEROS = bytes(CHUNK)
 
 
@@ -106,6 +110,45 @@ class Layer(object):
                 got = self.base.read(s, e - s) if s < self.base.size else b''
                 parts.append(got.ljust(e - s, b'\0'))
         return b''.join(parts)
+
+    def qcow2_to_guest_data(self):
+        """Replace an uploaded qcow2 file by the guest data it holds.
+
+        A ``cow`` image transfer carries a qcow2 file; the engine's volume
+        is that file and imageio serves its guest view in ``raw``
+        transfers. Layers here hold guest data, so the file is converted
+        once, at the end of the upload, with qemu-img. Anything that is
+        not a qcow2 file without a backing file stays as it came.
+        """
+        if self.read(0, 4) != QCOW2_MAGIC:
+            return False
+        with tempfile.TemporaryDirectory(prefix='sim-cow-') as tmp:
+            src = os.path.join(tmp, 'upload.qcow2')
+            dst = os.path.join(tmp, 'guest.raw')
+            with self.lock:
+                pieces = [(s, e) for s, e, k in self.ranges if k == 'data']
+            with open(src, 'wb') as f:
+                for start, end in pieces:
+                    f.seek(start)
+                    f.write(self.read(start, end - start))
+            try:
+                info = json.loads(subprocess.run(
+                    ['qemu-img', 'info', '--output=json', '-f', 'qcow2', src],
+                    check=True, capture_output=True, timeout=60).stdout)
+                if info.get('backing-filename'):
+                    return False
+                subprocess.run(['qemu-img', 'convert', '-f', 'qcow2', '-O',
+                                'raw', src, dst], check=True,
+                               capture_output=True, timeout=300)
+            except (OSError, ValueError, subprocess.SubprocessError):
+                return False
+            self.zero(0, self.size)
+            with open(dst, 'rb') as f:
+                pos = 0
+                for block in iter(lambda: f.read(CHUNK), b''):
+                    self.write(pos, block[:max(0, self.size - pos)])
+                    pos += len(block)
+        return True
 
     def iter_read(self, offset, size, chunk=CHUNK):
         """Yield the flattened content in chunks (streams, bounded memory)."""

@@ -22,9 +22,9 @@ layers, raw guest data) against the libvirt root volume's guest view
 libvirt side the real qemu guest must boot from what arrived and print
 its console line.
 
-The oVirt server boots from a raw image: the simulator keeps the bytes of
-a ``cow`` image transfer as they come (it has no qcow2 reader), where a
-real engine's imageio would store the guest data of a qcow2 image.
+Servers boot from the real qcow2 test image: the engine receives it in a
+``cow`` image transfer and serves its guest data in ``raw`` transfers, as
+imageio does.
 """
 
 import hashlib
@@ -40,7 +40,6 @@ from tests import base
 from tests.functional import base as fbase
 from tests.functional import ovirt_base as obase
 
-RAW_IMAGE_ID = '0d6f4b52-8a43-4f0e-b6c4-6d1e0f3a7c21'
 #: Flavors of the libvirt pool, with a bigger root disk than the oVirt
 #: flavor the server starts with, so that every move grows the disk.
 KVM_2G = 'kvm-2g'
@@ -51,12 +50,6 @@ GiB = 1024 ** 3
 class CrossPoolMoveTest(obase.OvirtPoolFunctionalTestBase):
 
     TEST_TIMEOUT = 900
-
-    def _setup_services(self):
-        super()._setup_services()
-        self.glance.set_image_data(RAW_IMAGE_ID, base.guest_image('raw'),
-                                   disk_format='raw',
-                                   name='nova-ovirt-guest-raw')
 
     def _create_test_flavors(self):
         super()._create_test_flavors()
@@ -145,15 +138,15 @@ class CrossPoolMoveTest(obase.OvirtPoolFunctionalTestBase):
     # -- tests ----------------------------------------------------------------
 
     def test_ovirt_to_libvirt_revert_then_confirm(self):
-        server = self._create_server(
-            image_uuid=RAW_IMAGE_ID, flavor_id=obase.E1_TINY,
-            networks=[{'uuid': self.neutron.network_1['id']}])
-        server = self._refresh(server)
+        server = self._boot_ovirt()
         source = self.node_of(server)
         self.assertIn(source, obase.CLUSTERS)
         vm_id = self.assertVmStatus(server, 'up').id
         before = self.engine_digest(server)
         self.assertEqual(1 * GiB, before[0])
+        # The engine holds the image's guest data, not the qcow2 file.
+        self.assertSameGuestData(self.engine_disk_file(server),
+                                 base.guest_image())
 
         # Resize onto the libvirt host: the guest boots from the copy.
         server = self._resize_server(server, KVM_2G)

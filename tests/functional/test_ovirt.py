@@ -350,12 +350,7 @@ class OvirtServerMoveTest(obase.OvirtPoolFunctionalTestBase):
 class OvirtSnapshotAndFailedSpawnTest(obase.OvirtPoolFunctionalTestBase):
 
     def vm_disk_data(self, server):
-        """The bytes of the server's root disk as the engine stores them.
-
-        (The simulator keeps an uploaded qcow2 image as is: it has no
-        qcow2 reader, where a real engine's imageio would serve the guest
-        data of a qcow2 disk in a raw transfer.)
-        """
+        """The guest data of the server's root disk in the engine."""
         vm = self.sim_vm(server)
         with self.sim.store.lock:
             atts = [a for a in self.sim.store.disk_attachments.values()
