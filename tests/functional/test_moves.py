@@ -97,6 +97,15 @@ class CrossPoolMoveTest(obase.OvirtPoolFunctionalTestBase):
             f.truncate(disk.provisioned_size)
         return path
 
+    def glance_image_file(self, image_id=base.GUEST_IMAGE_ID):
+        """The image's bytes as Glance served them (the shared image
+        cache of the test fixture may be rebuilt meanwhile)."""
+        fd, path = tempfile.mkstemp(prefix='glance-image-')
+        self.addCleanup(os.unlink, path)
+        with os.fdopen(fd, 'wb') as f:
+            f.write(self.glance.image_data(image_id))
+        return path
+
     def kvm_host(self):
         return self.host_of_node[obase.KVM_NODE]
 
@@ -146,7 +155,7 @@ class CrossPoolMoveTest(obase.OvirtPoolFunctionalTestBase):
         self.assertEqual(1 * GiB, before[0])
         # The engine holds the image's guest data, not the qcow2 file.
         self.assertSameGuestData(self.engine_disk_file(server),
-                                 base.guest_image())
+                                 self.glance_image_file())
 
         # Resize onto the libvirt host: the guest boots from the copy.
         server = self._resize_server(server, KVM_2G)
