@@ -24,6 +24,7 @@ from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 import nova.conf
+from nova.compute import task_states
 from nova import exception as nova_exception
 import nova.virt.node
 from nova.virt import driver
@@ -211,6 +212,34 @@ class OvirtDriver(driver.ComputeDriver):
             return
         pool.destroy(context, instance, network_info, block_device_info,
                      destroy_disks, destroy_secrets)
+        if instance.task_state == task_states.DELETING:
+            self._destroy_elsewhere(context, instance, pool, network_info,
+                                    destroy_disks)
+
+    def _destroy_elsewhere(self, context, instance, done, network_info,
+                           destroy_disks):
+        """Remove the guest a failed move between pools left in its source.
+
+        When finishing a move fails, nova records the instance on the
+        destination node and deletes it there only; the source pool still
+        holds the stopped guest (found by the instance's ownership mark).
+        """
+        for pool in self._pools.values():
+            if pool is done:
+                continue
+            try:
+                if not pool.instance_exists(instance):
+                    continue
+                LOG.info('Removing what pool %s still holds of the instance '
+                         '(left by an unfinished move)', pool.name,
+                         instance=instance)
+                pool.destroy(context, instance, network_info, None,
+                             destroy_disks)
+            except Exception as e:
+                # The instance's own guest is gone; a pool that is away
+                # keeps its leftover for the next delete attempt.
+                LOG.warning('Could not check pool %s for leftovers of the '
+                            'instance: %s', pool.name, e, instance=instance)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
@@ -346,8 +375,14 @@ class OvirtDriver(driver.ComputeDriver):
     # -- housekeeping ------------------------------------------------------
 
     def manage_image_cache(self, context, all_instances):
+        # One pool's engine or host being away must not keep the others'
+        # caches from being cleaned: log it and go on.
         for pool in self._pools.values():
-            pool.manage_image_cache(context, all_instances)
+            try:
+                pool.manage_image_cache(context, all_instances)
+            except Exception as e:
+                LOG.warning('Image cache pass of pool %s failed: %s',
+                            pool.name, e)
 
     def get_volume_connector(self, instance):
         # No Cinder volumes yet (see the support matrix); nova asks for a

@@ -60,6 +60,8 @@ _LIBVIRT = {
     # lifecycle
     'spawn': COMPLETE,
     'destroy': COMPLETE,
+    'cleanup': COMPLETE,
+    'manage_image_cache': COMPLETE,
     'reboot': COMPLETE,
     'power_off': COMPLETE,
     'power_on': COMPLETE,
@@ -99,6 +101,8 @@ _OVIRT = {
     # lifecycle
     'spawn': PARTIAL,
     'destroy': COMPLETE,
+    'cleanup': COMPLETE,
+    'manage_image_cache': COMPLETE,
     'reboot': COMPLETE,
     'power_off': COMPLETE,
     'power_on': COMPLETE,
@@ -157,8 +161,9 @@ NOTES = {
                   'hw_rescue_bus and hw_rescue_device are not honoured.',
         'finish_migration': 'Within one engine the VM changes cluster in '
                             'place, also between two nova-compute services '
-                            'sharing the engine; between engines (one '
-                            'service) the root disk is streamed (other '
+                            'sharing the engine; from another engine or a '
+                            'libvirt pool the root disk is streamed as raw '
+                            'guest data into a sparse qcow2 disk (other '
                             'disks are not moved).',
         'get_console_output': 'The oVirt engine offers no serial console '
                               'log through its API.',

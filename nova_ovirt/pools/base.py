@@ -238,7 +238,9 @@ class Pool(metaclass=abc.ABCMeta):
         """Open the stopped guest's root disk for reading by another pool.
 
         Returns a context manager yielding ``(disk_format, virtual_size,
-        reader)`` where ``reader.read(n)`` streams the disk's bytes.
+        reader)`` where ``reader.read(n)`` streams the disk's bytes. Pools
+        exchange ``raw`` guest data (what the guest sees, whatever the
+        format at rest); the importing pool converts it to its own format.
         """
         raise NotImplementedError()
 

@@ -23,7 +23,9 @@ uploaded so tests (and operators reading the log) can see it.
 
 import collections
 import struct
+from xml.etree import ElementTree as etree
 
+import libvirt
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
@@ -34,6 +36,7 @@ from nova import objects
 LOG = logging.getLogger(__name__)
 
 SUPPORTED_FORMATS = ('qcow2', 'raw')
+BASE_PREFIX = 'image-'
 QCOW2_MAGIC = b'QFI\xfb'
 # qcow2 header: magic(4) version(4) backing_file_offset(8) backing_size(4)
 # cluster_bits(4) size(8)
@@ -43,7 +46,7 @@ BaseImage = collections.namedtuple('BaseImage', 'volume format virtual_size')
 
 
 def base_volume_name(image_id):
-    return 'image-%s' % image_id
+    return BASE_PREFIX + image_id
 
 
 def qcow2_header(data):
@@ -177,8 +180,7 @@ def ensure_base_volume(host, context, image_meta):
     fmt = image_format(image_meta)
     image_id = _image_id(image_meta)
     name = base_volume_name(image_id)
-    lock_name = 'nova-ovirt-base-%s-%s' % (host.node_uuid, image_id)
-    with lockutils.lock(lock_name, external=False):
+    with lockutils.lock(_lock_name(host, image_id), external=False):
         volume = host.storage.lookup(name)
         if volume is not None and _complete(host, volume,
                                             _image_size(image_meta)):
@@ -196,4 +198,66 @@ def ensure_base_volume(host, context, image_meta):
 
 
 def base_volume_names(host):
-    return [n for n in host.storage.names() if n.startswith('image-')]
+    return [n for n in host.storage.names() if n.startswith(BASE_PREFIX)]
+
+
+def _lock_name(host, image_id):
+    return 'nova-ovirt-base-%s-%s' % (host.node_uuid, image_id)
+
+
+def backing_paths(host):
+    """Paths that a volume of the host's pool has as its backing file.
+
+    The ground truth of "in use": guests' root overlays, resize backups
+    (byte copies keep the reference) and rescue disks all point at the
+    base volume they rest on.
+    """
+    paths = set()
+    for volume in host.storage.pool.listAllVolumes(0):
+        try:
+            xml = volume.XMLDesc(0)
+        except libvirt.libvirtError:
+            continue   # removed meanwhile
+        path = etree.fromstring(xml).findtext('backingStore/path')
+        if path:
+            paths.add(path)
+    return paths
+
+
+def manage_image_cache(host, used_image_ids, min_age, unused_since):
+    """Remove the host's base volumes unused for min_age seconds.
+
+    A base volume stays while any volume rests on it or any of nova's
+    instances of this service refers to its image (a spawn or a resize in
+    progress); a spawn of the image on this host holds the volume's lock,
+    which the removal takes too. Returns (removed, bytes freed, kept).
+    """
+    storage = host.storage
+    names = base_volume_names(host)
+    unused_since.forget_missing(names)
+    in_use = backing_paths(host)
+    removed, freed = 0, 0
+    for name in names:
+        image_id = name[len(BASE_PREFIX):]
+        volume = storage.lookup(name)
+        if volume is None:
+            continue
+        if image_id in used_image_ids or volume.path() in in_use:
+            unused_since.seen_used(name)
+            continue
+        if not unused_since.old_enough(name, min_age):
+            continue
+        with lockutils.lock(_lock_name(host, image_id), external=False):
+            # Looked at again under the lock: an overlay made meanwhile.
+            if volume.path() in backing_paths(host):
+                unused_since.seen_used(name)
+                continue
+            size = storage.physical_size(volume)
+            storage.delete(name)
+        unused_since.seen_used(name)
+        removed += 1
+        freed += size
+        LOG.info('Removed base volume %(volume)s of image %(image)s from '
+                 '%(node)s (unused)', {'volume': name, 'image': image_id,
+                                       'node': host.nodename})
+    return removed, freed, len(names) - removed

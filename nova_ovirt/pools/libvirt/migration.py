@@ -24,7 +24,11 @@ nodes:
   until confirm; the destination gets a flattened copy of the root disk
   streamed host to host over the two libvirt connections.
 * another pool: the root disk comes from the source pool's
-  ``open_root_disk_export``.
+  ``open_root_disk_export`` as raw guest data (the one format every
+  backend reads and writes); it lands in a scratch raw volume and libvirt
+  converts it into the guest's qcow2 root volume on the host (qemu-img,
+  zero ranges left as holes). Our own export is the reverse: a raw
+  flattened clone of the root overlay.
 """
 
 import contextlib
@@ -36,6 +40,7 @@ from oslo_utils import units
 
 from nova import exception as nova_exception
 
+from nova_ovirt.pools.libvirt import images
 from nova_ovirt.pools.libvirt import storage as storage_mod
 from nova_ovirt.pools.libvirt import vmops
 
@@ -46,6 +51,14 @@ MOVED_DISKS = (vmops.ROOT, vmops.EPHEMERAL, vmops.CONFIG_DRIVE)
 BACKED_UP_DISKS = (vmops.ROOT, vmops.EPHEMERAL, vmops.SWAP,
                    vmops.CONFIG_DRIVE)
 FORMAT_WAIT = 60
+# Scratch volume of an import from another pool (under the instance's
+# prefix, so that every cleanup path removes it).
+IMPORT = 'disk.import'
+EXPORT = 'export'
+# Leading bytes of the image formats libvirt probes that can name a
+# backing file. Raw guest data starting with one would be probed as that
+# format after the upload and could make qemu-img read a host file.
+PROBED_MAGICS = (b'QFI\xfb', b'QED\x00', b'KDMV', b'# Disk DescriptorFile')
 
 
 def check_no_shrink(instance, flavor):
@@ -82,6 +95,28 @@ def await_format(storage, name, fmt, timeout=FORMAT_WAIT):
         time.sleep(0.5)
 
 
+def check_export_format(instance, fmt):
+    """Pools hand each other raw guest data; anything else is refused."""
+    if fmt != 'raw':
+        raise nova_exception.ResizeError(
+            reason='the source pool exported the root disk of %s as %s; '
+                   'pools exchange raw guest data only' % (instance.uuid,
+                                                           fmt))
+
+
+def check_raw_header(instance, header):
+    """Refuse raw data that libvirt would probe as a format with backing.
+
+    A guest can write any header into its own disk; converting such a
+    disk would follow a backing file reference on the host.
+    """
+    if header.startswith(PROBED_MAGICS):
+        raise nova_exception.ResizeError(
+            reason='the root disk of %s starts with an image format header '
+                   '(%r); refusing to import it as raw data' % (
+                       instance.uuid, header[:8]))
+
+
 def grow(storage, volume, capacity):
     if capacity > storage.virtual_size(volume):
         volume.resize(capacity, 0)
@@ -108,15 +143,15 @@ class MigrationOps(object):
                                                      vmops.ROOT))
         if root is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
-        name = vmops.volume_name(instance.uuid, 'export')
+        name = vmops.volume_name(instance.uuid, EXPORT)
         host.storage.delete(name)
         size = host.storage.virtual_size(root)
         with host.translated('Exporting the root disk of %s' %
                              instance.uuid):
-            copy = host.storage.clone_flattened(name, root, size)
+            copy = host.storage.clone_flattened(name, root, size, 'raw')
         try:
             with host.storage.reader(copy) as reader:
-                yield 'qcow2', size, reader
+                yield 'raw', size, reader
         finally:
             host.storage.delete(name)
 
@@ -216,7 +251,7 @@ class MigrationOps(object):
             return
         # The base image behind the overlay is not on the destination:
         # send a flattened copy instead.
-        flat_name = vmops.volume_name(volume.name().split('_')[0], 'export')
+        flat_name = vmops.volume_name(volume.name().split('_')[0], EXPORT)
         source.delete(flat_name)
         with source_host.translated('Flattening %s' % name):
             flat = source.clone_flattened(flat_name, volume,
@@ -230,22 +265,31 @@ class MigrationOps(object):
         self._guests._check_uuid_free(dest_host, instance)
         storage = dest_host.storage
         name = vmops.volume_name(instance.uuid, vmops.ROOT)
+        scratch = vmops.volume_name(instance.uuid, IMPORT)
         try:
             storage.delete(name)
+            storage.delete(scratch)
             with source_pool.open_root_disk_export(instance) as export:
-                fmt, _size, reader = export
-                volume = storage.create(name, 0, 'raw')
+                fmt, size, reader = export
+                check_export_format(instance, fmt)
+                volume = storage.create(scratch, 0, 'raw')
                 with storage.writer(volume) as writer:
-                    storage_mod.copy_stream(reader, writer)
-            if fmt != 'qcow2':
-                raise nova_exception.ResizeError(
-                    reason='the source pool exported a %s disk; only qcow2 '
-                           'is accepted' % fmt)
-            await_format(storage, name, 'qcow2')
+                    sink = images.ImageSink(writer)
+                    storage_mod.copy_stream(reader, sink)
+            check_raw_header(instance, sink.header)
+            with dest_host.translated('Converting the root disk of %s to '
+                                      'qcow2' % instance.uuid):
+                storage.clone_flattened(name, volume, size)
+            storage.delete(scratch)
+            # Grown to the new flavor's root_gb here.
             self._fit_disks(dest_host, instance)
         except Exception:
             self._delete_quietly(dest_host, instance)
             raise
+        LOG.info('Root disk of %(uuid)s imported from pool %(pool)s to '
+                 '%(node)s: %(bytes)d bytes of raw guest data, now qcow2',
+                 {'uuid': instance.uuid, 'pool': source_pool.name,
+                  'node': dest_host.nodename, 'bytes': sink.size})
 
     def _delete_quietly(self, host, instance):
         try:

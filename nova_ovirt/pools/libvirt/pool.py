@@ -29,11 +29,13 @@ from nova import exception as nova_exception
 
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
+from nova_ovirt import imagecache
 from nova_ovirt.pools import base
 from nova_ovirt.pools.libvirt import claims as libvirt_claims
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import console
 from nova_ovirt.pools.libvirt import host as host_mod
+from nova_ovirt.pools.libvirt import images
 from nova_ovirt.pools.libvirt import migration
 from nova_ovirt.pools.libvirt import nodes
 from nova_ovirt.pools.libvirt import vmops
@@ -60,6 +62,8 @@ class LibvirtPool(base.Pool):
             for spec in specs)
         self._guests = vmops.GuestOps(name, conf)
         self._moves = migration.MigrationOps(self._guests)
+        self._unused_images = {name: imagecache.UnusedSince()
+                               for name in self._hosts}
 
     # -- nodes -------------------------------------------------------------
 
@@ -229,8 +233,10 @@ class LibvirtPool(base.Pool):
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
                 destroy_secrets=True):
+        # Like nova's libvirt driver: the domain goes whatever a failed
+        # destroy left; the volumes only with destroy_disks.
         libvirt_host = self._find_host(instance)
-        if libvirt_host is not None and destroy_disks:
+        if libvirt_host is not None:
             self._guests.destroy(libvirt_host, instance, destroy_disks)
 
     def reboot(self, context, instance, network_info, reboot_type,
@@ -334,3 +340,22 @@ class LibvirtPool(base.Pool):
         if libvirt_host is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
         return self._moves.open_root_disk_export(libvirt_host, instance)
+
+    # -- housekeeping ------------------------------------------------------
+
+    def manage_image_cache(self, context, all_instances):
+        if not imagecache.enabled():
+            return
+        used = imagecache.used_image_ids(all_instances)
+        for libvirt_host in self._available_hosts():
+            try:
+                with libvirt_host.translated('Cleaning the image cache'):
+                    removed, freed, kept = images.manage_image_cache(
+                        libvirt_host, used, imagecache.minimum_age(),
+                        self._unused_images[libvirt_host.nodename])
+            except nova_exception.NovaException as e:
+                LOG.warning('Image cache pass on %s failed: %s',
+                            libvirt_host.nodename, e)
+                continue
+            imagecache.log_pass(self.name, libvirt_host.nodename, removed,
+                                freed, kept)

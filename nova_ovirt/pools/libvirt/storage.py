@@ -206,13 +206,14 @@ class Storage(object):
                                 backing_format)
         return self.pool.createXML(xml, 0)
 
-    def clone_flattened(self, name, source, capacity):
-        """A standalone qcow2 copy of source (its backing chain merged).
+    def clone_flattened(self, name, source, capacity, fmt='qcow2'):
+        """A standalone copy of source (its backing chain merged) in fmt.
 
         libvirt runs qemu-img convert on the host; the result has no
-        backing file, so it can travel to another host or to Glance.
+        backing file, so it can travel to another host or to Glance. Zero
+        ranges stay holes, so the copy is as sparse as the data allows.
         """
-        xml = config.volume_xml(name, capacity, 'qcow2')
+        xml = config.volume_xml(name, capacity, fmt)
         return self.pool.createXMLFrom(xml, source, 0)
 
     def delete(self, name):

@@ -22,7 +22,14 @@ its VM from that template as a thin clone: no image byte is copied again.
 Two first boots of one image in this process wait for each other (a lock
 per image id); a template found by name is reused (another nova-compute,
 or a restart, may have made it). A failed first boot removes its disk and
-VM; a complete template is never removed here, others may use it.
+VM.
+
+nova's image cache periodic task (``manage_image_cache``) removes the
+templates this driver made (name and ``nova-ovirt:image=`` comment) once
+no VM of the engine is based on them and no instance of this host refers
+to their image for ``[image_cache]
+remove_unused_original_minimum_age_seconds``; the engine itself refuses
+to remove a template that still has a child, which we treat as in use.
 """
 
 import struct
@@ -269,6 +276,91 @@ class ImageCache(object):
             # Not complete, so nobody uses it: remove it.
             self._remove_template(template.id)
             raise
+
+    # -- the image cache periodic task --------------------------------------
+
+    def cached_templates(self):
+        """{image id: template} of the templates this driver made."""
+        found = self._session.read(
+            lambda system: system.templates_service().list(
+                search='name=%s*' % TEMPLATE_PREFIX))
+        cached = {}
+        for tpl in ovirt_session.as_list(found):
+            comment = tpl.comment or ''
+            image_id = comment[len(IMAGE_MARK):]
+            # Ownership: our comment and our name for that image.
+            if comment.startswith(IMAGE_MARK) and \
+                    tpl.name == template_name(image_id):
+                cached[image_id] = tpl
+        return cached
+
+    def _template_children(self):
+        """Ids of the templates any VM of the engine is based on."""
+        vms = self._session.read(
+            lambda system: system.vms_service().list())
+        return {vm.template.id for vm in ovirt_session.as_list(vms)
+                if vm.template is not None}
+
+    def _template_bytes(self, template_id):
+        try:
+            atts = self._session.read(
+                lambda system: system.templates_service().template_service(
+                    template_id).disk_attachments_service().list(
+                        follow='disk'))
+        except sdk.Error:
+            return 0
+        return sum((a.disk.actual_size or a.disk.provisioned_size or 0)
+                   for a in ovirt_session.as_list(atts)
+                   if a.disk is not None)
+
+    def manage(self, used_image_ids, min_age, unused_since):
+        """Remove cached templates unused for min_age seconds.
+
+        used_image_ids: images nova's instances of this service refer to
+        (spawns and resizes in progress included); unused_since: the
+        caller's :class:`nova_ovirt.imagecache.UnusedSince`. Returns
+        (removed, bytes freed, kept).
+        """
+        children = self._template_children()
+        cached = self.cached_templates()
+        unused_since.forget_missing(cached)
+        removed, freed = 0, 0
+        for image_id, tpl in sorted(cached.items()):
+            if image_id in used_image_ids or tpl.id in children:
+                unused_since.seen_used(image_id)
+                continue
+            if not unused_since.old_enough(image_id, min_age):
+                continue
+            size = self._template_bytes(tpl.id)
+            if self._remove_unused(image_id, tpl.id):
+                unused_since.seen_used(image_id)
+                removed += 1
+                freed += size
+        return removed, freed, len(cached) - removed
+
+    def _remove_unused(self, image_id, template_id):
+        """Remove a template unless a boot of its image holds the lock or
+        the engine says it is still in use; True if it went."""
+        lock = self._lock(image_id)
+        if not lock.acquire(blocking=False):
+            return False
+        try:
+            self._session.write(
+                lambda system: system.templates_service().template_service(
+                    template_id).remove(query=ovirt_session.q()))
+        except sdk.NotFoundError:
+            return True
+        except sdk.Error as e:
+            if ovirt_session.is_conflict(e) or ovirt_session.is_locked(e):
+                LOG.info('Cached template %s of image %s stays: %s',
+                         template_id, image_id, ovirt_session.fault_text(e))
+                return False
+            raise
+        finally:
+            lock.release()
+        LOG.info('Removed cached template %s of image %s (unused)',
+                 template_id, image_id)
+        return True
 
     # -- cleanup (never raises: the original error matters) ----------------
 

@@ -21,10 +21,14 @@ root disk grows. Confirm merges the snapshot away; revert restores it
 (disk contents and sizes included, as nova's libvirt driver does with its
 ``_resize`` copy) and moves the VM back to its cluster.
 
-Between pools of different engines the destination streams the stopped
-source VM's root disk through ``open_root_disk_export`` into a new disk
-and a new VM; the source VM stays, stopped, until confirm removes it or
-revert starts it again.
+Between pools (another engine, or a libvirt pool) the destination streams
+the stopped source VM's root disk through ``open_root_disk_export`` into a
+new disk and a new VM; the source VM stays, stopped, until confirm removes
+it or revert starts it again. Pools hand each other raw guest data: the
+import is a ``raw`` image transfer into a sparse ``cow`` disk (imageio
+writes the guest data into the qcow2 volume and sends zero ranges as zero
+requests), and our export is a ``raw`` download, which imageio serves as
+the guest's view of the disk whatever its format.
 """
 
 import contextlib
@@ -157,6 +161,11 @@ class Migrations(object):
         try:
             with source_pool.open_root_disk_export(instance) as export:
                 disk_format, size, reader = export
+                if disk_format != 'raw':
+                    raise nova_exception.ResizeError(
+                        reason='the source pool exported the root disk as '
+                               '%s; pools exchange raw guest data only' %
+                               disk_format)
                 disk_id = self._import_disk(instance, size, reader)
             vm = self._vm_with_disk(instance, cluster_id, disk_id)
             vm_id, disk_id = vm.id, None   # the VM owns the disk now
@@ -175,6 +184,12 @@ class Migrations(object):
                                           instance.uuid)
 
     def _import_disk(self, instance, size, reader):
+        """A sparse qcow2 disk holding the raw guest data of reader.
+
+        A raw transfer moves guest data whatever the disk's format, so
+        the bytes land as what the guest sees (never a qcow2 header as
+        guest data).
+        """
         disk = self.session.write(
             lambda system: system.disks_service().add(
                 types.Disk(name='nova-%s-root' % instance.uuid,

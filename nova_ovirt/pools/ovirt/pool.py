@@ -47,6 +47,7 @@ from nova import objects
 from nova_ovirt import claims as claims_mod
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
+from nova_ovirt import imagecache
 from nova_ovirt.pools import base
 from nova_ovirt.pools.ovirt import cache as vm_cache
 from nova_ovirt.pools.ovirt import claims as cluster_claims
@@ -177,6 +178,7 @@ class OvirtPool(base.Pool):
         self.migrations = None
         self.rescues = None
         self.consoles = console.Consoles(self)
+        self._unused_images = imagecache.UnusedSince()
 
     # -- configuration --------------------------------------------------------
 
@@ -652,7 +654,14 @@ class OvirtPool(base.Pool):
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
         reverting = instance.task_state == task_states.RESIZE_REVERTING
-        self.vmops.destroy(instance, keep_for_revert=reverting)
+        self.vmops.destroy(instance, keep_for_revert=reverting,
+                           keep_disks=not destroy_disks)
+
+    @_engine
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        self.vmops.cleanup(instance, destroy_disks)
 
     @_engine
     def reboot(self, context, instance, network_info, reboot_type,
@@ -750,3 +759,13 @@ class OvirtPool(base.Pool):
 
     def get_host_ip_addr(self):
         return None
+
+    @_engine
+    def manage_image_cache(self, context, all_instances):
+        if not imagecache.enabled():
+            return
+        removed, freed, kept = self.images.manage(
+            imagecache.used_image_ids(all_instances),
+            imagecache.minimum_age(), self._unused_images)
+        imagecache.log_pass(self.name, 'engine %s' % self.conf.url, removed,
+                            freed, kept)

@@ -508,11 +508,14 @@ class VmOps(object):
 
     # -- destroy -----------------------------------------------------------
 
-    def destroy(self, instance, keep_for_revert=False):
+    def destroy(self, instance, keep_for_revert=False, keep_disks=False):
         """Stop and remove the instance's VM; a VM already gone is fine.
 
         Only the VM that is the instance's by its mark and by the id Nova
         recorded: never a copy an engine admin made (OwnershipConflict).
+        keep_disks is nova's ``destroy_disks=False``: the VM goes, its
+        disks stay in the engine, marked with the instance, for a later
+        cleanup (or a rebuild from them) to find.
         """
         vm = self.owned_vm(instance)
         if vm is None:
@@ -523,7 +526,69 @@ class VmOps(object):
             # here both are one VM, which the revert needs.
             self.stop(vm.id)
             return
+        if keep_disks:
+            self.detach_disks(vm.id, instance.uuid)
         self.remove_vm(vm.id, instance.uuid, raise_errors=True)
+
+    def detach_disks(self, vm_id, instance_uuid):
+        """Mark the VM's disks with the instance, then detach them.
+
+        The engine refuses ``remove(detach_only=True)`` for a thin clone of
+        a template, but detaches its disks one by one; a detached thin
+        disk keeps the template it rests on in use.
+        """
+        self.stop(vm_id)
+        atts = self.session.read(
+            lambda system: self._svc(system, vm_id)
+            .disk_attachments_service().list())
+        for att in atts:
+            def svc(system, att_id=att.id):
+                return self._svc(system, vm_id).disk_attachments_service() \
+                    .attachment_service(att_id)
+            self.session.read(lambda system: svc(system).update(
+                types.DiskAttachment(disk=types.Disk(
+                    description=vm_cache.mark(instance_uuid))),
+                query=ovirt_session.q()))
+            ovirt_session.wait_for(
+                lambda: self._try_detach(svc), bool,
+                self.pool.spawn_timeout, 'detaching disk %s' % att.id)
+        LOG.info('Kept %d disk(s) of VM %s in the engine (destroy_disks is '
+                 'False)', len(atts), vm_id)
+
+    def _try_detach(self, svc):
+        try:
+            self.session.read(lambda system: svc(system).remove(
+                detach_only=True, query=ovirt_session.q()))
+        except sdk.NotFoundError:
+            return True
+        except sdk.Error as e:
+            if ovirt_session.is_locked(e):
+                return False
+            raise
+        return True
+
+    def kept_disks(self, instance_uuid):
+        """Disks of the instance that no VM holds (see keep_disks)."""
+        disks = self.session.read(
+            lambda system: system.disks_service().list(
+                search='description="%s"' % vm_cache.mark(instance_uuid)))
+        return [d for d in ovirt_session.as_list(disks)
+                if d.description == vm_cache.mark(instance_uuid)]
+
+    def cleanup(self, instance, destroy_disks=True):
+        """Remove what a failed or disk-keeping destroy left behind."""
+        self.destroy(instance, keep_disks=not destroy_disks)
+        if not destroy_disks:
+            return
+        for disk in self.kept_disks(instance.uuid):
+            ovirt_session.wait_for(
+                lambda disk_id=disk.id: ovirt_session.try_remove(
+                    self.session,
+                    lambda system: system.disks_service().disk_service(
+                        disk_id)),
+                bool, self.pool.spawn_timeout, 'removing disk %s' % disk.id)
+            LOG.info('Removed disk %s left by an earlier destroy', disk.id,
+                     instance=instance)
 
     def remove_vm(self, vm_id, instance_uuid, raise_errors=False):
         """Stop, wait for unlock, remove with disks."""
