@@ -5,8 +5,6 @@ import http.client
 import json
 import os
 import ssl
-import subprocess
-import tempfile
 import urllib.parse
 
 import ovirtsdk4 as sdk
