@@ -34,10 +34,10 @@ class StorageOps(object):
         size = disk_in.provisioned_size
         copied = 0
         if copy_from is not None:
-            layer, copied = self.volumes.copy(image_id, copy_from)
+            _, copied = self.volumes.copy(image_id, copy_from)
             self.counter.add_bytes(copied=copied)
         else:
-            layer = self.volumes.create(image_id, size, base=layer_base)
+            self.volumes.create(image_id, size, base=layer_base)
         # format is required for disk adds (validate.REQUIRED); the default
         # serves the simulator's own disks (template clones).
         fmt = disk_in.format or types.DiskFormat.COW

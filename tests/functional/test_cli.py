@@ -26,7 +26,6 @@ import subprocess
 import sys
 
 from tests.fixtures import api_server
-from tests.functional import base as fbase
 from tests.functional import ovirt_base
 
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
