@@ -414,14 +414,20 @@ class VmOps(object):
     # -- info --------------------------------------------------------------
 
     def info(self, instance, use_cache=True):
-        max_age = None if use_cache else 0
-        rec = self.cache.get(instance.uuid, max_age=max_age)
-        if rec is None and use_cache:
-            # Maybe created after the last listing: ask once for it.
-            read_at = time.monotonic()
-            vm = self.find_vm(instance.uuid)
-            rec = self.cache.put_vm(vm, read_at=read_at) \
-                if vm is not None else None
+        """Power state from the cache; ``use_cache=False`` reads the one VM.
+
+        nova asks without the cache for each instance it finds stopped
+        unexpectedly: that is one ``GET /vms/{id}`` (shared by concurrent
+        callers), never a listing. An instance whose VM was seen gone
+        costs nothing until it shows up again.
+        """
+        if not use_cache or self.cache.ttl == 0:
+            rec = self.cache.reload(instance.uuid, self.find_vm)
+        else:
+            rec = self.cache.get(instance.uuid)
+            if rec is None and not self.cache.gone(instance.uuid):
+                # Maybe created after the last listing: ask once for it.
+                rec = self.cache.reload(instance.uuid, self.find_vm)
         if rec is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
         return hardware.InstanceInfo(
