@@ -43,6 +43,7 @@ class Handler(http_server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != 'HEAD':
             self.wfile.write(body)
+            self.server.sim.requests.add_bytes(replied=len(body))
 
     def send_text(self, status, text):
         self.send_body(status, text, 'text/plain; charset=utf-8')
