@@ -39,25 +39,44 @@ SNAPSHOT_MARK = 'nova-ovirt:snapshot='
 
 
 class StreamReader(object):
-    """read(n) over imageio GET chunks; what Glance's upload consumes."""
+    """read(n) over buffers of a download; what Glance's upload consumes.
+
+    Each buffer is handed out whole when the caller asks for at least its
+    size (Glance reads in large pieces); a smaller read takes a slice of a
+    memoryview, so no buffer is copied again per read.
+    """
 
     def __init__(self, chunks, size):
         self._chunks = iter(chunks)
-        self._buf = b''
+        self._view = memoryview(b'')
         self.size = size
         self.sent = 0
+
+    def _next(self):
+        for chunk in self._chunks:
+            if len(chunk):
+                return memoryview(chunk)
+        return None
 
     def read(self, n=-1):
         if n is None or n < 0:
             n = self.size - self.sent
-        while len(self._buf) < n:
-            try:
-                self._buf += next(self._chunks)
-            except StopIteration:
-                break
-        data, self._buf = self._buf[:n], self._buf[n:]
-        self.sent += len(data)
-        return data
+        parts, have = [], 0
+        while have < n:
+            if not len(self._view):
+                view = self._next()
+                if view is None:
+                    break
+                self._view = view
+            take = self._view[:n - have]
+            self._view = self._view[len(take):]
+            parts.append(take)
+            have += len(take)
+        self.sent += have
+        if len(parts) == 1:
+            return parts[0].obj if len(parts[0]) == len(parts[0].obj) \
+                else bytes(parts[0])
+        return b''.join(parts)
 
     def __iter__(self):
         while True:
