@@ -98,7 +98,7 @@ class ImageIO(object):
             return h.send_text(416, 'Requested range not satisfiable: %d-%d > %d'
                                % (offset, offset + size, layer.size))
         pos = offset
-        for chunk in h.iter_body(size, chunked, CHUNK):
+        for chunk in h.iter_body(size, chunked, 4 * CHUNK):
             if pos + len(chunk) > layer.size:
                 return h.send_text(416, 'Write beyond end of image')
             layer.write(pos, chunk)
