@@ -47,7 +47,10 @@ def _serve(conn, kwargs, setup):
             break
         name, args = msg
         try:
-            conn.send(('ok', getattr(sim, name)(*args)))
+            target = sim
+            for part in name.split('.'):
+                target = getattr(target, part)
+            conn.send(('ok', target(*args) if args is not None else target))
         except Exception as e:      # the bench prints it
             conn.send(('error', repr(e)))
     sim.stop()
@@ -68,7 +71,16 @@ class RemoteSim(object):
         self.__dict__.update(info)
 
     def call(self, name, *args):
+        """sim.<name>(*args); a dotted name reaches sim.requests etc."""
         self._conn.send((name, args))
+        return self._answer()
+
+    def get(self, name):
+        """The value of sim.<name> (dotted), e.g. 'requests.total'."""
+        self._conn.send((name, None))
+        return self._answer()
+
+    def _answer(self):
         status, value = self._conn.recv()
         if status != 'ok':
             raise RuntimeError('simulator %s failed: %s' % (name, value))
