@@ -33,8 +33,10 @@ FAST = {k: 0.01 for k in (
     'transfer_finalize')}
 
 
-def _serve(conn, kwargs, setup):
+def _serve(conn, kwargs, setup, prepare):
     from ovirt_engine_sim import EngineSimulator
+    if prepare is not None:
+        prepare()
     sim = EngineSimulator(**kwargs).start()
     if setup is not None:
         setup(sim)
@@ -60,11 +62,12 @@ def _serve(conn, kwargs, setup):
 class RemoteSim(object):
     """An EngineSimulator in a child process; ``call`` runs its methods."""
 
-    def __init__(self, setup=None, **kwargs):
+    def __init__(self, setup=None, prepare=None, **kwargs):
         kwargs.setdefault('delays', FAST)
         ctx = multiprocessing.get_context('fork')
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, kwargs, setup),
+        self._proc = ctx.Process(target=_serve, args=(child, kwargs, setup,
+                                                        prepare),
                                  daemon=True)
         self._proc.start()
         info = self._conn.recv()
