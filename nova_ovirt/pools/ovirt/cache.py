@@ -54,6 +54,11 @@ LOG = logging.getLogger(__name__)
 MARK_PREFIX = 'nova-ovirt:instance='
 _MARK_RE = re.compile(r'^nova-ovirt:instance=([0-9a-fA-F-]{36})$')
 LIST_SEARCH = 'description=nova-ovirt*'
+# VMs per listing request (the engine's ``max`` with ``page N``).
+LIST_PAGE = 2000
+# VMs a listing no longer shows that are read one by one before they count
+# as gone (a VM renamed while the pages went by moves between pages).
+_VERIFY_LIMIT = 64
 
 # Engine event code of a VM that went down on an error (AuditLogType
 # VM_DOWN_ERROR): the only way to tell a crash from a shutdown.
@@ -159,6 +164,7 @@ def parse_listing(body):
     time and drops it once its record is taken.
     """
     records = []
+    seen = 0
     depth = 0
     root = None
     try:
@@ -173,6 +179,7 @@ def parse_listing(body):
             depth -= 1
             if depth != 1 or elem.tag != 'vm':
                 continue
+            seen += 1
             rec = _record_of_element(elem)
             if rec is not None:
                 records.append(rec)
@@ -186,15 +193,21 @@ def parse_listing(body):
         raise ovirt_session.BadReply(
             'the engine answered <%s> where a VM listing was expected'
             % root)
-    return records
+    return Page(records, seen)
+
+
+Page = collections.namedtuple('Page', 'records seen')
 
 
 class _LeanVmsService(sdk.service.Service):
     """``GET /vms`` whose reply is read by :func:`parse_listing`."""
 
-    def list_records(self, search):
+    def list_records(self, search, max_=None):
+        query = {'search': search}
+        if max_:
+            query['max'] = str(max_)
         request = sdk.http.Request(method='GET', path=self._path,
-                                   query={'search': search})
+                                   query=query)
         context = self._connection.send(request)
 
         def read(response):
@@ -204,11 +217,18 @@ class _LeanVmsService(sdk.service.Service):
         return sdk.service.Future(self._connection, context, read).wait()
 
 
-def list_records(system, search=None):
-    """Records of Nova's VMs on the engine (one request)."""
+def list_records(system, search=None, page=None):
+    """One page (``LIST_PAGE`` VMs) of Nova's VMs, as a :class:`Page`.
+
+    The SDK holds a reply whole in memory (3-4 KB per VM): pages keep a
+    20,000-VM listing from needing 80 MB at once.
+    """
     vms = system.vms_service()
+    search = search or LIST_SEARCH
+    if page is not None:
+        search = '%s page %d' % (search, page)
     return _LeanVmsService(vms._connection, vms._path).list_records(
-        search or LIST_SEARCH)
+        search, LIST_PAGE if page is not None else None)
 
 
 class SingleFlight(object):
@@ -362,10 +382,48 @@ class VmCache(object):
 
     def _list(self):
         started = self._clock()
-        found = ovirt_session.as_list(self._session.read(list_records))
+        found, page = [], 1
+        while True:
+            got = self._session.read(
+                lambda system: list_records(system, page=page))
+            if not isinstance(got, Page):
+                raise ovirt_session.BadReply('no VM listing')
+            known = len(found)
+            found.extend(got.records)
+            # A page of nothing new: an engine that ignores ``page``.
+            if got.seen < LIST_PAGE or (
+                    page > 1 and {r.id for r in got.records} <=
+                    {r.id for r in found[:known]}):
+                break
+            page += 1
         clusters = self._cluster_ids()
-        self._replace({r.uuid: r for r in found if r.cluster_id in clusters},
-                      started)
+        records = {r.uuid: r for r in found if r.cluster_id in clusters}
+        if page > 1:
+            self._confirm_missing(records)
+        self._replace(records, started)
+
+    def _confirm_missing(self, records):
+        """Read the VMs a paged listing missed; keep those that exist.
+
+        Pages are separate requests: a VM renamed meanwhile can move from
+        a page not yet read to one already read. Gone would be remembered
+        as gone, so it is checked first (normally none are missing).
+        """
+        missing = [r for u, r in list(self._records.items())
+                   if u not in records]
+        if len(missing) > _VERIFY_LIMIT:
+            return      # a mass removal: the listing is right about them
+        for rec in missing:
+            try:
+                vm = self._session.read(
+                    lambda system: system.vms_service().vm_service(
+                        rec.id).get())
+            except sdk.NotFoundError:
+                continue
+            again = record_of(vm)
+            if again.uuid == rec.uuid and \
+                    again.cluster_id in self._cluster_ids():
+                records[again.uuid] = again
 
     def reload(self, instance_uuid, find):
         """Read the instance's VM again: one ``GET /vms/{id}`` when its id

@@ -18,6 +18,8 @@ import threading
 import time
 import uuid
 
+import fixtures
+
 from nova.compute import power_state
 from nova import exception as nova_exception
 
@@ -149,6 +151,25 @@ class CacheCostTestCase(base.SimTestCase):
         self.assertEqual(before - rec.memory, held())
 
 
+class PagedListingTestCase(base.SimTestCase):
+
+    def test_pages_cover_every_vm(self):
+        self.useFixture(fixtures.MockPatchObject(vm_cache, 'LIST_PAGE', 5))
+        uuids = set()
+        for i in range(12):
+            u = str(uuid.uuid4())
+            self.sim.admin_add_vm('vm-%d' % i, 'cluster1',
+                                  description=vm_cache.mark(u),
+                                  status='down')
+            uuids.add(u)
+        pool = self.make_pool()
+        pool.poller.stop()
+        self.sim.requests.reset()
+        pool.cache.refresh(max_age=0)
+        self.assertEqual(uuids, set(pool.list_instance_uuids()))
+        self.assertEqual(3, self.sim.requests.count('GET', _LISTING))
+
+
 class ListingParserTestCase(base.SimTestCase):
 
     def test_keeps_only_nova_vms_fields(self):
@@ -159,8 +180,9 @@ class ListingParserTestCase(base.SimTestCase):
             self.sim.url, self.sim.username, self.sim.password,
             ca_file=self.sim.ca_file)
         self.addCleanup(session.close)
-        records = session.read(
+        page = session.read(
             lambda system: vm_cache.list_records(system, 'name=*'))
+        records = page.records
         self.assertEqual([u], [r.uuid for r in records])
         vm = session.read(lambda system: system.vms_service().vm_service(
             records[0].id).get())
