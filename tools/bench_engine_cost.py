@@ -19,8 +19,8 @@ nova's pattern, replayed against the engine simulator (which counts every
 request and every reply byte): the event feed read every
 ``event_poll_interval``, the power-state sync (``get_info`` of every
 instance on 32 threads), the resource update of every node 60 s apart,
-the VM cache's TTL 30 s. Time runs 100 times faster than nova's (the feed
-every 0.05 s, the TTL 0.3 s, a 60 s cycle in 0.6 s), so the TTL expires
+the VM cache's TTL 30 s. Time runs 20 times faster than nova's (the feed
+every 0.25 s, the TTL 1.5 s, a 60 s cycle in 3 s), so the TTL expires
 between two resource updates as it does in nova.
 
 Figures, for N = 10 and N = 2000 Nova VMs and their ratio:
@@ -59,7 +59,7 @@ from ovirt_engine_sim import EngineSimulator  # noqa: E402
 
 CONF = nova.conf.CONF
 POOL = 'bench'
-SPEEDUP = 100.0
+SPEEDUP = 20.0
 POLL = 5 / SPEEDUP            # [ovirt] event_poll_interval
 TTL = 30 / SPEEDUP            # [ovirt] power_state_cache_ttl
 CYCLE = 60 / SPEEDUP          # nova's update_available_resource

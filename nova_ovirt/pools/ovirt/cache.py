@@ -515,7 +515,11 @@ class VmCache(object):
             gone = [u for u in old if u not in records]
             for u in gone:
                 self._forget(u, started)
-            self._synced = started if started is not None else self._clock()
+            # In sync from now: a listing that took longer than the TTL
+            # (20,000 VMs on a busy engine) must not be stale on arrival,
+            # or every reader would list again. What changed while it was
+            # on its way the feed tells (its position was taken first).
+            self._synced = self._clock()
         if not first:
             for u, rec in records.items():
                 if u in old:
