@@ -79,6 +79,13 @@ class CacheCostTestCase(base.SimTestCase):
         self.assertEqual(1, self.sim.requests.count('GET', _LISTING))
         self.assertEqual(1, self.sim.requests.total)
 
+    def test_listing_slower_than_the_ttl_is_not_repeated(self):
+        self.pool.cache.ttl = 0.2
+        self.sim.faults.set_latency(0.3, path_regex=_LISTING, method='GET')
+        self.pool.cache.invalidate()
+        self.sync()
+        self.assertEqual(1, self.sim.requests.count('GET', _LISTING))
+
     def test_get_info_without_cache_is_one_get_of_the_vm(self):
         state = self.pool.get_info(self.inst(self.uuids[0]),
                                    use_cache=False).state
