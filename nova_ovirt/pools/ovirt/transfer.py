@@ -242,7 +242,7 @@ class _Workers(object):
     """
 
     def __init__(self, client, count, handle):
-        self._queue = queue.Queue(maxsize=count * QUEUE_PER_WORKER)
+        self._queue = queue.Queue(maxsize=max(1, int(count * QUEUE_PER_WORKER)))
         self._handle = handle
         self.error = None
         self._threads = [
