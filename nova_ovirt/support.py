@@ -152,8 +152,8 @@ NOTES = {
                  'cannot turn off the agent channel the engine adds.',
         'pause': 'The oVirt engine has no pause action.',
         'unpause': 'The oVirt engine has no pause action.',
-        'snapshot': 'The root disk only, uploaded to Glance as a raw '
-                    'image of the disk\'s full size.',
+        'snapshot': 'The root disk only, stored in Glance as a qcow2 '
+                    'image of its data (holes are not transferred).',
         'rescue': 'The rescue image boots from a thin disk on its '
                   'template, the root disk stays attached (not bootable); '
                   'the rescue password reaches the guest through '

@@ -32,6 +32,7 @@ class RequestCounter(object):
             self.bytes_uploaded = 0
             self.bytes_downloaded = 0
             self.bytes_copied = 0
+            self.bytes_replied = 0  # API reply bodies (not image data)
 
     def record(self, method, path):
         key = (method, normalize_path(path))
@@ -39,8 +40,9 @@ class RequestCounter(object):
             self._log.append((method, path.split('?', 1)[0]))
             self._counts[key] = self._counts.get(key, 0) + 1
 
-    def add_bytes(self, uploaded=0, downloaded=0, copied=0):
+    def add_bytes(self, uploaded=0, downloaded=0, copied=0, replied=0):
         with self._lock:
+            self.bytes_replied += replied
             self.bytes_uploaded += uploaded
             self.bytes_downloaded += downloaded
             self.bytes_copied += copied

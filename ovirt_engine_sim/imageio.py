@@ -80,6 +80,11 @@ class ImageIO(object):
         if limit is not None and self.moved >= limit:
             raise Abort()
 
+    def _allowance(self):
+        """Bytes left before an injected transfer failure, or None."""
+        limit = self.faults.transfer_fail_after
+        return None if limit is None else max(0, limit - self.moved)
+
     def _put(self, h, it, layer):
         length = h.headers.get('Content-Length')
         chunked = 'chunked' in (h.headers.get('Transfer-Encoding') or '').lower()
@@ -98,7 +103,7 @@ class ImageIO(object):
             return h.send_text(416, 'Requested range not satisfiable: %d-%d > %d'
                                % (offset, offset + size, layer.size))
         pos = offset
-        for chunk in h.iter_body(size, chunked, CHUNK):
+        for chunk in h.iter_body(size, chunked, 4 * CHUNK):
             if pos + len(chunk) > layer.size:
                 return h.send_text(416, 'Write beyond end of image')
             layer.write(pos, chunk)
@@ -148,5 +153,13 @@ class ImageIO(object):
             h.send_header('Content-Range', 'bytes %d-%d/%d' % (start, end, layer.size))
         h.end_headers()
         for chunk in layer.iter_read(start, length):
+            allowed = self._allowance()
+            if allowed is not None and allowed < len(chunk):
+                # An injected failure cuts the stream at its byte count,
+                # whatever the read size.
+                h.wfile.write(chunk[:allowed])
+                h.wfile.flush()
+                self._account(allowed, it, False)
+                raise Abort()
             h.wfile.write(chunk)
             self._account(len(chunk), it, False)

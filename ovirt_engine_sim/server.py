@@ -26,6 +26,9 @@ class Handler(http_server.BaseHTTPRequestHandler):
     server_version = 'nova-ovirt-engine-sim/1.0'
     sys_version = ''
     timeout = 120   # idle keep-alive connections do not pin threads forever
+    # Headers and body go out in two writes: with Nagle the body waits for
+    # the client's delayed ACK (40 ms a reply once the client idles).
+    disable_nagle_algorithm = True
 
     # -- plumbing -----------------------------------------------------------
 
@@ -43,6 +46,7 @@ class Handler(http_server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != 'HEAD':
             self.wfile.write(body)
+            self.server.sim.requests.add_bytes(replied=len(body))
 
     def send_text(self, status, text):
         self.send_body(status, text, 'text/plain; charset=utf-8')

@@ -16,6 +16,18 @@ CHUNK = 1024 * 1024
 _ZEROS = bytes(CHUNK)
 
 
+def _all_zero(data):
+    """memcmp against zeros, stopping at the first data byte (cheap for
+    data, ~0.1 s per GiB of zeros; ``count(0)`` reads every byte)."""
+    pos = 0
+    while pos < len(data):
+        n = min(CHUNK, len(data) - pos)
+        if not data.startswith(_ZEROS if n == CHUNK else _ZEROS[:n], pos):
+            return False
+        pos += n
+    return True
+
+
 class Layer(object):
     def __init__(self, layer_id, path, size, base=None):
         self.id = layer_id
@@ -24,8 +36,25 @@ class Layer(object):
         self.base = base
         self.ranges = []  # sorted, non-overlapping [start, end, kind]
         self.lock = threading.Lock()
+        self._fd = None
         if not os.path.exists(path):
             open(path, 'wb').close()
+
+    def _file(self):
+        # One descriptor per layer: pread/pwrite need no seek, so no lock.
+        if self._fd is None:
+            fd = os.open(self.path, os.O_RDWR)
+            with self.lock:
+                if self._fd is None:
+                    self._fd, fd = fd, None
+            if fd is not None:
+                os.close(fd)
+        return self._fd
+
+    def close(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     # -- range bookkeeping -------------------------------------------------
 
@@ -76,14 +105,12 @@ class Layer(object):
         """Write bytes; all-zero chunks are recorded as zero (kept sparse)."""
         if not data:
             return
-        if data.count(0) == len(data):
+        if _all_zero(data):
             with self.lock:
                 self._mark(offset, offset + len(data), 'zero')
             return
+        os.pwrite(self._file(), data, offset)
         with self.lock:
-            with open(self.path, 'r+b') as f:
-                f.seek(offset)
-                f.write(data)
             self._mark(offset, offset + len(data), 'data')
 
     def zero(self, offset, size):
@@ -96,18 +123,17 @@ class Layer(object):
         parts = []
         for s, e, k in self._pieces(offset, end):
             if k == 'data':
-                with open(self.path, 'rb') as f:
-                    f.seek(s)
-                    parts.append(f.read(e - s).ljust(e - s, b'\0'))
+                parts.append(os.pread(self._file(), e - s, s).ljust(
+                    e - s, b'\0'))
             elif k == 'zero' or self.base is None:
                 parts.append(bytes(e - s))
             else:
                 # The base may be smaller than this layer (a grown disk).
                 got = self.base.read(s, e - s) if s < self.base.size else b''
                 parts.append(got.ljust(e - s, b'\0'))
-        return b''.join(parts)
+        return parts[0] if len(parts) == 1 else b''.join(parts)
 
-    def iter_read(self, offset, size, chunk=CHUNK):
+    def iter_read(self, offset, size, chunk=4 * CHUNK):
         """Yield the flattened content in chunks (streams, bounded memory)."""
         end = min(offset + size, self.size)
         pos = offset
@@ -187,6 +213,7 @@ class VolumeStore(object):
         # A layer other layers still build on stays on disk (its file is
         # needed by the chain); only unreferenced files are deleted.
         if layer is not None and not any(l.base is layer for l in self.layers.values()):
+            layer.close()
             try:
                 os.unlink(layer.path)
             except OSError:

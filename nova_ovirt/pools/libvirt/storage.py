@@ -19,6 +19,8 @@ Every byte goes through libvirt streams (``virStorageVol.upload`` and
 ``qemu+tls://`` works exactly like a local one.
 """
 
+import sys
+
 import libvirt
 from oslo_log import log as logging
 
@@ -28,30 +30,127 @@ from nova_ovirt.pools.libvirt import errors
 LOG = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
+# Zero detection granularity of uploads: Glance hands over 64 KiB pieces,
+# and a run of zeros that long is worth a hole (file systems allocate in
+# 4 KiB blocks).
+HOLE_BLOCK = 64 * 1024
+_ZEROS = bytes(HOLE_BLOCK)
+# Bytes per libvirt send: fewer calls than Glance's pieces, not so large
+# that libvirt copies them again into its 256 KiB messages (4 MiB is slower).
+SEND_CHUNK = 1024 * 1024
+
+_UPLOAD_SPARSE = getattr(libvirt, 'VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM', 0)
+_DOWNLOAD_SPARSE = getattr(libvirt, 'VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM',
+                           0)
+_STOP_AT_HOLE = getattr(libvirt, 'VIR_STREAM_RECV_STOP_AT_HOLE', 0)
+
+
+def _is_zero(data, start, end):
+    """data[start:end] all zeros? A memcmp that stops at the first data
+    byte: free for data, ~0.1 s per GiB of zeros (``count(0)`` reads every
+    byte either way)."""
+    n = end - start
+    return data.startswith(_ZEROS if n == HOLE_BLOCK else _ZEROS[:n], start)
 
 
 class VolumeWriter(object):
-    """File-like sink that streams what is written into a volume."""
+    """File-like sink streaming into a volume; zero runs become holes.
 
-    def __init__(self, conn, volume, offset=0, length=0):
+    With a sparse stream (``VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM``) zeros
+    travel as a hole of their length, and the volume's file keeps them
+    unallocated: a volume holds as many bytes as its data.
+    """
+
+    def __init__(self, conn, volume, offset=0, length=0, sparse=True):
         self._stream = conn.newStream(0)
-        volume.upload(self._stream, offset, length, 0)
+        self.sparse = False
+        if sparse and _UPLOAD_SPARSE:
+            try:
+                volume.upload(self._stream, offset, length, _UPLOAD_SPARSE)
+                self.sparse = True
+            except libvirt.libvirtError as e:
+                if not errors.is_unsupported(e):
+                    raise
+                self._stream = conn.newStream(0)
+        if not self.sparse:
+            volume.upload(self._stream, offset, length, 0)
         self.bytes_written = 0
+        self.hole_bytes = 0
+        self._hole = 0            # a hole not sent yet (merged runs)
+        self._pending = []        # data not sent yet (coalesced pieces)
+        self._pending_bytes = 0
         self._open = True
 
-    def write(self, data):
-        data = bytes(data)
-        sent = 0
-        while sent < len(data):
-            count = self._stream.send(data[sent:sent + CHUNK])
+    def _send(self, data):
+        """Send bytes (libvirt takes bytes, not views)."""
+        start = 0
+        while start < len(data):
+            piece = data if start == 0 and len(data) <= SEND_CHUNK \
+                else data[start:start + SEND_CHUNK]
+            count = self._stream.send(piece)
             if count < 0:  # only non-blocking streams say "again"
                 continue
-            sent += count
+            start += count
+
+    def _queue(self, data):
+        # Glance writes 64 KiB pieces; one libvirt call per SEND_CHUNK
+        # instead of per piece halves the CPU of an upload.
+        self._pending.append(data)
+        self._pending_bytes += len(data)
         self.bytes_written += len(data)
+        if self._pending_bytes >= SEND_CHUNK:
+            self._flush_data()
+
+    def _flush_data(self):
+        if self._pending:
+            data = self._pending[0] if len(self._pending) == 1 \
+                else b''.join(self._pending)
+            self._pending, self._pending_bytes = [], 0
+            self._send(data)
+
+    def _flush_hole(self):
+        if self._hole:
+            self._stream.sendHole(self._hole, 0)
+            self.hole_bytes += self._hole
+            self._hole = 0
+
+    def write_hole(self, length):
+        """length bytes of zeros, as a hole (or as zeros if not sparse)."""
+        if not self.sparse:
+            while length:
+                n = min(SEND_CHUNK, length)
+                self._queue(bytes(n))
+                length -= n
+            return
+        self._flush_data()
+        self._hole += length
+
+    def write(self, data):
+        if not isinstance(data, bytes):
+            data = bytes(data)
+        if not self.sparse:
+            self._queue(data)
+            return len(data)
+        start = pos = 0
+        while pos < len(data):
+            end = min(pos + HOLE_BLOCK, len(data))
+            if _is_zero(data, pos, end):
+                if start < pos:
+                    self._flush_hole()
+                    self._queue(data[start:pos])
+                self._flush_data()
+                self._hole += end - pos
+                start = end
+            pos = end
+        if start < len(data):
+            self._flush_hole()
+            self._queue(data if start == 0 else data[start:])
         return len(data)
 
     def close(self):
         if self._open:
+            self._flush_data()
+            self._flush_hole()
             self._open = False
             self._stream.finish()
 
@@ -74,36 +173,84 @@ class VolumeWriter(object):
 
 
 class VolumeReader(object):
-    """File-like source streaming a volume's bytes; memory stays bounded."""
+    """File-like source streaming a volume; holes come as holes.
 
-    def __init__(self, conn, volume, offset=0, length=0):
+    :meth:`runs` yields (data, length) with data None for a hole, so that
+    a copy into another volume keeps it sparse; :meth:`read` gives plain
+    bytes (zeros for holes) to whoever wants a file. Memory stays bounded.
+    """
+
+    def __init__(self, conn, volume, offset=0, length=0, sparse=True):
         self._stream = conn.newStream(0)
-        volume.download(self._stream, offset, length, 0)
-        self._buffer = b''
+        self.sparse = False
+        if sparse and _DOWNLOAD_SPARSE:
+            try:
+                volume.download(self._stream, offset, length,
+                                _DOWNLOAD_SPARSE)
+                self.sparse = True
+            except libvirt.libvirtError as e:
+                if not errors.is_unsupported(e):
+                    raise
+                self._stream = conn.newStream(0)
+        if not self.sparse:
+            volume.download(self._stream, offset, length, 0)
+        self._view = memoryview(b'')
+        self._hole = 0
         self._eof = False
         self._open = True
         self.bytes_read = 0
 
     def _receive(self):
-        data = self._stream.recv(CHUNK)
-        if isinstance(data, int):  # -2: "again", non-blocking streams only
-            return
-        if not data:
-            self._eof = True
-            return
-        self._buffer += data
+        """One piece: (data, 0), (None, hole length) or None at the end."""
+        while True:
+            if self.sparse:
+                data = self._stream.recvFlags(CHUNK, _STOP_AT_HOLE)
+            else:
+                data = self._stream.recv(CHUNK)
+            if isinstance(data, int):
+                if data == -3:         # VIR_STREAM_RECV... at a hole
+                    return None, self._stream.recvHole(0)
+                continue               # -2: "again" (non-blocking only)
+            if not data:
+                self._eof = True
+                return None
+            return data, 0
+
+    def runs(self):
+        """Yield (data, 0) or (None, hole length) until the end."""
+        while not self._eof:
+            piece = self._receive()
+            if piece is None:
+                return
+            data, hole = piece
+            self.bytes_read += len(data) if data is not None else hole
+            yield piece
 
     def read(self, size=-1):
         if size is None or size < 0:
-            size = float('inf')
-        while len(self._buffer) < size and not self._eof:
-            self._receive()
-        if size == float('inf'):
-            data, self._buffer = self._buffer, b''
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        self.bytes_read += len(data)
-        return data
+            size = sys.maxsize
+        parts, have = [], 0
+        while have < size:
+            if len(self._view):
+                take = self._view[:size - have]
+                self._view = self._view[len(take):]
+            elif self._hole:
+                n = min(self._hole, size - have, CHUNK)
+                take = bytes(n)
+                self._hole -= n
+            else:
+                if self._eof:
+                    break
+                piece = self._receive()
+                if piece is None:
+                    break
+                data, self._hole = piece
+                self._view = memoryview(data if data is not None else b'')
+                continue
+            parts.append(take)
+            have += len(take)
+        self.bytes_read += have
+        return b''.join(parts)
 
     def __iter__(self):
         while True:
@@ -264,8 +411,20 @@ class Storage(object):
 
 
 def copy_stream(reader, writer):
-    """Copy chunk by chunk; returns the number of bytes copied."""
+    """Copy chunk by chunk; returns the number of bytes copied.
+
+    Between two volumes holes stay holes (nothing of them is read or sent).
+    """
     copied = 0
+    if hasattr(reader, 'runs') and hasattr(writer, 'write_hole'):
+        for data, hole in reader.runs():
+            if data is None:
+                writer.write_hole(hole)
+                copied += hole
+            else:
+                writer.write(data)
+                copied += len(data)
+        return copied
     while True:
         chunk = reader.read(CHUNK)
         if not chunk:

@@ -17,10 +17,13 @@
 nova's power-state sync calls get_info once per instance; asking the engine
 once per call makes its load grow with the cloud. :class:`VmCache` answers
 from one listing of the Nova-owned VMs (``GET /vms?search=description=
-nova-ovirt*``) per ``power_state_cache_ttl``, and :class:`EventPoller`
-keeps it fresh in between from the engine's event feed (one request per
-``event_poll_interval``), turning power state changes into nova
-LifecycleEvents.
+nova-ovirt*``) taken at start, and :class:`EventPoller` keeps it in sync
+from the engine's event feed (one request per ``event_poll_interval``),
+reading again only the VMs the events name (``GET /vms/{id}``) and turning
+power state changes into nova LifecycleEvents. The cache lists again only
+after the feed was not read for ``power_state_cache_ttl`` seconds. So a
+cycle of nova costs the same few requests whatever the number of VMs, and
+a change made behind Nova's back costs one small request per VM.
 
 Ownership lives here too: a VM is Nova's when its description is exactly
 the mark :func:`mark` wrote at creation, and it is in one of the pool's
@@ -28,12 +31,16 @@ clusters. Display names mean nothing.
 """
 
 import collections
+import io
 import re
 import threading
 import time
 
+from lxml import etree
 from oslo_log import log as logging
 import ovirtsdk4 as sdk
+import ovirtsdk4.http  # noqa: F401  (sdk.http: the SDK's request type)
+import ovirtsdk4.service  # noqa: F401
 from ovirtsdk4 import types
 
 from nova.compute import power_state
@@ -47,6 +54,11 @@ LOG = logging.getLogger(__name__)
 MARK_PREFIX = 'nova-ovirt:instance='
 _MARK_RE = re.compile(r'^nova-ovirt:instance=([0-9a-fA-F-]{36})$')
 LIST_SEARCH = 'description=nova-ovirt*'
+# VMs per listing request (the engine's ``max`` with ``page N``).
+LIST_PAGE = 2000
+# VMs a listing no longer shows that are read one by one before they count
+# as gone (a VM renamed while the pages went by moves between pages).
+_VERIFY_LIMIT = 64
 
 # Engine event code of a VM that went down on an error (AuditLogType
 # VM_DOWN_ERROR): the only way to tell a crash from a shutdown.
@@ -54,8 +66,9 @@ EVENT_VM_DOWN_ERROR = 119
 # A removed VM's event names its cluster, not the VM (it is gone): one of
 # these in one of our clusters makes the next poll list again.
 EVENT_VM_REMOVED = (113,)
-# More changed VMs than this in one poll: one listing beats N GETs.
-_GET_LIMIT = 5
+# More changed VMs than this share of the cache in one poll: one listing
+# costs fewer bytes than a GET each.
+_RELIST_SHARE = 0.5
 
 _S = types.VmStatus
 POWER_STATES = {
@@ -69,6 +82,8 @@ POWER_STATES = {
     _S.SAVING_STATE: power_state.SUSPENDED,
     _S.DOWN: power_state.SHUTDOWN,
 }
+# Guests whose memory the engine counts as taken on their host.
+_HOLDING_MEMORY = (power_state.RUNNING, power_state.PAUSED)
 
 
 def mark(instance_uuid):
@@ -107,6 +122,156 @@ def record_of(vm, crashed=False):
                     vm.memory or 0, vcpus, crashed)
 
 
+def _int(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _status(text):
+    try:
+        return _S(text)
+    except ValueError:
+        return None      # as lenient as the SDK's reader
+
+
+def _record_of_element(vm):
+    """VmRecord of a listing's ``<vm>`` element (None: not Nova's)."""
+    match = _MARK_RE.match(vm.findtext('description') or '')
+    if match is None:
+        return None
+    cluster = vm.find('cluster')
+    topo = vm.find('cpu/topology')
+    vcpus = 0
+    if topo is not None:
+        vcpus = ((_int(topo.findtext('sockets')) or 1) *
+                 (_int(topo.findtext('cores')) or 1) *
+                 (_int(topo.findtext('threads')) or 1))
+    return VmRecord(vm.get('id'), match.group(1).lower(),
+                    vm.findtext('name'), _status(vm.findtext('status')),
+                    cluster.get('id') if cluster is not None else None,
+                    _int(vm.findtext('memory')), vcpus, False)
+
+
+def parse_listing(body):
+    """VmRecords of Nova's VMs in a ``GET /vms`` reply, read incrementally.
+
+    The engine's API has no field selection and a VM's XML is several KB
+    (devices, OS, display, placement...), while the cache keeps seven
+    fields. The SDK's reader would build a full ``types.Vm`` per VM (about
+    22 KB of objects each); this keeps one ``<vm>`` element alive at a
+    time and drops it once its record is taken.
+    """
+    records = []
+    seen = 0
+    depth = 0
+    root = None
+    try:
+        for event, elem in etree.iterparse(
+                io.BytesIO(body), events=('start', 'end'),
+                resolve_entities=False, no_network=True):
+            if event == 'start':
+                depth += 1
+                if depth == 1:
+                    root = elem.tag
+                continue
+            depth -= 1
+            if depth != 1 or elem.tag != 'vm':
+                continue
+            seen += 1
+            rec = _record_of_element(elem)
+            if rec is not None:
+                records.append(rec)
+            elem.clear()
+            parent = elem.getparent()
+            while elem.getprevious() is not None:
+                del parent[0]
+    except etree.XMLSyntaxError as e:
+        raise ovirt_session.BadReply('unreadable VM listing: %s' % e)
+    if root != 'vms':
+        raise ovirt_session.BadReply(
+            'the engine answered <%s> where a VM listing was expected'
+            % root)
+    return Page(records, seen)
+
+
+Page = collections.namedtuple('Page', 'records seen')
+
+
+class _LeanVmsService(sdk.service.Service):
+    """``GET /vms`` whose reply is read by :func:`parse_listing`."""
+
+    def list_records(self, search, max_=None):
+        query = {'search': search}
+        if max_:
+            query['max'] = str(max_)
+        request = sdk.http.Request(method='GET', path=self._path,
+                                   query=query)
+        context = self._connection.send(request)
+
+        def read(response):
+            if response.code != 200:
+                self._check_fault(response)
+            return parse_listing(response.body)
+        return sdk.service.Future(self._connection, context, read).wait()
+
+
+def list_records(system, search=None, page=None):
+    """One page (``LIST_PAGE`` VMs) of Nova's VMs, as a :class:`Page`.
+
+    The SDK holds a reply whole in memory (3-4 KB per VM): pages keep a
+    20,000-VM listing from needing 80 MB at once.
+    """
+    vms = system.vms_service()
+    search = search or LIST_SEARCH
+    if page is not None:
+        search = '%s page %d' % (search, page)
+    return _LeanVmsService(vms._connection, vms._path).list_records(
+        search, LIST_PAGE if page is not None else None)
+
+
+class SingleFlight(object):
+    """Concurrent calls for the same key share one call's result.
+
+    nova's power-state sync runs get_info on 32 threads; 50 VMs found
+    stopped at once must not become 50 identical requests.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._flights = {}
+
+    def run(self, key, func):
+        with self._lock:
+            flight = self._flights.get(key)
+            leader = flight is None
+            if leader:
+                flight = self._flights[key] = _Flight()
+        if not leader:
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            return flight.result
+        try:
+            flight.result = func()
+            return flight.result
+        except BaseException as e:
+            flight.error = e
+            raise
+        finally:
+            with self._lock:
+                del self._flights[key]
+            flight.done.set()
+
+
+class _Flight(object):
+    def __init__(self):
+        self.done = threading.Event()
+        self.result = None
+        self.error = None
+
+
 def transition(old, new):
     """nova lifecycle transition between two power states, or None."""
     if old == new:
@@ -124,69 +289,176 @@ def transition(old, new):
     return None
 
 
+def holds_memory(rec):
+    return to_power_state(rec.status) in _HOLDING_MEMORY
+
+
 class VmCache(object):
-    """Nova-owned VMs of the pool's clusters, by instance UUID."""
+    """Nova-owned VMs of the pool's clusters, by instance UUID.
+
+    The cache is in sync from a listing on: the event poller tells it each
+    time it has read the feed (:meth:`synced`), and it lists again only
+    when nothing kept it in sync for ``ttl`` seconds (the feed broke, or
+    the poller is off). Reads are dictionary look-ups with no lock: a
+    record is replaced whole, never changed in place. The per-cluster
+    sums the resource update needs are kept as records come and go.
+    """
+
+    # Instances seen gone that are remembered, so that nova's sync of an
+    # instance whose VM was removed asks the engine nothing.
+    MAX_GONE = 100000
 
     def __init__(self, session, cluster_ids, ttl, emit=None):
         self._session = session
         self._cluster_ids = cluster_ids      # callable -> set of ids
         self.ttl = ttl
         self._emit = emit                    # callable(LifecycleEvent)
+        self._clock = time.monotonic
         self._records = {}
         self._by_vm_id = {}
-        # uuid -> monotonic time of its drop: what a read that started
-        # before the drop says about the uuid is stale.
-        self._dropped = {}
-        self._fetched = None                 # monotonic time of last listing
+        # uuid -> clock time it was seen gone: what a read that started
+        # before says about the uuid is stale, and nobody needs to ask.
+        self._dropped = collections.OrderedDict()
+        self._held = collections.Counter()   # cluster id -> memory bytes
+        self._owned = collections.Counter()  # cluster id -> VMs
+        self._synced = None                  # clock time in sync last
         self._lock = threading.Lock()
-        self._refresh_lock = threading.Lock()
+        self._flights = SingleFlight()
 
     # -- reading -----------------------------------------------------------
 
     def fresh(self, max_age=None):
         max_age = self.ttl if max_age is None else max_age
-        return (self._fetched is not None
-                and time.monotonic() - self._fetched < max_age)
+        return (self._synced is not None
+                and self._clock() - self._synced < max_age)
 
-    def all(self, max_age=None):
-        """{uuid: VmRecord}, listing the engine again when stale."""
+    def _ensure(self, max_age=None):
         if not self.fresh(max_age):
             self.refresh(max_age)
+
+    def all(self, max_age=None):
+        """{uuid: VmRecord} (a copy), listing again when out of sync."""
+        self._ensure(max_age)
         with self._lock:
             return dict(self._records)
 
     def get(self, instance_uuid, max_age=None):
-        return self.all(max_age).get(instance_uuid)
+        """The instance's record or None; O(1), no engine request when in
+        sync."""
+        self._ensure(max_age)
+        return self._records.get(instance_uuid)
 
     def peek(self, instance_uuid):
         """What the cache has, without asking the engine."""
-        with self._lock:
-            return self._records.get(instance_uuid)
+        return self._records.get(instance_uuid)
+
+    def gone(self, instance_uuid):
+        """Whether the instance's VM was seen gone (and not seen since)."""
+        return instance_uuid in self._dropped
 
     def uuid_of_vm(self, vm_id):
-        with self._lock:
-            return self._by_vm_id.get(vm_id)
+        return self._by_vm_id.get(vm_id)
 
-    # -- writing -----------------------------------------------------------
+    def memory_held(self, cluster_id):
+        """Bytes of memory Nova's VMs hold in the cluster (O(1))."""
+        self._ensure()
+        return self._held[cluster_id]
+
+    def owned(self, cluster_id):
+        self._ensure()
+        return self._owned[cluster_id]
+
+    def __len__(self):
+        return len(self._records)
+
+    # -- engine reads ------------------------------------------------------
 
     def refresh(self, max_age=None):
         """One listing of every Nova-owned VM (concurrent callers share it)."""
         max_age = self.ttl if max_age is None else max_age
-        with self._refresh_lock:
-            if self._fetched is not None and max_age > 0 and self.fresh(
-                    max_age):
-                return   # another thread listed while we waited
-            started = time.monotonic()
-            vms = ovirt_session.as_list(self._session.read(
-                lambda system: system.vms_service().list(
-                    search=LIST_SEARCH)))
-            clusters = self._cluster_ids()
-            records = {}
-            for vm in vms:
-                rec = record_of(vm)
-                if rec.uuid and rec.cluster_id in clusters:
-                    records[rec.uuid] = rec
-            self._replace(records, started)
+        if max_age > 0 and self.fresh(max_age):
+            return
+        self._flights.run('listing', self._list)
+
+    def _list(self):
+        started = self._clock()
+        found, page = [], 1
+        while True:
+            got = self._session.read(
+                lambda system: list_records(system, page=page))
+            if not isinstance(got, Page):
+                raise ovirt_session.BadReply('no VM listing')
+            known = len(found)
+            found.extend(got.records)
+            # A page of nothing new: an engine that ignores ``page``.
+            if got.seen < LIST_PAGE or (
+                    page > 1 and {r.id for r in got.records} <=
+                    {r.id for r in found[:known]}):
+                break
+            page += 1
+        clusters = self._cluster_ids()
+        records = {r.uuid: r for r in found if r.cluster_id in clusters}
+        if page > 1:
+            self._confirm_missing(records)
+        self._replace(records, started)
+
+    def _confirm_missing(self, records):
+        """Read the VMs a paged listing missed; keep those that exist.
+
+        Pages are separate requests: a VM renamed meanwhile can move from
+        a page not yet read to one already read. Gone would be remembered
+        as gone, so it is checked first (normally none are missing).
+        """
+        missing = [r for u, r in list(self._records.items())
+                   if u not in records]
+        if len(missing) > _VERIFY_LIMIT:
+            return      # a mass removal: the listing is right about them
+        for rec in missing:
+            try:
+                vm = self._session.read(
+                    lambda system: system.vms_service().vm_service(
+                        rec.id).get())
+            except sdk.NotFoundError:
+                continue
+            again = record_of(vm)
+            if again.uuid == rec.uuid and \
+                    again.cluster_id in self._cluster_ids():
+                records[again.uuid] = again
+
+    def reload(self, instance_uuid, find):
+        """Read the instance's VM again: one ``GET /vms/{id}`` when its id
+        is known, else ``find(instance_uuid)`` (a search). Concurrent
+        reloads of one instance share the request. Returns its record or
+        None (then it is remembered as gone).
+        """
+        return self._flights.run(
+            ('vm', instance_uuid), lambda: self._reload(instance_uuid, find))
+
+    def _reload(self, instance_uuid, find):
+        known = self.peek(instance_uuid)
+        read_at = self._clock()
+        vm = None
+        if known is not None:
+            try:
+                vm = self._session.read(
+                    lambda system: system.vms_service().vm_service(
+                        known.id).get())
+            except sdk.NotFoundError:
+                vm = None
+        else:
+            vm = find(instance_uuid)
+        rec = self.put_vm(vm, read_at=read_at) if vm is not None else None
+        if rec is None or rec.uuid != instance_uuid:
+            self.drop(instance_uuid, at=read_at)
+            return None
+        return rec
+
+    # -- writing -----------------------------------------------------------
+
+    def synced(self, since):
+        """The event feed was read completely as of clock time ``since``."""
+        if self._synced is not None:
+            self._synced = max(self._synced, since)
 
     def _stale(self, uuid, read_at):
         """Whether a read that started at read_at predates a drop."""
@@ -194,18 +466,36 @@ class VmCache(object):
         return read_at is not None and dropped is not None and \
             dropped >= read_at
 
+    def _add(self, rec):
+        # Caller holds _lock.
+        old = self._records.get(rec.uuid)
+        if old is not None:
+            self._remove(old)
+        self._records[rec.uuid] = rec
+        self._by_vm_id[rec.id] = rec.uuid
+        self._owned[rec.cluster_id] += 1
+        if holds_memory(rec):
+            self._held[rec.cluster_id] += rec.memory
+        self._dropped.pop(rec.uuid, None)
+        return old
+
+    def _remove(self, rec):
+        # Caller holds _lock.
+        self._records.pop(rec.uuid, None)
+        if self._by_vm_id.get(rec.id) == rec.uuid:
+            del self._by_vm_id[rec.id]
+        self._owned[rec.cluster_id] -= 1
+        if holds_memory(rec):
+            self._held[rec.cluster_id] -= rec.memory
+
     def _replace(self, records, started=None):
         with self._lock:
             # A VM removed while the listing was on its way is gone: the
             # listing must not bring it back.
             for u in [u for u in records if self._stale(u, started)]:
                 del records[u]
-            horizon = time.monotonic() - 3600
-            self._dropped = {u: t for u, t in self._dropped.items()
-                             if t > horizon}
             old = self._records
-            gone = set(old) - set(records)
-            first = self._fetched is None
+            first = self._synced is None
             # A crash seen through an event outlives the next listing.
             for u, rec in records.items():
                 prev = old.get(u)
@@ -214,7 +504,22 @@ class VmCache(object):
                     records[u] = rec._replace(crashed=True)
             self._records = records
             self._by_vm_id = {r.id: u for u, r in records.items()}
-            self._fetched = time.monotonic()
+            self._owned = collections.Counter(
+                r.cluster_id for r in records.values())
+            self._held = collections.Counter()
+            for r in records.values():
+                if holds_memory(r):
+                    self._held[r.cluster_id] += r.memory
+            for u in records:
+                self._dropped.pop(u, None)
+            gone = [u for u in old if u not in records]
+            for u in gone:
+                self._forget(u, started)
+            # In sync from now: a listing that took longer than the TTL
+            # (20,000 VMs on a busy engine) must not be stale on arrival,
+            # or every reader would list again. What changed while it was
+            # on its way the feed tells (its position was taken first).
+            self._synced = self._clock()
         if not first:
             for u, rec in records.items():
                 if u in old:
@@ -226,11 +531,18 @@ class VmCache(object):
                     self._emit(virtevent.LifecycleEvent(
                         u, virtevent.EVENT_LIFECYCLE_STOPPED))
 
+    def _forget(self, uuid, at):
+        # Caller holds _lock.
+        self._dropped[uuid] = self._clock() if at is None else at
+        self._dropped.move_to_end(uuid)
+        while len(self._dropped) > self.MAX_GONE:
+            self._dropped.popitem(last=False)
+
     def put_vm(self, vm, crashed=False, read_at=None):
         """Take a VM just read from the engine; emit its power change.
 
-        ``read_at``: monotonic time the read started; a VM dropped since
-        is not taken back.
+        ``read_at``: clock time the read started; a VM dropped since is
+        not taken back.
         """
         rec = record_of(vm, crashed)
         if rec.uuid is None or rec.cluster_id not in self._cluster_ids():
@@ -238,22 +550,23 @@ class VmCache(object):
         with self._lock:
             if self._stale(rec.uuid, read_at):
                 return None
-            old = self._records.get(rec.uuid)
-            self._records[rec.uuid] = rec
-            self._by_vm_id[rec.id] = rec.uuid
+            prev = self._records.get(rec.uuid)
+            if prev is not None and prev.crashed and rec.status == _S.DOWN:
+                rec = rec._replace(crashed=True)
+            old = self._add(rec)
         if old is not None:
             self._notify(old, rec)
         return rec
 
-    def drop(self, instance_uuid):
+    def drop(self, instance_uuid, at=None):
         with self._lock:
-            self._dropped[instance_uuid] = time.monotonic()
-            rec = self._records.pop(instance_uuid, None)
+            rec = self._records.get(instance_uuid)
             if rec is not None:
-                self._by_vm_id.pop(rec.id, None)
+                self._remove(rec)
+            self._forget(instance_uuid, at)
 
     def invalidate(self):
-        self._fetched = None if self._fetched is None else -1e9
+        self._synced = None if self._synced is None else -1e9
 
     def _notify(self, old, new):
         change = transition(to_power_state(old.status, old.crashed),
@@ -311,12 +624,13 @@ class EventPoller(object):
             self.prime()
             return []
         since = self.last_id
+        started = self._cache._clock()
         events = ovirt_session.as_list(self._session.read(
             lambda system: system.events_service().list(from_=since)))
         events = [e for e in events if int(e.id) > since]
         if not events:
+            self._cache.synced(started)
             return []
-        self.last_id = max(int(e.id) for e in events)
         changed, crashed, relist = [], set(), False
         clusters = self._cache._cluster_ids()
         for ev in sorted(events, key=lambda e: int(e.id)):
@@ -332,21 +646,26 @@ class EventPoller(object):
                 changed.append(vm_id)
             if ev.code == EVENT_VM_DOWN_ERROR:
                 crashed.add(vm_id)
-        if relist or len(changed) > _GET_LIMIT:
+        if relist or len(changed) > max(
+                8, _RELIST_SHARE * len(self._cache)):
             self._cache.refresh(max_age=0)
         else:
             for vm_id in changed:
                 self._refresh_vm(vm_id, vm_id in crashed)
+        # Only now: a failed GET above leaves the feed unread, so the
+        # events are read again next time.
+        self.last_id = max(int(e.id) for e in events)
+        self._cache.synced(started)
         return events
 
     def _refresh_vm(self, vm_id, crashed):
-        read_at = time.monotonic()
+        read_at = self._cache._clock()
         try:
             vm = self._session.read(
                 lambda system: system.vms_service().vm_service(vm_id).get())
         except sdk.NotFoundError:
             uuid = self._cache.uuid_of_vm(vm_id)
             if uuid:
-                self._cache.drop(uuid)
+                self._cache.drop(uuid, at=read_at)
             return
         self._cache.put_vm(vm, crashed, read_at=read_at)

@@ -20,7 +20,8 @@ template of it, named ``nova-image-<image id>``. Every later boot creates
 its VM from that template as a thin clone: no image byte is copied again.
 
 Two first boots of one image in this process wait for each other (a lock
-per image id); a template found by name is reused (another nova-compute,
+per image id, taken only when the template is missing or not ready); a
+template found by name is reused (another nova-compute,
 or a restart, may have made it). A failed first boot removes its disk and
 VM.
 
@@ -149,8 +150,18 @@ class ImageCache(object):
         return found[0] if found else None
 
     def template_for(self, context, image_meta, cluster_id):
-        """Id of the image's template (made now if needed), status ok."""
+        """Id of the image's template (made now if needed), status ok.
+
+        A template that exists and is ready costs one look-up and no lock:
+        concurrent boots of a cached image only share the connections.
+        The lock is for making the template (or waiting for it), so that
+        two first boots upload once.
+        """
         image_id = image_meta.id
+        template = self.find(image_id)
+        if template is not None and template.status == \
+                types.TemplateStatus.OK:
+            return template.id
         with self._lock(image_id):
             template = self.find(image_id)
             if template is None:

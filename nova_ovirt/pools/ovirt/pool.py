@@ -24,7 +24,6 @@ ovirt-pool-<name>.json`` so a restart while the engine is down still
 reports the same nodes (unavailable until the engine answers).
 """
 
-import collections
 import contextlib
 import functools
 import json
@@ -39,7 +38,6 @@ import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 
 import nova.conf
-from nova.compute import power_state
 from nova.compute import task_states
 from nova import exception as nova_exception
 from nova import objects
@@ -64,9 +62,6 @@ from nova_ovirt.pools.ovirt import vmops
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
-
-# Guests whose memory the engine counts as taken on their host.
-_HOLDING_MEMORY = (power_state.RUNNING, power_state.PAUSED)
 
 ovirt_conf.register_opts(CONF)
 
@@ -315,8 +310,10 @@ class OvirtPool(base.Pool):
             self.vmops, self.transfers, self.image_api, self.spawn_timeout)
         self.migrations = migration.Migrations(self)
         self.rescues = rescue.Rescue(self)
-        self.cache.refresh(max_age=0)
+        # The feed's position first: a change between the two is then
+        # both in the listing and read again from the feed, never lost.
         self.poller.prime()
+        self.cache.refresh(max_age=0)
         self._ready = True
         LOG.info('Pool %s: engine %s ready, clusters %s', self.name,
                  self.conf.url, ', '.join(sorted(self._nodes)))
@@ -525,8 +522,7 @@ class OvirtPool(base.Pool):
                  'username': self.conf.username}
         if not self._ready:
             return found
-        owned = collections.Counter(
-            r.cluster_id for r in self.cache.all().values())
+        owned = {cid: self.cache.owned(cid) for cid in self._nodes.values()}
         clusters = {}
         for name, cluster_id in self._nodes.items():
             cluster = self._clusters[cluster_id]
@@ -560,10 +556,10 @@ class OvirtPool(base.Pool):
 
     def _nova_memory_mb(self, cluster_id):
         """Memory Nova's running guests in the cluster hold, in MiB."""
-        return sum(r.memory for r in self._listing().values()
-                   if r.cluster_id == cluster_id and
-                   vm_cache.to_power_state(r.status) in _HOLDING_MEMORY
-                   ) // inventory.MiB
+        try:
+            return self.cache.memory_held(cluster_id) // inventory.MiB
+        except sdk.Error as e:
+            raise ovirt_session.translate(e, 'list instances', self.name)
 
     @_engine
     def get_available_resource(self, nodename):

@@ -16,48 +16,76 @@
 
 A Nova snapshot is an oVirt snapshot of the root disk, downloaded through
 an image transfer of that disk snapshot (the VM may keep running: the
-snapshot's layer does not change) and streamed into the Glance image. The
+snapshot's layer does not change). Only the data extents travel; they land
+in a sparse raw file, which ``qemu-img convert`` turns into a qcow2 image
+holding only the data, and that is what Glance stores (``disk_format``
+qcow2): a 20 GiB disk with 1 GiB of data is a 1 GiB image, not 20. The
 oVirt snapshot is removed afterwards, also when anything failed.
 """
 
 import contextlib
 import http.client
+import os
+import tempfile
+
+from oslo_concurrency import processutils
 
 from oslo_log import log as logging
 import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 
 from nova.compute import task_states
+import nova.conf
 
 from nova_ovirt import exception
 from nova_ovirt.pools.ovirt import session as ovirt_session
 from nova_ovirt.pools.ovirt import transfer as ovirt_transfer
 
+CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 SNAPSHOT_MARK = 'nova-ovirt:snapshot='
 
 
 class StreamReader(object):
-    """read(n) over imageio GET chunks; what Glance's upload consumes."""
+    """read(n) over buffers of a download; what Glance's upload consumes.
+
+    Each buffer is handed out whole when the caller asks for at least its
+    size (Glance reads in large pieces); a smaller read takes a slice of a
+    memoryview, so no buffer is copied again per read.
+    """
 
     def __init__(self, chunks, size):
         self._chunks = iter(chunks)
-        self._buf = b''
+        self._view = memoryview(b'')
         self.size = size
         self.sent = 0
+
+    def _next(self):
+        for chunk in self._chunks:
+            if len(chunk):
+                return memoryview(chunk)
+        return None
 
     def read(self, n=-1):
         if n is None or n < 0:
             n = self.size - self.sent
-        while len(self._buf) < n:
-            try:
-                self._buf += next(self._chunks)
-            except StopIteration:
-                break
-        data, self._buf = self._buf[:n], self._buf[n:]
-        self.sent += len(data)
-        return data
+        parts, have = [], 0
+        while have < n:
+            if not len(self._view):
+                view = self._next()
+                if view is None:
+                    break
+                self._view = view
+            take = self._view[:n - have]
+            self._view = self._view[len(take):]
+            parts.append(take)
+            have += len(take)
+        self.sent += have
+        if len(parts) == 1:
+            return parts[0].obj if len(parts[0]) == len(parts[0].obj) \
+                else bytes(parts[0])
+        return b''.join(parts)
 
     def __iter__(self):
         while True:
@@ -71,14 +99,14 @@ class StreamReader(object):
 
 
 @contextlib.contextmanager
-def download(transfers, size, disk_id=None, snapshot_id=None):
-    """Yield a reader of a disk's (or disk snapshot's) guest data."""
+def download_runs(transfers, size, disk_id=None, snapshot_id=None):
+    """Yield the (offset, data or None, length) runs of a disk's data."""
     tr = transfers.begin(types.ImageTransferDirection.DOWNLOAD,
                          disk_id=disk_id, snapshot_id=snapshot_id)
     client = None
     try:
         client = transfers.client(tr)
-        yield StreamReader(ovirt_transfer.download(client, size), size)
+        yield ovirt_transfer.download_runs(client, size)
     finally:
         if client is not None:
             client.close()
@@ -89,6 +117,59 @@ def download(transfers, size, disk_id=None, snapshot_id=None):
         except Exception as e:
             LOG.warning('Finalizing download %s: %s', tr.id,
                         ovirt_session.fault_text(e))
+
+
+@contextlib.contextmanager
+def download(transfers, size, disk_id=None, snapshot_id=None):
+    """Yield a reader of a disk's (or disk snapshot's) guest data."""
+    with download_runs(transfers, size, disk_id, snapshot_id) as runs:
+        yield StreamReader(_as_buffers(runs), size)
+
+
+def _as_buffers(runs):
+    zeros = bytes(ovirt_transfer.CHUNK)
+    for _offset, data, length in runs:
+        if data is not None:
+            yield data
+            continue
+        while length > 0:
+            n = min(len(zeros), length)
+            yield zeros if n == len(zeros) else bytes(n)
+            length -= n
+
+
+@contextlib.contextmanager
+def sparse_qcow2(runs, size):
+    """Write runs to a sparse raw file, convert it; yield the qcow2 path.
+
+    Both files live in a temporary directory under ``instances_path``
+    (the same disk nova keeps instance files on) and go afterwards.
+    """
+    os.makedirs(CONF.instances_path, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix='nova-ovirt-snapshot-',
+                                     dir=CONF.instances_path) as tmp:
+        raw = os.path.join(tmp, 'disk.raw')
+        fd = os.open(raw, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.ftruncate(fd, size)       # all holes until data lands
+            for offset, data, length in runs:
+                if data is not None:
+                    _pwrite_all(fd, data, offset)
+        finally:
+            os.close(fd)
+        qcow2 = os.path.join(tmp, 'disk.qcow2')
+        processutils.execute('qemu-img', 'convert', '-q', '-f', 'raw',
+                             '-O', 'qcow2', raw, qcow2)
+        os.unlink(raw)
+        yield qcow2
+
+
+def _pwrite_all(fd, data, offset):
+    view = memoryview(data)
+    while len(view):
+        n = os.pwrite(fd, view, offset)
+        view = view[n:]
+        offset += n
 
 
 class Snapshots(object):
@@ -164,12 +245,15 @@ class Snapshots(object):
                               expected_state=task_states.IMAGE_PENDING_UPLOAD)
             metadata = self._metadata(context, instance, image_id, size)
             try:
-                with download(self._transfers, size,
-                              snapshot_id=disk.image_id) as reader:
+                with download_runs(self._transfers, size,
+                                   snapshot_id=disk.image_id) as runs, \
+                        sparse_qcow2(runs, size) as path, \
+                        open(path, 'rb') as image:
                     self._image_api.update(context, image_id, metadata,
-                                           data=reader, purge_props=False)
+                                           data=image, purge_props=False)
             except (ovirt_transfer.TransferError, OSError,
-                    http.client.HTTPException) as e:
+                    http.client.HTTPException,
+                    processutils.ProcessExecutionError) as e:
                 # The data side failed (imageio connection reset, short
                 # read): a nova exception, so that nova records the
                 # reason and deletes the half-uploaded image.
@@ -186,10 +270,11 @@ class Snapshots(object):
                             instance=instance)
 
     def _metadata(self, context, instance, image_id, size):
-        # What nova's libvirt driver sends for a snapshot: the guest data
-        # as a raw disk, owned by the instance's project.
+        # What nova's libvirt driver sends for a qcow2 snapshot, owned by
+        # the instance's project. ``size``: the guest's disk, which the
+        # qcow2 file (data only) says itself.
         return {
-            'disk_format': 'raw',
+            'disk_format': 'qcow2',
             'container_format': 'bare',
             'properties': {
                 'image_location': 'snapshot',

@@ -615,27 +615,45 @@ class VmOps(object):
     # -- info --------------------------------------------------------------
 
     def info(self, instance, use_cache=True):
+        """Power state from the cache; ``use_cache=False`` reads the one VM.
+
+        nova asks without the cache for each instance it finds stopped
+        unexpectedly: that is one ``GET /vms/{id}`` (shared by concurrent
+        callers), never a listing. An instance whose VM was seen gone
+        costs nothing until it shows up again. The VM Nova recorded at
+        spawn wins over a copy with the same mark; two marked VMs are a
+        conflict, reported without changing anything.
+        """
         recorded = recorded_vm_id(instance, self.pool.name)
-        max_age = None if use_cache else 0
-        rec = self.cache.get(instance.uuid, max_age=max_age)
-        # Not in the listing (created after it), or the listing's VM is
-        # not the one Nova recorded (a copy with the same mark): ask.
-        mismatch = rec is not None and recorded and rec.id != recorded
-        if mismatch or (rec is None and (use_cache or recorded)):
-            read_at = time.monotonic()
-            try:
-                vm = self.find_vm(instance.uuid, recorded=recorded)
-            except exception.OwnershipConflict:
-                return self._conflict_info(recorded)
-            rec = None
-            if vm is not None:
-                rec = (self.cache.put_vm(vm, read_at=read_at)
-                       or vm_cache.record_of(vm))
+        try:
+            rec = self._info_record(instance.uuid, use_cache, recorded)
+        except exception.OwnershipConflict:
+            return self._conflict_info(recorded)
         if rec is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
         return hardware.InstanceInfo(
             state=vm_cache.to_power_state(rec.status, rec.crashed),
             internal_id=rec.id)
+
+    def _info_record(self, instance_uuid, use_cache, recorded):
+        def find(uuid):
+            return self.find_vm(uuid, recorded=recorded)
+        if not use_cache or self.cache.ttl == 0:
+            rec = self.cache.reload(instance_uuid, find)
+        else:
+            rec = self.cache.get(instance_uuid)
+            if rec is None and not self.cache.gone(instance_uuid):
+                # Maybe created after the last listing: ask once for it.
+                rec = self.cache.reload(instance_uuid, find)
+        if recorded and (rec is None or rec.id != recorded):
+            # The listing's VM is a copy with the same mark, or the
+            # recorded VM lost its mark (an admin edited it): search.
+            read_at = time.monotonic()
+            vm = find(instance_uuid)
+            rec = None if vm is None else (
+                self.cache.put_vm(vm, read_at=read_at)
+                or vm_cache.record_of(vm))
+        return rec
 
     def _conflict_info(self, recorded):
         """The state of the VM Nova recorded, read and changed nothing;

@@ -1,0 +1,167 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Image data against the simulator's imageio: what goes over the wire."""
+
+import io
+import os
+
+from ovirtsdk4 import types
+import testtools
+
+from nova_ovirt.pools.ovirt import session as ovirt_session
+from nova_ovirt.pools.ovirt import snapshot
+from nova_ovirt.pools.ovirt import transfer
+from tests.unit.pools.ovirt import base
+
+MiB = 1024 * 1024
+_UP = types.ImageTransferDirection.UPLOAD
+_DOWN = types.ImageTransferDirection.DOWNLOAD
+
+
+def half_zero(size, segment=3 * MiB):
+    """Data and zero segments, not aligned on chunks."""
+    out = bytearray(size)
+    for start in range(0, size, 2 * segment):
+        end = min(start + segment, size)
+        out[start:end] = os.urandom(end - start)
+    return bytes(out)
+
+
+class ZeroDetectionTestCase(testtools.TestCase):
+
+    def test_runs(self):
+        data = bytes(MiB) + b'x' * MiB + b'y' * 10 + bytes(MiB)
+        runs = transfer.split_zeros(data, 100)
+        # Per 1 MiB block: the block holding the y's is data, the tail
+        # after it is zeros.
+        self.assertEqual([(100, True, MiB), (100 + MiB, False, 2 * MiB),
+                          (100 + 3 * MiB, True, 10)],
+                         [(o, d is None, n) for o, d, n in runs])
+        self.assertEqual(data[MiB:3 * MiB], bytes(runs[1][1]))
+
+    def test_is_zero(self):
+        self.assertTrue(transfer.is_zero(bytes(3 * MiB + 5)))
+        self.assertFalse(transfer.is_zero(bytes(3 * MiB) + b'\1'))
+        self.assertTrue(transfer.is_zero(b'ab' + bytes(10), 2))
+
+
+class StreamReaderTestCase(testtools.TestCase):
+
+    def test_reads_across_buffers(self):
+        chunks = [b'abc', bytearray(b'defg'), b'', b'h' * 10]
+        reader = snapshot.StreamReader(chunks, 17)
+        got = [bytes(reader.read(5)) for _ in range(4)]
+        self.assertEqual(b'abcdefg' + b'h' * 10, b''.join(got))
+        self.assertEqual(17, reader.sent)
+
+
+class TransferTestCase(base.SimTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.session = ovirt_session.Session(
+            self.sim.url, self.sim.username, self.sim.password,
+            ca_file=self.sim.ca_file)
+        self.addCleanup(self.session.close)
+        self.transfers = transfer.Transfers(self.session,
+                                            ca_file=self.sim.ca_file)
+        sd = self.session.read(
+            lambda s: s.storage_domains_service().list(search='name=data'))
+        self.sd_id = sd[0].id
+
+    def new_disk(self, size):
+        disk = self.session.write(lambda s: s.disks_service().add(
+            types.Disk(name='t', format=types.DiskFormat.RAW, sparse=True,
+                       provisioned_size=size,
+                       storage_domains=[types.StorageDomain(id=self.sd_id)])))
+        ovirt_session.wait_for(
+            lambda: self.session.read(
+                lambda s: s.disks_service().disk_service(disk.id).get()),
+            lambda d: d.status == types.DiskStatus.OK, 30, 'disk')
+        return disk.id
+
+    def upload(self, disk_id, data):
+        tr = self.transfers.begin(_UP, disk_id=disk_id)
+        client = self.transfers.client(tr)
+        try:
+            sent = transfer.upload(client, io.BytesIO(data), len(data))
+        finally:
+            client.close()
+        self.transfers.finalize(tr.id)
+        return sent
+
+    def download(self, disk_id, size):
+        tr = self.transfers.begin(_DOWN, disk_id=disk_id)
+        client = self.transfers.client(tr)
+        try:
+            return list(transfer.download_runs(client, size))
+        finally:
+            client.close()
+            self.transfers.finalize(tr.id)
+
+    def test_zeros_go_as_zero_requests_and_holes_are_not_read(self):
+        size = 20 * MiB + 4096
+        data = half_zero(size)
+        data_bytes = size - data.count(0)   # random data has few zeros
+        disk = self.new_disk(size)
+        self.sim.requests.reset()
+        sent = self.upload(disk, data)
+        # Only the data segments travel as bytes.
+        self.assertEqual(sent, self.sim.requests.bytes_uploaded)
+        self.assertLess(sent, size * 0.6)
+        self.assertGreater(sent, data_bytes * 0.99)
+        # Each zero segment is one zero request (runs merge across chunks).
+        segments = -(-size // (3 * MiB))
+        self.assertEqual(segments // 2, self.sim.requests.count(
+            'PATCH', r'/images/') - 1)          # and one flush
+        self.sim.requests.reset()
+        runs = self.download(disk, size)
+        self.assertEqual(sent, self.sim.requests.bytes_downloaded)
+        got = bytearray(size)
+        for offset, run, length in runs:
+            if run is not None:
+                got[offset:offset + length] = run
+        self.assertEqual(data, bytes(got))
+
+    def test_upload_uses_the_writers_imageio_offers(self):
+        size = 6 * transfer.CHUNK
+        disk = self.new_disk(size)
+        tr = self.transfers.begin(_UP, disk_id=disk)
+        client = self.transfers.client(tr)
+        self.addCleanup(client.close)
+        offered = client.features['max_writers']
+        self.assertEqual(min(offered, transfer.MAX_WORKERS),
+                         client.workers('max_writers'))
+        clones = []
+        real_clone = client.clone
+
+        def clone():
+            clones.append(real_clone())
+            return clones[-1]
+        client.clone = clone
+        transfer.upload(client, io.BytesIO(os.urandom(size)), size)
+        self.assertEqual(client.workers('max_writers') - 1, len(clones))
+        self.transfers.finalize(tr.id)
+
+    def test_failed_write_stops_the_upload(self):
+        size = 8 * transfer.CHUNK
+        disk = self.new_disk(size)
+        self.sim.faults.fail_transfer_after(2 * transfer.CHUNK)
+        tr = self.transfers.begin(_UP, disk_id=disk)
+        client = self.transfers.client(tr)
+        self.addCleanup(client.close)
+        self.assertRaises(Exception, transfer.upload, client,
+                          io.BytesIO(os.urandom(size)), size)
+        self.transfers.cancel(tr.id)

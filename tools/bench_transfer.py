@@ -1,0 +1,235 @@
+#!/usr/bin/env python
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Image data to and from the engine's imageio, against the alternatives.
+
+For a random image and a half-zero image (64 MiB data / 64 MiB zeros), on
+the same simulator (its own process) in the same run:
+
+* upload: our ``transfer.upload`` (as the image cache uses it, reading a
+  file like Glance's download), one raw ``curl -T`` PUT of the same bytes,
+  and ovirt-imageio's own client (``ovirt_imageio.client.upload``);
+* download: our ``transfer.download_runs`` (as snapshots and exports use
+  it), one raw ``curl`` GET, and ``ovirt_imageio.client.download``.
+
+Prints seconds, MiB/s, our driver's CPU seconds and peak memory growth,
+and the ratios (ours / raw is throughput: >= 0.8 is the goal). Each figure
+is the best of 3 rounds (the machine may be shared).
+
+Run: ``python tools/bench_transfer.py [--quick] [--size-mib N]``
+(512 MiB by default).
+"""
+
+import argparse
+import logging
+import os
+import subprocess
+import tempfile
+import time
+
+import bench_common  # noqa: F401  (sys.path, eventlet off)
+from bench_common import RemoteSim
+
+from ovirtsdk4 import types  # noqa: E402
+
+from nova_ovirt.pools.ovirt import session as ovirt_session  # noqa: E402
+from nova_ovirt.pools.ovirt import transfer  # noqa: E402
+
+MiB = 1024 * 1024
+SEGMENT = 64 * MiB
+_UP = types.ImageTransferDirection.UPLOAD
+_DOWN = types.ImageTransferDirection.DOWNLOAD
+
+
+def make_image(path, size, half_zero):
+    with open(path, 'wb') as f:
+        pos = 0
+        while pos < size:
+            n = min(SEGMENT, size - pos)
+            if half_zero and (pos // SEGMENT) % 2:
+                f.seek(n, os.SEEK_CUR)
+            else:
+                for i in range(0, n, 4 * MiB):
+                    f.write(os.urandom(min(4 * MiB, n - i)))
+            pos += n
+        f.truncate(size)
+
+
+class Engine(object):
+    def __init__(self, sim):
+        self.sim = sim
+        self.session = ovirt_session.Session(
+            sim.url, sim.username, sim.password, ca_file=sim.ca_file)
+        self.transfers = transfer.Transfers(self.session,
+                                            ca_file=sim.ca_file)
+        sds = self.session.read(
+            lambda s: s.storage_domains_service().list(search='name=data'))
+        self.sd_id = sds[0].id
+
+    def new_disk(self, size):
+        disk = self.session.write(lambda s: s.disks_service().add(
+            types.Disk(name='bench', format=types.DiskFormat.RAW,
+                       sparse=True, provisioned_size=size,
+                       storage_domains=[types.StorageDomain(id=self.sd_id)])))
+        ovirt_session.wait_for(
+            lambda: self.session.read(
+                lambda s: s.disks_service().disk_service(disk.id).get()),
+            lambda d: d.status == types.DiskStatus.OK, 60, 'disk')
+        return disk.id
+
+    def remove_disk(self, disk_id):
+        ovirt_session.wait_for(
+            lambda: ovirt_session.try_remove(
+                self.session,
+                lambda s: s.disks_service().disk_service(disk_id)),
+            bool, 60, 'remove disk')
+
+    def timed(self, direction, disk_id, func):
+        """Seconds, driver CPU seconds and peak RSS growth of func(tr)."""
+        tr = self.transfers.begin(direction, disk_id=disk_id)
+        try:
+            bench_common.reset_peak_rss()
+            rss = bench_common.rss_mib()
+            cpu = bench_common.cpu_seconds()
+            start = time.monotonic()
+            func(tr)
+            took = time.monotonic() - start
+            return (took, bench_common.cpu_seconds() - cpu,
+                    bench_common.peak_rss_mib() - rss)
+        finally:
+            self.transfers.finalize(tr.id)
+
+
+def ours_upload(engine, path, size):
+    def run(tr):
+        client = engine.transfers.client(tr)
+        try:
+            with open(path, 'rb') as f:
+                transfer.upload(client, f, size)
+        finally:
+            client.close()
+    return run
+
+
+def ours_download(engine, size):
+    def run(tr):
+        client = engine.transfers.client(tr)
+        try:
+            for _ in transfer.download_runs(client, size):
+                pass
+        finally:
+            client.close()
+    return run
+
+
+def curl(engine, args):
+    def run(tr):
+        subprocess.run(['curl', '-sSf', '--cacert', engine.sim.ca_file] +
+                       args + [tr.transfer_url], check=True,
+                       stdout=subprocess.DEVNULL)
+    return run
+
+
+def imageio_upload(engine, path):
+    from ovirt_imageio import client
+
+    def run(tr):
+        client.upload(path, tr.transfer_url, engine.sim.ca_file)
+    return run
+
+
+def imageio_download(engine, tmp):
+    from ovirt_imageio import client
+
+    def run(tr):
+        target = os.path.join(tmp, 'imageio-download.raw')
+        client.download(tr.transfer_url, target, engine.sim.ca_file,
+                        fmt='raw')
+        os.unlink(target)
+    return run
+
+
+def bench_image(engine, tmp, size, half_zero, repeats):
+    """Each figure is the best of ``repeats`` rounds; a round runs every
+    contender once, so load that comes and goes hits them alike."""
+    path = os.path.join(tmp, 'image.raw')
+    make_image(path, size, half_zero)
+    out = {}
+    source = engine.new_disk(size)
+    try:
+        engine.timed(_UP, source, ours_upload(engine, path, size))
+        for _ in range(repeats):
+            for name, func in (
+                    ('ours', ours_upload(engine, path, size)),
+                    ('raw', curl(engine, ['-X', 'PUT', '-T', path])),
+                    ('imageio', imageio_upload(engine, path))):
+                disk = engine.new_disk(size)
+                try:
+                    got = engine.timed(_UP, disk, func)
+                finally:
+                    engine.remove_disk(disk)
+                out['up', name] = min(out.get(('up', name), got), got)
+            for name, func in (
+                    ('ours', ours_download(engine, size)),
+                    ('raw', curl(engine, ['-o', '/dev/null'])),
+                    ('imageio', imageio_download(engine, tmp))):
+                got = engine.timed(_DOWN, source, func)
+                out['down', name] = min(out.get(('down', name), got), got)
+    finally:
+        engine.remove_disk(source)
+        os.unlink(path)
+    return out
+
+
+def report(kind, size, out):
+    mib = size / MiB
+    for direction in ('up', 'down'):
+        ours, raw, imageio = (out[direction, n]
+                              for n in ('ours', 'raw', 'imageio'))
+        print('%-9s %-4s ours %6.2f s %7.1f MiB/s (cpu %5.2f s, +%4.0f MiB)'
+              ' | raw %6.2f s | imageio %6.2f s | ours/raw %.2f  '
+              'ours/imageio %.2f' % (
+                  kind, direction, ours[0], mib / ours[0], ours[1], ours[2],
+                  raw[0], imageio[0], raw[0] / ours[0],
+                  imageio[0] / ours[0]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--quick', action='store_true',
+                        help='128 MiB images, 1 round (else 512 MiB, best '
+                             'of 3 rounds)')
+    parser.add_argument('--size-mib', type=int, default=None)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    size = (args.size_mib or (128 if args.quick else 512)) * MiB
+    repeats = 1 if args.quick else 3
+    sim = RemoteSim()
+    try:
+        engine = Engine(sim)
+        with tempfile.TemporaryDirectory(prefix='bench-transfer-') as tmp:
+            print('image transfers, %d MiB, simulator in its own process '
+                  '(throughput ratios: > 1 means ours is faster)'
+                  % (size // MiB))
+            for kind, half_zero in (('random', False), ('half-zero', True)):
+                report(kind, size, bench_image(engine, tmp, size,
+                                               half_zero, repeats))
+        engine.session.close()
+    finally:
+        sim.stop()
+
+
+if __name__ == '__main__':
+    main()
