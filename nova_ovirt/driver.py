@@ -333,8 +333,30 @@ class OvirtDriver(driver.ComputeDriver):
         for pool in self._pools.values():
             pool.manage_image_cache(context, all_instances)
 
+    # -- volumes -----------------------------------------------------------
+
     def get_volume_connector(self, instance):
-        # No Cinder volumes yet (see the support matrix); nova asks for a
-        # connector on every delete, so answer with what identifies us.
-        return {'ip': CONF.my_block_storage_ip, 'host': CONF.host,
-                'initiator': None}
+        # nova asks on every delete too, also for instances no pool has
+        # (a build that failed before its claim): answer with our identity.
+        try:
+            connector = self._pool_of(instance).get_volume_connector(instance)
+        except nova_exception.InstanceNotFound:
+            connector = None
+        return connector or {'ip': CONF.my_block_storage_ip,
+                             'host': CONF.host, 'initiator': None}
+
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        self._pool_of(instance).attach_volume(
+            context, connection_info, instance, mountpoint, disk_bus,
+            device_type, encryption)
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        self._pool_of(instance).detach_volume(
+            context, connection_info, instance, mountpoint, encryption)
+
+    def extend_volume(self, context, connection_info, instance,
+                      requested_size):
+        return self._pool_of(instance).extend_volume(
+            context, connection_info, instance, requested_size)

@@ -196,6 +196,22 @@ class Pool(metaclass=abc.ABCMeta):
     def get_console_output(self, context, instance):
         raise NotImplementedError()
 
+    def get_volume_connector(self, instance):
+        """What Cinder needs to export a volume to the instance's node."""
+        return None
+
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        raise NotImplementedError()
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        raise NotImplementedError()
+
+    def extend_volume(self, context, connection_info, instance,
+                      requested_size):
+        raise NotImplementedError()
+
     def get_vnc_console(self, context, instance):
         raise NotImplementedError()
 
