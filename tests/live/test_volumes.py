@@ -205,7 +205,8 @@ class LiveVolumeTest(base.LiveTestCase):
         raw = guest_image.build_guest_image(fmt='raw')
         lun = self.target.create_lun('root', 64 * units.Mi, content=raw)
         volume_id = uuidutils.generate_uuid()
-        instance = self.make_instance(node='node1', image_ref='')
+        instance = self.make_instance(node='node1')
+        instance.image_ref = ''  # what nova sets for a volume-backed server
         bdi = {'root_device_name': '/dev/vda', 'ephemerals': [],
                'swap': None,
                'block_device_mapping': [{
