@@ -52,6 +52,7 @@ class OvirtDriver(driver.ComputeDriver):
         supports_migrate_to_same_host=True,
         supports_image_type_qcow2=True,
         supports_image_type_raw=True,
+        supports_extend_volume=True,
     )
 
     def __init__(self, virtapi, read_only=False):
@@ -334,6 +335,11 @@ class OvirtDriver(driver.ComputeDriver):
             pool.manage_image_cache(context, all_instances)
 
     # -- volumes -----------------------------------------------------------
+
+    def default_root_device_name(self, instance, image_meta, root_bdm):
+        # Guests' disks are virtio on both backends; nova names the
+        # devices of later volumes after this one (vdb, vdc, ...).
+        return '/dev/vda'
 
     def get_volume_connector(self, instance):
         # nova asks on every delete too, also for instances no pool has

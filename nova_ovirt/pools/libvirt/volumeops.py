@@ -313,7 +313,15 @@ def carried_volume_disks(guest, volume_disks, current_xml):
 
 
 def _short_dev(mountpoint):
-    return mountpoint.rsplit('/', 1)[-1] if mountpoint else None
+    """vdX of nova's mountpoint: the pool's disks are all virtio.
+
+    nova names devices after the instance's root device name, which older
+    instances have as /dev/sda; the guest sees virtio disks as vdX anyway.
+    """
+    if not mountpoint:
+        return None
+    name = mountpoint.rsplit('/', 1)[-1]
+    return re.sub(r'^(sd|hd|xvd)', 'vd', name)
 
 
 # -- operations --------------------------------------------------------------
@@ -402,21 +410,24 @@ class VolumeOps(object):
                 block_device_info):
             disk = self._volume_disk(host, bdm['connection_info'], instance)
             self._define_secret(host, disk, instance)
-            elements.append(disk_element(
-                disk, _short_dev(bdm.get('mount_device')) or 'vdb',
-                bdm.get('disk_bus') or 'virtio'))
+            # The root volume is vda, the first disk, which SeaBIOS boots.
+            target = ('vda' if self._is_root(bdm, block_device_info) else
+                      _short_dev(bdm.get('mount_device')) or 'vdb')
+            elements.append(disk_element(disk, target))
         return elements
 
     @staticmethod
-    def root_on_volume(block_device_info):
-        """True when nova boots the guest from a volume (no image disk)."""
+    def _is_root(bdm, block_device_info):
         root = (block_device_info or {}).get('root_device_name')
-        for bdm in virt_driver.block_device_info_get_mapping(
-                block_device_info):
-            if bdm.get('boot_index') == 0 or (
-                    root and bdm.get('mount_device') == root):
-                return True
-        return False
+        return bdm.get('boot_index') == 0 or bool(
+            root and bdm.get('mount_device') == root)
+
+    @classmethod
+    def root_on_volume(cls, block_device_info):
+        """True when nova boots the guest from a volume (no image disk)."""
+        return any(cls._is_root(bdm, block_device_info) for bdm in
+                   virt_driver.block_device_info_get_mapping(
+                       block_device_info))
 
     # -- attach, detach, extend --------------------------------------------
 
@@ -437,8 +448,7 @@ class VolumeOps(object):
                      instance=instance)
             return
         target = free_target(current, _short_dev(mountpoint))
-        xml = etree.tostring(disk_element(disk, target, disk_bus or 'virtio'),
-                             encoding='unicode')
+        xml = etree.tostring(disk_element(disk, target), encoding='unicode')
         self._define_secret(host, disk, instance)
         try:
             with host.translated('Attaching volume %s to instance-%s' % (
