@@ -36,6 +36,7 @@ import nova.conf
 from nova import exception as nova_exception
 from nova.virt import driver as virt_driver
 
+from nova_ovirt.pools.libvirt import errors
 from nova_ovirt.pools.libvirt import nodes
 
 CONF = nova.conf.CONF
@@ -394,7 +395,14 @@ class VolumeOps(object):
         """Secrets of every volume of a destroyed guest."""
         prefix = '%s/%s/' % (SECRET_USAGE_PREFIX, instance.uuid)
         with host.translated('Removing the secrets of %s' % instance.uuid):
-            for secret in host.connection.listAllSecrets(0):
+            try:
+                secrets = host.connection.listAllSecrets(0)
+            except libvirt.libvirtError as e:
+                # A connection without a secret driver has none of ours.
+                if errors.is_unsupported(e):
+                    return
+                raise
+            for secret in secrets:
                 if (secret.usageID() or '').startswith(prefix):
                     secret.undefine()
 
