@@ -223,15 +223,18 @@ class Pool(metaclass=abc.ABCMeta):
 
     def attach_volume(self, context, connection_info, instance, mountpoint,
                       disk_bus=None, device_type=None, encryption=None):
-        raise self._no_volumes('attach', connection_info)
+        raise NotImplementedError(str(self._no_volumes('attach',
+                                                       connection_info)))
 
     def detach_volume(self, context, connection_info, instance, mountpoint,
                       encryption=None):
-        raise self._no_volumes('detach', connection_info)
+        raise NotImplementedError(str(self._no_volumes('detach',
+                                                       connection_info)))
 
     def extend_volume(self, context, connection_info, instance,
                       requested_size):
-        raise self._no_volumes('extend', connection_info)
+        raise NotImplementedError(str(self._no_volumes('extend',
+                                                       connection_info)))
 
     def get_vnc_console(self, context, instance):
         raise NotImplementedError()
