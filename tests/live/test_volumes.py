@@ -178,6 +178,20 @@ class LiveVolumeTest(base.LiveTestCase):
         self.assertEqual([connector['initiator']],
                          self.target.sessions(lun))
 
+        # Rescue keeps the volume, off the rescue layout's vdb; unrescue
+        # brings it back with the guest's own disks.
+        self.driver.rescue(self.context, instance, [],
+                           base.image_meta(base.IMAGE_QCOW2), 'pw', None,
+                           None)
+        rescued = self._volume_disk(instance, volume_id,
+                                    libvirt.VIR_DOMAIN_XML_INACTIVE)
+        self.assertEqual('vdc', rescued.find('target').get('dev'))
+        self.driver.unrescue(self.context, instance)
+        self.wait_for_boot(instance)
+        self.assertIsNotNone(self._volume_disk(instance, volume_id))
+        self.assertEqual([connector['initiator']],
+                         self.target.sessions(lun))
+
         # Destroy removes the guest and its secrets.
         self.driver.destroy(self.context, instance, [])
         self.assertRaises(libvirt.libvirtError,
