@@ -232,3 +232,28 @@ class VolumeTest(fbase.OvirtFunctionalTestBase):
         self.assertEqual(before, self.domain(server).xml(
             libvirt.VIR_DOMAIN_XML_INACTIVE))
         self._delete_and_check(server)
+
+    def test_cold_migrate_with_a_volume(self):
+        server = self._boot()
+        source = self.node_of(server)
+        volume_id, lun = self._new_volume('moved', username='mig',
+                                          password='mig-pass')
+        self._attach_volume(server, volume_id)
+        self.assertAttached(server, volume_id, lun)
+        self.admin_api.post_server_action(server['id'], {'migrate': None})
+        server = self._wait_for_state_change(server, 'VERIFY_RESIZE')
+        server = self._confirm_resize(server)
+        dest = self.node_of(server)
+        self.assertNotEqual(source, dest)
+        # On the destination, logged in as the destination's initiator;
+        # nothing of the volume left on the source host.
+        self.assertAttached(server, volume_id, lun)
+        conn = self.host_of_node[source].conn()
+        try:
+            self.assertEqual([], [s.usageID() for s in conn.listAllSecrets(0)
+                                  if server['id'] in s.usageID()])
+        finally:
+            conn.close()
+        self._delete_and_check(server)
+        self.assertEqual('available', self.volume_status(volume_id))
+        self.assertNoUsage()

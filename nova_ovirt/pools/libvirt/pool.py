@@ -298,11 +298,17 @@ class LibvirtPool(base.Pool):
         else:
             self._moves.finish_migration(dest_host, instance, network_info,
                                          power_on, source_pool=source_pool)
+        # A guest defined afresh on another host has no volume disks yet.
+        self._guests.volumes.attach_missing(dest_host, instance,
+                                            block_device_info)
 
     def confirm_migration(self, context, migration, instance, network_info):
-        self._moves.confirm_migration(
-            self.node_host(migration.source_node), instance,
-            same_node=migration.source_node == migration.dest_node)
+        same_node = migration.source_node == migration.dest_node
+        source_host = self.node_host(migration.source_node)
+        self._moves.confirm_migration(source_host, instance,
+                                      same_node=same_node)
+        if not same_node:
+            self._guests.volumes.remove_secrets(source_host, instance)
 
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,

@@ -472,6 +472,15 @@ class VolumeOps(object):
         LOG.info('Volume %s attached as %s (%s)', disk.volume_id, target,
                  disk.protocol or 'block', instance=instance)
 
+    def attach_missing(self, host, instance, block_device_info):
+        """Attach the mapped volumes the guest on host lacks (moves)."""
+        for bdm in virt_driver.block_device_info_get_mapping(
+                block_device_info):
+            if self._is_root(bdm, block_device_info):
+                continue  # a root volume is part of the definition
+            self.attach(host, instance, bdm['connection_info'],
+                        bdm.get('mount_device'))
+
     def detach(self, host, instance, connection_info):
         volume_id = volume_id_of(connection_info)
         domain = host.lookup(instance.uuid)
