@@ -156,12 +156,25 @@ OVIRT_POOL_OPTS = [
                     'instance disks.'),
     cfg.DictOpt('vnic_profile_mappings',
                 default={},
-                help='Neutron physical network (or network name) to oVirt '
-                     'vNIC profile, as ``physnet1:profile1,...``.'),
-    cfg.StrOpt('default_vnic_profile',
-               default='ovirtmgmt',
-               help='vNIC profile for ports whose network has no entry in '
-                    '``vnic_profile_mappings``.'),
+                help='Which oVirt vNIC profile carries which Neutron '
+                     'network, as ``<key>:<profile>,...``. A key is a '
+                     'provider physical network (``physnet1``) or a '
+                     'network\'s UUID; the physical network is looked up '
+                     'first. Network names are never keys: tenants choose '
+                     'them. There is no default profile: a port on a '
+                     'network that matches no key fails the boot or the '
+                     'interface attach with a fault naming the network and '
+                     'this option.'),
+    cfg.BoolOpt('set_mac_anti_spoofing_filter',
+                default=False,
+                help='Let the driver set the engine\'s MAC anti-spoofing '
+                     'network filter (``vdsm-no-mac-spoofing``) on every '
+                     'vNIC profile of ``vnic_profile_mappings`` that has no '
+                     'network filter, at start. With False the profiles '
+                     'are left as they are and each one without a filter '
+                     'is reported (a warning at start and in '
+                     'nova-ovirt-status): its guests can send frames with '
+                     'any MAC address.'),
     cfg.IntOpt('timeout',
                default=60,
                min=1,
@@ -172,6 +185,20 @@ OVIRT_POOL_OPTS = [
                help='Engine connections this pool keeps open. Resource '
                     'updates of several clusters run in parallel, each '
                     'on its own connection.'),
+    cfg.StrOpt('vnc_relay_listen',
+               default='127.0.0.1',
+               help='Address the VNC console relays of this pool listen '
+                    'on, in nova-compute. A relay logs in to a VM\'s VNC '
+                    'server with the console ticket and serves only '
+                    'connections that present the secret of a live nova '
+                    'console auth token (nova-novncproxy does), for as '
+                    'long as [consoleauth] token_ttl. Loopback by default: '
+                    'set the management address when nova-novncproxy '
+                    'runs on another host.'),
+    cfg.StrOpt('vnc_relay_address',
+               help='Address nova-novncproxy connects to for the relays. '
+                    'Defaults to ``vnc_relay_listen``, or to [vnc] '
+                    'server_proxyclient_address when that is a wildcard.'),
 ]
 
 def register_opts(conf):

@@ -11,6 +11,7 @@ import ovirtsdk4.readers  # noqa: F401
 
 from ovirt_engine_sim import errors
 from ovirt_engine_sim import render
+from ovirt_engine_sim import validate
 from ovirt_engine_sim.render import KINDS
 
 LOG = logging.getLogger(__name__)
@@ -26,12 +27,15 @@ BODY_TYPES = {
     'image_transfer': types.ImageTransfer, 'nic': types.Nic,
     'disk_attachment': types.DiskAttachment, 'snapshot': types.Snapshot,
     'host': types.Host, 'cluster': types.Cluster, 'event': types.Event,
+    'vnic_profile': types.VnicProfile,
 }
 
 SUB_KINDS = {'nics': 'nic', 'diskattachments': 'disk_attachment', 'snapshots': 'snapshot',
              'graphicsconsoles': 'graphics_console', 'reporteddevices': 'reported_device',
              'statistics': 'statistic', 'vnicprofiles': 'vnic_profile',
              'cpuprofiles': 'cpu_profile', 'diskprofiles': 'disk_profile',
+             'cdroms': 'cdrom', 'numanodes': 'vm_numa_node', 'backups': 'backup',
+             'checkpoints': 'checkpoint',
              'clusters': 'cluster', 'networks': 'network', 'storagedomains': 'storage_domain',
              'disks': 'disk'}
 
@@ -43,12 +47,20 @@ def _bool(query, name, default=False):
     return value.lower() == 'true'
 
 
-def parse_body(body, expected):
+def parse_body(body, expected, service=None, method=None):
+    """The body as an SDK object, after the engine's own checks of it.
+
+    service and method (``vms``, ``add``) name the API model's method:
+    validate.check() applies its field types and required fields to the
+    raw XML before the (lenient) SDK reader sees it.
+    """
     if not body or not body.strip():
         if expected is types.Action:
             return types.Action()
         raise errors.bad_request('The request body is empty.',
                                  reason='Request syntactically incorrect.')
+    if service is not None:
+        validate.check(body, service, method)
     try:
         obj = reader.Reader.read(body)
     except Exception as e:  # the SDK reader raises various errors on bad XML
@@ -112,6 +124,7 @@ class Api(object):
             if method == 'PUT':
                 return 200, self._update(kind, obj, None, body)
             if method == 'DELETE':
+                # Exactly 200: the SDK's _internal_remove accepts nothing else.
                 self._remove(kind, obj, None, query)
                 return 200, b''
             raise self._not_allowed(method)
@@ -140,6 +153,10 @@ class Api(object):
         if n == 5 and method == 'GET' and sub_kind == 'snapshot' and segs[4] == 'disks':
             return 200, self.render.many('disk', self.engine.snapshot_disks(obj.id, sub),
                                          follow)
+        if n == 5 and method == 'GET':
+            # Sub-collections of a sub-resource (a NIC's statistics).
+            attr = self._sub_attr(sub_kind, segs[4])
+            return 200, self._sub_list(sub_kind, sub, attr, query, follow)
         raise errors.ApiError(404, 'Not Found', 'Resource not found: /%s' % '/'.join(segs))
 
     def _not_allowed(self, method):
@@ -213,7 +230,7 @@ class Api(object):
         for rel in sorted(('clusters', 'datacenters', 'disks', 'events', 'hosts',
                            'imagetransfers', 'jobs', 'networks', 'storagedomains',
                            'templates', 'vms', 'vnicprofiles', 'cpuprofiles',
-                           'diskprofiles')):
+                           'diskprofiles', 'tags', 'affinitylabels')):
             render.ET.SubElement(elem, 'link', href='%s/%s' % (PREFIX, rel), rel=rel)
             if rel in searchable:
                 render.ET.SubElement(elem, 'link', href='%s/%s?search={query}' % (PREFIX, rel),
@@ -243,7 +260,9 @@ class Api(object):
         if max_results is not None and max_results.lstrip('-').isdigit() and \
                 int(max_results) >= 0:
             items = items[:int(max_results)]
-        root = render.ET.Element(attr)
+        # The collection element is the plural of the item's element
+        # (<vm_numa_nodes> for /numanodes).
+        root = render.ET.Element({'numa_nodes': 'vm_numa_nodes'}.get(attr, attr))
         for sub_kind, sub in items:
             root.append(self.render.element(sub_kind, sub, follow))
         return render.tostring(root)
@@ -254,32 +273,42 @@ class Api(object):
         e = self.engine
         if parent is None:
             if kind == 'vm':
-                obj = e.add_vm(parse_body(body, types.Vm), clone=_bool(query, 'clone'),
-                               block=block)
+                obj = e.add_vm(parse_body(body, types.Vm, 'vms', 'add'),
+                               clone=_bool(query, 'clone'), block=block)
                 locked = obj.status == types.VmStatus.IMAGE_LOCKED
             elif kind == 'disk':
-                obj = e.add_disk(parse_body(body, types.Disk), block=block)
+                obj = e.add_disk(parse_body(body, types.Disk, 'disks', 'add'), block=block)
                 locked = obj.status == types.DiskStatus.LOCKED
             elif kind == 'template':
-                obj = e.add_template(parse_body(body, types.Template), block=block)
+                obj = e.add_template(parse_body(body, types.Template, 'templates', 'add'),
+                                     block=block)
                 locked = obj.status == types.TemplateStatus.LOCKED
             elif kind == 'image_transfer':
-                obj = e.add_transfer(parse_body(body, types.ImageTransfer))
+                obj = e.add_transfer(parse_body(body, types.ImageTransfer,
+                                                'imagetransfers', 'add'))
                 locked = False
             else:
                 raise self._not_allowed('POST')
+            # 202 while storage work runs (engine restapi
+            # AbstractBackendCollectionResource: async unless Expect: 201-created).
             return (202 if locked else 201), self.render.one(kind, obj)
         owner, attr = parent
         if kind == 'vm' and attr == 'nics':
-            sub_kind, obj = 'nic', e.add_nic(owner.id, parse_body(body, types.Nic))
+            sub_kind, obj = 'nic', e.add_nic(owner.id, parse_body(
+                body, types.Nic, 'nics', 'add'))
             locked = False
         elif kind == 'vm' and attr == 'disk_attachments':
-            obj = e.add_attachment(owner.id, parse_body(body, types.DiskAttachment),
-                                   block=block)
+            att_in = parse_body(body, types.DiskAttachment, 'diskattachments', 'add')
+            obj = e.add_attachment(owner.id, att_in, block=block)
             sub_kind = 'disk_attachment'
             locked = self.store.disks[obj.id].status == types.DiskStatus.LOCKED
+        elif kind == 'vm' and attr == 'backups':
+            obj = e.add_backup(owner.id, parse_body(body, types.Backup, 'backups', 'add'))
+            sub_kind = 'backup'
+            locked = True   # the engine answers 202 while the backup starts
         elif kind == 'vm' and attr == 'snapshots':
-            obj = e.add_snapshot(owner.id, parse_body(body, types.Snapshot), block=block)
+            obj = e.add_snapshot(owner.id, parse_body(body, types.Snapshot, 'snapshots', 'add'),
+                                 block=block)
             sub_kind = 'snapshot'
             locked = obj.snapshot_status == types.SnapshotStatus.LOCKED
         else:
@@ -289,21 +318,32 @@ class Api(object):
     def _update(self, kind, obj, owner, body):
         e = self.engine
         if kind == 'vm':
-            obj = e.update_vm(obj.id, parse_body(body, types.Vm))
+            obj = e.update_vm(obj.id, parse_body(body, types.Vm, 'vm', 'update'))
         elif kind == 'disk':
-            obj = e.update_disk(obj.id, parse_body(body, types.Disk))
+            obj = e.update_disk(obj.id, parse_body(body, types.Disk, 'disk', 'update'))
         elif kind == 'template':
-            obj = e.update_template(obj.id, parse_body(body, types.Template))
+            obj = e.update_template(obj.id, parse_body(body, types.Template,
+                                                       'template', 'update'))
         elif kind == 'nic':
-            obj = e.update_nic(owner.id, obj.id, parse_body(body, types.Nic))
+            obj = e.update_nic(owner.id, obj.id, parse_body(body, types.Nic, 'nic', 'update'))
         elif kind == 'disk_attachment' and owner is not None and obj.vm is not None:
             obj = e.update_attachment(owner.id, obj.id,
-                                      parse_body(body, types.DiskAttachment))
+                                      parse_body(body, types.DiskAttachment,
+                                                 'disk_attachment', 'update'))
+        elif kind == 'vnic_profile':
+            obj = e.update_vnic_profile(obj.id, parse_body(
+                body, types.VnicProfile, 'vnic_profile', 'update'))
         elif kind == 'host':
-            host_in = parse_body(body, types.Host)
+            host_in = parse_body(body, types.Host, 'host', 'update')
             for field in ('name', 'description', 'comment'):
                 if getattr(host_in, field) is not None:
                     setattr(obj, field, getattr(host_in, field))
+        elif kind == 'cluster':
+            # The engine keeps a cluster's comment (nova-ovirt's claims).
+            cluster_in = parse_body(body, types.Cluster)
+            for field in ('description', 'comment'):
+                if getattr(cluster_in, field) is not None:
+                    setattr(obj, field, getattr(cluster_in, field))
         else:
             raise self._not_allowed('PUT')
         return self.render.one(kind, obj)
@@ -329,7 +369,7 @@ class Api(object):
 
     def _action(self, kind, obj, owner, name, body):
         e = self.engine
-        action = parse_body(body, types.Action)
+        action = parse_body(body, types.Action, KINDS[kind].tag, name)
         result = {}
         if kind == 'vm':
             handlers = {
@@ -353,12 +393,23 @@ class Api(object):
                 e.finalize_transfer(obj.id)
             elif name == 'cancel':
                 e.cancel_transfer(obj.id)
-            elif name in ('extend', 'pause', 'resume'):
-                pass
+            elif name in ('pause', 'resume'):
+                e.pause_transfer(obj.id, name == 'pause')
+            elif name == 'extend':
+                e.transfer(obj.id)   # tickets here do not expire: nothing to extend
         elif kind == 'host' and name in ('deactivate', 'activate'):
             e.set_host_status(obj.id, 'maintenance' if name == 'deactivate' else 'up')
+        elif kind == 'host' and name == 'refresh':
+            e.get('hosts', obj.id, 'Host')   # capabilities do not change here
+        elif kind == 'cluster' and name == 'resetemulatedmachine':
+            # VMs here have no emulated machine of their own to reset.
+            e.get('clusters', obj.id, 'Cluster')
+        elif kind == 'disk' and name == 'sparsify':
+            e.sparsify_disk(obj.id)
         elif kind == 'nic' and name in ('activate', 'deactivate'):
             e.nic_plug(owner.id, obj.id, name == 'activate')
+        elif kind == 'backup' and name == 'finalize':
+            e.finalize_backup(owner.id, obj.id)
         elif kind == 'snapshot' and name == 'restore':
             e.preview_snapshot(owner.id, types.Action(snapshot=types.Snapshot(id=obj.id)),
                                commit=True)

@@ -10,6 +10,7 @@ import copy
 from ovirtsdk4 import types
 
 from ovirt_engine_sim import common
+from ovirt_engine_sim.backups import BackupOps
 from ovirt_engine_sim import errors
 from ovirt_engine_sim import search
 from ovirt_engine_sim import vnc
@@ -19,6 +20,7 @@ from ovirt_engine_sim.storage import StorageOps
 from ovirt_engine_sim.vms import VmOps
 
 GiB = 1024 ** 3
+EMPTY_ID = '00000000-0000-0000-0000-000000000000'
 VNC_CONSOLE_ID = 'vnc'.encode().hex()   # the engine's console ids are hex protocol names
 
 
@@ -38,7 +40,7 @@ class Tickets(object):
         return self.by_ticket.get(ticket)
 
 
-class Engine(common.Base, VmOps, StorageOps):
+class Engine(common.Base, VmOps, StorageOps, BackupOps):
 
     def __init__(self, store, volumes, counter, data_url):
         self.store = store
@@ -137,7 +139,8 @@ class Engine(common.Base, VmOps, StorageOps):
                  'datacenter': 'datacenters', 'network': 'networks',
                  'vnic_profile': 'vnic_profiles', 'disk': 'disks', 'job': 'jobs',
                  'event': 'events', 'image_transfer': 'image_transfers',
-                 'cpu_profile': 'cpu_profiles', 'disk_profile': 'disk_profiles'}.get(kind)
+                 'cpu_profile': 'cpu_profiles', 'disk_profile': 'disk_profiles',
+                 'tag': 'tags', 'affinity_label': 'affinity_labels'}.get(kind)
         return getattr(self.store, table).get(ident) if table else None
 
     def sub_items(self, kind, obj, attr):
@@ -176,6 +179,26 @@ class Engine(common.Base, VmOps, StorageOps):
             if cluster is not None and cluster.vnc_encryption:
                 c.tls_port = c.port
         return c
+
+    def _sub_vm_cdroms(self, vm):
+        # Every VM has one CD-ROM device; empty here (no ISO domain).
+        return [('cdrom', types.Cdrom(id=EMPTY_ID, vm=types.Vm(id=vm.id)))]
+
+    def _sub_vm_backups(self, vm):
+        return [('backup', b) for b in self.vm_backups(vm.id)]
+
+    def _sub_vm_checkpoints(self, vm):
+        return [('checkpoint', c) for c in self.vm_checkpoints(vm.id)]
+
+    def _sub_backup_disks(self, b):
+        return [('disk', self.store.disks[d.id]) for d in b.disks or []
+                if d.id in self.store.disks]
+
+    _sub_checkpoint_disks = _sub_backup_disks
+
+    def _sub_vm_numa_nodes(self, vm):
+        # No NUMA pinning is configured, so the engine lists no vNUMA nodes.
+        return []
 
     def _sub_vm_reported_devices(self, vm):
         if vm.status != types.VmStatus.UP:
@@ -285,6 +308,19 @@ class Engine(common.Base, VmOps, StorageOps):
         obj = getattr(self.store, collection).get(ref_obj.id)
         return obj.name if obj is not None else None
 
+    def _vm_storage_names(self, vm):
+        # A multi-valued field: search.run matches any of a list's values.
+        names = set()
+        for disk_id in self.store.vm_disk_ids(vm.id):
+            disk = self.store.disks.get(disk_id)
+            if disk is not None and disk.storage_domains:
+                names.add(self._name_of('storage_domains', disk.storage_domains[0]))
+        return sorted(n for n in names if n)
+
+    def _disk_vm_names(self, disk):
+        att = self.store.disk_attachments.get(disk.id)
+        return [self._name_of('vms', att.vm)] if att is not None else []
+
     def search_fields(self, kind):
         enum = lambda v: v.value if v is not None else None  # noqa: E731
         common_fields = {
@@ -304,6 +340,12 @@ class Engine(common.Base, VmOps, StorageOps):
                 'creationdate': lambda o: o.creation_time.isoformat()
                 if o.creation_time else None,
                 'datacenter': lambda o: 'Default',
+                # Related entities, as the engine's search grammar names them
+                # (Vms: host.name=, cluster.name=, storage=).
+                'host.name': lambda o: self._name_of('hosts', o.host),
+                'cluster.name': lambda o: self._name_of('clusters', o.cluster),
+                'template.name': lambda o: self._name_of('templates', o.template),
+                'storage': lambda o: self._vm_storage_names(o),
             },
             'host': {
                 'status': lambda o: enum(o.status),
@@ -323,6 +365,7 @@ class Engine(common.Base, VmOps, StorageOps):
                 'storage': lambda o: self._name_of('storage_domains', o.storage_domains[0])
                 if o.storage_domains else None,
                 'provisioned_size': lambda o: o.provisioned_size,
+                'vm_names': lambda o: self._disk_vm_names(o),
             },
             'storage_domain': {
                 'type': lambda o: enum(o.type),

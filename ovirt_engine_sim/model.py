@@ -32,6 +32,8 @@ DEFAULT_DELAYS = {
     'transfer_init': 0.2,
     'transfer_finalize': 0.2,
     'transfer_cleanup': 60.0,
+    'backup_start': 0.2,
+    'backup_finalize': 0.2,
     'token_lifetime': 1800.0,
 }
 
@@ -39,7 +41,8 @@ COLLECTIONS = (
     'datacenters', 'clusters', 'hosts', 'storage_domains', 'networks',
     'vnic_profiles', 'templates', 'vms', 'disks', 'nics', 'disk_attachments',
     'template_disk_attachments', 'snapshots', 'jobs', 'events',
-    'image_transfers', 'cpu_profiles', 'disk_profiles',
+    'image_transfers', 'cpu_profiles', 'disk_profiles', 'network_filters',
+    'backups', 'checkpoints', 'tags', 'affinity_labels',
 )
 
 

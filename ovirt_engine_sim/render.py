@@ -59,13 +59,15 @@ def _statistic_parent(obj):
 KINDS = {k.name: k for k in [
     Kind('datacenter', 'data_center', 'datacenters', 'datacenters',
          subs=['clusters', 'storage_domains', 'networks', 'permissions']),
+    # Actions are advertised only when api.Api._action implements them
+    # (test_fidelity walks them all).
     Kind('cluster', 'cluster', 'clusters', 'clusters',
          subs=['networks', 'permissions', 'gluster_volumes', 'gluster_hooks',
                'affinity_groups', 'cpu_profiles'],
          actions=['resetemulatedmachine']),
     Kind('host', 'host', 'hosts', 'hosts',
          subs=['statistics', 'nics', 'permissions', 'tags'],
-         actions=['activate', 'deactivate', 'refresh', 'fence']),
+         actions=['activate', 'deactivate', 'refresh']),
     Kind('storage_domain', 'storage_domain', 'storagedomains', 'storage_domains',
          subs=['disks', 'disk_profiles', 'disk_snapshots', 'permissions']),
     Kind('network', 'network', 'networks', 'networks',
@@ -73,22 +75,28 @@ KINDS = {k.name: k for k in [
     Kind('vnic_profile', 'vnic_profile', 'vnicprofiles', 'vnic_profiles',
          subs=['permissions']),
     Kind('template', 'template', 'templates', 'templates',
-         subs=['disk_attachments', 'nics', 'graphics_consoles', 'permissions', 'tags'],
-         actions=['export']),
+         subs=['disk_attachments', 'nics', 'graphics_consoles', 'permissions', 'tags']),
     Kind('vm', 'vm', 'vms', 'vms',
          subs=['disk_attachments', 'nics', 'snapshots', 'graphics_consoles',
-               'reported_devices', 'statistics', 'permissions', 'tags', 'cdroms'],
+               'reported_devices', 'statistics', 'permissions', 'tags', 'cdroms',
+               'numa_nodes', 'affinity_labels', 'backups', 'checkpoints'],
          actions=['cancelmigration', 'commitsnapshot', 'migrate', 'previewsnapshot',
                   'reboot', 'shutdown', 'start', 'stop', 'suspend', 'ticket',
                   'undosnapshot']),
     Kind('disk', 'disk', 'disks', 'disks', subs=['statistics', 'permissions'],
-         actions=['copy', 'move', 'export', 'sparsify']),
-    Kind('job', 'job', 'jobs', 'jobs', subs=['steps'], actions=['clear', 'end']),
+         actions=['sparsify']),
+    Kind('job', 'job', 'jobs', 'jobs', subs=['steps']),
     Kind('event', 'event', 'events', 'events'),
     Kind('image_transfer', 'image_transfer', 'imagetransfers', 'image_transfers',
          actions=['cancel', 'extend', 'finalize', 'pause', 'resume']),
     Kind('cpu_profile', 'cpu_profile', 'cpuprofiles', 'cpu_profiles'),
+    # Tags (the root tag only) and affinity labels (none): listable, as on
+    # every engine; the simulator has no operations on them.
+    Kind('tag', 'tag', 'tags', 'tags'),
+    Kind('affinity_label', 'affinity_label', 'affinitylabels', 'affinity_labels'),
     Kind('disk_profile', 'disk_profile', 'diskprofiles', 'disk_profiles'),
+    Kind('network_filter', 'network_filter', 'networkfilters',
+         'network_filters'),
     # sub-resources
     Kind('nic', 'nic', 'nics', subs=['statistics', 'reported_devices'],
          actions=['activate', 'deactivate'], parent=_nic_parent),
@@ -97,10 +105,16 @@ KINDS = {k.name: k for k in [
     Kind('snapshot', 'snapshot', 'snapshots', subs=['disks', 'nics'],
          actions=['restore'], parent=_vm_parent),
     Kind('graphics_console', 'graphics_console', 'graphicsconsoles',
-         actions=['proxyticket', 'remoteviewerconnectionfile', 'ticket'],
-         parent=_vm_parent),
+         actions=['ticket'], parent=_vm_parent),
     Kind('reported_device', 'reported_device', 'reporteddevices', parent=_vm_parent),
     Kind('statistic', 'statistic', 'statistics', parent=_statistic_parent),
+    # A VM's CD-ROM (services/VmCdromService.java: one, id all zeros, no
+    # <file> while empty).
+    Kind('cdrom', 'cdrom', 'cdroms', parent=_vm_parent),
+    Kind('vm_numa_node', 'vm_numa_node', 'numanodes', parent=_vm_parent),
+    Kind('backup', 'backup', 'backups', subs=['disks'], actions=['finalize'],
+         parent=_vm_parent),
+    Kind('checkpoint', 'checkpoint', 'checkpoints', subs=['disks'], parent=_vm_parent),
 ]}
 
 # Element names of references whose href is a top-level collection.

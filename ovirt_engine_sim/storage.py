@@ -7,6 +7,7 @@ from ovirtsdk4 import types
 
 from ovirt_engine_sim import common
 from ovirt_engine_sim import errors
+from ovirt_engine_sim import qcow2
 from ovirt_engine_sim.common import USER
 from ovirt_engine_sim.model import new_id
 from ovirt_engine_sim.model import stable_id
@@ -37,6 +38,8 @@ class StorageOps(object):
             self.counter.add_bytes(copied=copied)
         else:
             layer = self.volumes.create(image_id, size, base=layer_base)
+        # format is required for disk adds (validate.REQUIRED); the default
+        # serves the simulator's own disks (template clones).
         fmt = disk_in.format or types.DiskFormat.COW
         name = disk_in.name or disk_in.alias or 'disk_%s' % disk_id[:8]
         disk = types.Disk(
@@ -53,7 +56,7 @@ class StorageOps(object):
                 disk_in.wipe_after_delete), propagate_errors=False,
             qcow_version=types.QcowVersion.QCOW2_V3 if fmt == types.DiskFormat.COW
             else None,
-            backup=types.DiskBackup.NONE)
+            backup=disk_in.backup or types.DiskBackup.NONE)
         disk._sim_copied = copied
         self.store.disks[disk.id] = disk
         return disk
@@ -82,6 +85,11 @@ class StorageOps(object):
                                      'positive.]')
         if disk_in.id and disk_in.id in self.store.disks:
             raise errors.conflict('Cannot add Virtual Disk. The disk already exists.')
+        if disk_in.backup == types.DiskBackup.INCREMENTAL and \
+                disk_in.format == types.DiskFormat.RAW:
+            # AppErrors ACTION_TYPE_FAILED_INCREMENTAL_BACKUP_NOT_SUPPORTED_FOR_RAW_DISK
+            raise errors.conflict('Cannot add Virtual Disk. Incremental backup is not '
+                                  'supported for RAW format disks.')
         disk = self._new_disk(disk_in, sd)
         job = self.job('Adding Disk %s' % disk.alias)
         self.event(2020, 'Add-Disk operation of %s was initiated by %s.' % (disk.alias, USER),
@@ -139,6 +147,19 @@ class StorageOps(object):
             disk.alias = disk_in.name
         if disk_in.alias and not disk_in.name:
             disk.name = disk_in.alias
+        return disk
+
+    def sparsify_disk(self, disk_id):
+        """Zero ranges are already holes here: only the engine's checks."""
+        disk = self.disk(disk_id)
+        if disk.status == DS.LOCKED:
+            raise errors.conflict('Cannot sparsify Virtual Disk: The following disks are '
+                                  'locked: %s. Please try again in a few minutes.'
+                                  % disk.alias)
+        for vm in self._attached_vms(disk.id):
+            if vm.status != S.DOWN:
+                raise errors.conflict('Cannot sparsify Virtual Disk. The VM %s is not '
+                                      'down.' % vm.name)
         return disk
 
     def remove_disk(self, disk_id):
@@ -267,6 +288,9 @@ class StorageOps(object):
             over = overrides.get(disk_id) or types.Disk()
             sd = self._sd_for(over, self.store.storage_domains[tdisk.storage_domains[0].id])
             base = self.layer(tdisk)
+            # A thin VM disk is a qcow2 layer on the template's volume, so it
+            # is cow whatever the template disk's format; a clone keeps it
+            # (API model services/VmsService.java, "clone").
             spec = types.Disk(name=over.name or over.alias or tdisk.alias,
                               description=tdisk.description,
                               provisioned_size=tdisk.provisioned_size,
@@ -440,6 +464,10 @@ class StorageOps(object):
                 continue
             disk = self.store.disks[disk_id]
             frozen = self.layer(disk)
+            # The disk's active volume becomes a new layer on the frozen one
+            # (vdsm makes a qcow2 overlay, also on a raw disk; the disk's
+            # reported format is kept here, a simplification); the frozen
+            # layer is the disk snapshot, downloadable by its id.
             top = self.volumes.create(new_id(), disk.provisioned_size, base=frozen)
             snap._sim_layers[disk_id] = frozen.id
             snap._sim_sizes[disk_id] = disk.provisioned_size
@@ -619,6 +647,9 @@ class StorageOps(object):
             if disk is None:
                 raise errors.not_found('Disk', ref.id)
             layer = self.layer(disk)
+        backup = None
+        if it_in.backup is not None and it_in.backup.id and disk is not None:
+            backup = self.backup_ready(it_in.backup, disk.id)
         if disk is not None:
             if disk.status == DS.LOCKED:
                 raise errors.conflict('Cannot transfer Virtual Disk: The following disks '
@@ -629,17 +660,24 @@ class StorageOps(object):
                         direction == types.ImageTransferDirection.UPLOAD:
                     raise errors.conflict('Cannot transfer Virtual Disk. The VM %s is '
                                           'running.' % vm.name)
+        # types/ImageTransfer.java: "If not specified, defaults to disk's format."
+        fmt = it_in.format or (disk.format if disk is not None else types.DiskFormat.RAW)
+        if fmt == types.DiskFormat.COW and \
+                direction == types.ImageTransferDirection.DOWNLOAD:
+            # Downloads serve guest data; a qcow2 file is not made here.
+            raise errors.bad_request('[Engine simulator: downloads in the cow format are '
+                                     'not simulated; ask for format raw.]')
         host = next((h for h in self.store.hosts.values()
                      if h.status == types.HostStatus.UP), None)
         it = types.ImageTransfer(
             id=new_id(), direction=direction, phase=P.INITIALIZING, active=False,
             transferred=0, inactivity_timeout=it_in.inactivity_timeout or 60,
             timeout_policy=types.ImageTransferTimeoutPolicy.LEGACY,
-            format=it_in.format or types.DiskFormat.RAW, shallow=bool(it_in.shallow),
+            format=fmt, shallow=bool(it_in.shallow),
             disk=types.Disk(id=disk.id) if disk else None,
             image=types.Image(id=layer.id), snapshot=snap_ref,
             host=types.Host(id=host.id) if host else None,
-            backup=None)
+            backup=types.Backup(id=backup.id) if backup else None)
         it._sim_ticket = str(uuid.uuid4())
         it._sim_layer = layer
         it._sim_disk_prev_status = disk.status if disk else None
@@ -680,6 +718,23 @@ class StorageOps(object):
                             lambda: self._finish_transfer(it, True))
         return it
 
+    def pause_transfer(self, transfer_id, pause):
+        """pause -> paused_user (the ticket is gone), resume -> transferring."""
+        it = self.transfer(transfer_id)
+        if pause:
+            if it.phase != P.TRANSFERRING:
+                raise errors.conflict('Cannot pause image transfer. The transfer is in '
+                                      'phase %s.' % it.phase.value)
+            it.phase = P.PAUSED_USER
+            self.tickets.remove(it)
+        elif it.phase in (P.PAUSED_USER, P.PAUSED_SYSTEM):
+            it.phase = P.TRANSFERRING
+            self.tickets.add(it)
+        elif it.phase != P.TRANSFERRING:
+            raise errors.conflict('Cannot resume image transfer. The transfer is in '
+                                  'phase %s.' % it.phase.value)
+        return it
+
     def cancel_transfer(self, transfer_id):
         it = self.transfer(transfer_id)
         if it.phase in (P.FINISHED_SUCCESS, P.FINISHED_FAILURE, P.CANCELLED_USER,
@@ -697,12 +752,20 @@ class StorageOps(object):
         disk = self.store.disks.get(it.disk.id) if it.disk else None
         upload = it.direction == types.ImageTransferDirection.UPLOAD
         what = 'Upload' if upload else 'Download'
+        failure = None
+        if ok and upload and disk is not None:
+            failure = self._verify_upload(it, disk)
+            ok = failure is None
         if not ok:
             it.phase = P.FINALIZING_FAILURE
         it.phase = P.FINISHED_SUCCESS if ok else P.FINISHED_FAILURE
         it.active = False
         if disk is not None:
-            if ok or not upload:
+            if failure is not None:
+                # TransferDiskImageCommand.handleFinalizingSuccess: a failed
+                # verification leaves the image ILLEGAL.
+                disk.status = DS.ILLEGAL
+            elif ok or not upload:
                 disk.status = it._sim_disk_prev_status or DS.OK
                 if disk.status == DS.LOCKED:
                     disk.status = DS.OK
@@ -714,12 +777,68 @@ class StorageOps(object):
             else:
                 disk.status = DS.ILLEGAL
         self.done_job(it._sim_job, ok)
+        name = disk.alias if disk else it.image.id
         if ok:
-            self.event(1032, 'Image %s with disk %s succeeded.'
-                       % (what, disk.alias if disk else it.image.id))
+            self.event(1032, 'Image %s with disk %s succeeded.' % (what, name))
+        elif failure is not None:
+            # AuditLogType TRANSFER_IMAGE_FAILED(1034, ERROR)
+            self.event(1034, 'Image %s with disk %s failed.' % (what, name),
+                       severity='error')
+            it._sim_failure = failure
         else:
-            self.event(1033, 'Image %s with disk %s was cancelled.'
-                       % (what, disk.alias if disk else it.image.id), severity='warning')
+            self.event(1033, 'Image %s with disk %s was cancelled.' % (what, name),
+                       severity='warning')
         it_id = it.id
         self.store.schedule('transfer_cleanup', ('transfer', it.id),
                             lambda: self.store.image_transfers.pop(it_id, None))
+
+    # -- what the uploaded bytes are ----------------------------------------------------
+
+    def _verify_upload(self, it, disk):
+        """vdsm's verify_untrusted_volume on the uploaded volume, or why it fails.
+
+        The engine verifies every upload before it marks the image legal
+        (TransferDiskImageCommand.verifyImage -> VerifyUntrustedVolume; vdsm
+        lib/vdsm/storage/hsm.py): ``qemu-img info`` of the volume must give
+        the disk's format, a virtual size not above the disk's, and no
+        backing file of its own. The volume *file* is what a ``cow``
+        transfer sent, or the guest data of a ``raw`` transfer into a raw
+        disk; a ``raw`` transfer into a qcow2 disk goes through qemu-nbd,
+        so that volume stays qcow2 whatever the guest data is.
+
+        A qcow2 file that passes is unpacked: the simulator stores guest
+        data (what the VM and a ``raw`` download see).
+        """
+        layer = self.layer(disk)
+        declared = 'qcow2' if disk.format == types.DiskFormat.COW else 'raw'
+        file_sent = it.format == types.DiskFormat.COW or declared == 'raw'
+        if not file_sent:
+            return None
+        found = qcow2.detect(layer.read)
+        if found != declared:
+            meta = 'cow' if declared == 'qcow2' else 'raw'   # vdsm's fmt2str()
+            return ("Volume's format specified by QEMU is %s, while the format specified "
+                    "in VDSM metadata is %s" % (found, meta))
+        if found == 'raw':
+            return None
+        try:
+            header = qcow2.read_header(layer.read)
+            if header.size > disk.provisioned_size:
+                return ('Image virtual size %r is bigger than volume size %r'
+                        % (header.size, disk.provisioned_size))
+            if header.backing_file:
+                return ('Image backing file %r does not match volume parent uuid %r'
+                        % (header.backing_file, '00000000-0000-0000-0000-000000000000'))
+            self._unpack_qcow2(disk, layer)
+        except qcow2.Qcow2Error as e:
+            return 'qemu-img info failed: %s' % e
+        return None
+
+    def _unpack_qcow2(self, disk, layer):
+        """Replace the disk's top layer (a qcow2 file) by the guest data in it."""
+        _, clusters = qcow2.guest_data(layer.read)
+        guest = self.volumes.create(new_id(), layer.size, base=layer.base)
+        for offset, data in clusters:
+            guest.write(offset, data)
+        disk.image_id = guest.id
+        self.volumes.delete(layer.id)

@@ -17,6 +17,7 @@ from ovirtsdk4 import types
 
 from ovirt_engine_sim import common
 from ovirt_engine_sim import errors
+from ovirt_engine_sim import qcow2
 from ovirt_engine_sim.common import USER
 from ovirt_engine_sim.model import new_id
 from ovirt_engine_sim.model import stable_id
@@ -80,14 +81,35 @@ class VmOps(object):
         return names
 
     def _check_not_locked(self, vm, action, type_name='VM'):
+        # AppErrors.properties ACTION_TYPE_FAILED_VM_IS_LOCKED and
+        # ACTION_TYPE_FAILED_DISKS_LOCKED, both ErrorType.CONFLICT (409 through
+        # the REST layer's ErrorMessageHelper).
         if vm.status == S.IMAGE_LOCKED:
-            raise errors.conflict('Cannot %s %s. VM is locked. Please try again in a '
+            raise errors.conflict('Cannot %s %s: VM is locked. Please try again in a '
                                   'few minutes.' % (action, type_name))
         locked = self._locked_disks(vm.id)
         if locked:
             raise errors.conflict('Cannot %s %s: The following disks are locked: %s. '
                                   'Please try again in a few minutes.'
                                   % (action, type_name, ', '.join(locked)))
+
+    def _check_guest_data(self, vm):
+        """A simulator-only check: no disk's guest data is a qcow2 file.
+
+        A real engine starts such a VM (a qcow2 file uploaded in the raw
+        format into a qcow2 disk passes vdsm's verification, the volume
+        itself being qcow2), and the guest then finds no file system. No
+        test could see that, so the simulator refuses the start instead,
+        with a fault that says it is the simulator speaking.
+        """
+        for disk_id in self.store.vm_disk_ids(vm.id):
+            disk = self.store.disks.get(disk_id)
+            layer = self.volumes.get(disk.image_id) if disk is not None else None
+            if layer is not None and qcow2.is_qcow2(layer.read(0, 4)):
+                raise errors.conflict(
+                    'Cannot run VM. Engine simulator: the guest data of disk %s is a qcow2 '
+                    'file (uploaded in the raw format?); its guest would not boot.'
+                    % (disk.alias or disk.id))
 
     def _validate_memory(self, vm, action):
         mp = vm.memory_policy
@@ -258,6 +280,7 @@ class VmOps(object):
     def start_vm(self, vm_id, action):
         vm = self.vm(vm_id)
         self._check_not_locked(vm, 'run')
+        self._check_guest_data(vm)
         if vm.status == S.SUSPENDED:
             return self._resume(vm)
         if vm.status != S.DOWN:
@@ -561,6 +584,16 @@ class VmOps(object):
             vm=vm, template=template, synced=True if vm else None)
         self.store.nics[nic.id] = nic
         return nic
+
+    def update_vnic_profile(self, profile_id, profile_in):
+        profile = self.get('vnic_profiles', profile_id, 'VnicProfile')
+        nf = profile_in.network_filter
+        if nf is not None and nf.id:
+            self.get('network_filters', nf.id, 'NetworkFilter')
+        elif nf is not None:
+            profile_in.network_filter = None
+        common.merge(profile, profile_in, skip=('id', 'network', 'href'))
+        return profile
 
     def update_nic(self, vm_id, nic_id, nic_in):
         vm = self.vm(vm_id)

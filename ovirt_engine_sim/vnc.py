@@ -4,8 +4,13 @@ What a real host's QEMU offers an oVirt client: security type 2 (VNC
 authentication) only, with the ticket the engine set (``ticket`` action)
 as the password, valid until its expiry on the simulator clock. After a
 successful login it sends a ServerInit (640x480, true colour, the VM's
-name) and answers FramebufferUpdateRequests with a black screen, enough
-for a client (or nova-novncproxy behind a relay) to see a working console.
+name) and answers FramebufferUpdateRequests with a screen drawn for the
+VM (its name and id in large type over coloured bars, see `screen`), so
+that a client (or nova-novncproxy behind a relay, or a browser) shows
+which VM it reached and a blank screen is a failure anyone can see.
+Pixels go out in the client's pixel format (SetPixelFormat, 32 bits per
+pixel as every current client asks) with the unused byte set to 255:
+noVNC 1.3 draws that byte as alpha.
 
 One listening socket per running VM, on the port the console reports
 (``graphicsconsoles?current=true``): opened when the VM comes up, closed
@@ -15,9 +20,14 @@ threading modules (compat.py), so it serves inside eventlet-patched
 processes too.
 """
 
+import functools
 import logging
 import os
 import struct
+
+from PIL import Image
+from PIL import ImageDraw
+from PIL import ImageFont
 
 from ovirt_engine_sim import common
 from ovirt_engine_sim.compat import socket
@@ -37,6 +47,10 @@ SEC_VNC = 2
 WIDTH, HEIGHT = 640, 480
 # 32 bits per pixel, depth 24, little endian, true colour, 8 bits per channel.
 PIXEL_FORMAT = struct.pack('>BBBBHHHBBB3x', 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
+# Colour bars across the bottom of the screen, like a test card's.
+BARS = [(192, 192, 192), (192, 192, 0), (0, 192, 192), (0, 192, 0),
+        (192, 0, 192), (192, 0, 0), (0, 0, 192)]
+BACKGROUND = (16, 40, 96)
 # Bytes that follow the type byte of each client message we accept
 # (ClientCutText and SetEncodings have a variable tail, read separately).
 FIXED = {0: 19, 2: 3, 3: 9, 4: 7, 5: 5, 6: 7}
@@ -145,36 +159,93 @@ class Console(object):
             return
         conn.sendall(struct.pack('>I', 0))
         _recv(conn, 1)                              # ClientInit (shared flag)
-        name = name.encode('utf-8')
+        title = name.encode('utf-8')
         conn.sendall(struct.pack('>HH', WIDTH, HEIGHT) + PIXEL_FORMAT +
-                     struct.pack('>I', len(name)) + name)
-        bpp = 32
+                     struct.pack('>I', len(title)) + title)
+        fmt = DEFAULT_FORMAT
         while True:
             kind = _recv(conn, 1)[0]
             if kind not in FIXED:
                 return              # unknown message: QEMU drops the client too
             body = _recv(conn, FIXED[kind])
             if kind == 0:           # SetPixelFormat
-                bpp = body[3]
+                try:
+                    fmt = parse_pixel_format(body[3:])
+                except ValueError as e:
+                    LOG.warning('VNC console of VM %s: unsupported %s',
+                                self.vm_id, e)
+                    return
             elif kind == 2:         # SetEncodings
                 _recv(conn, 4 * struct.unpack('>H', body[1:3])[0])
             elif kind == 6:         # ClientCutText
                 _recv(conn, struct.unpack('>I', body[3:7])[0])
             elif kind == 3:         # FramebufferUpdateRequest
-                self._update(conn, body, bpp)
+                self._update(conn, body, pixels(name, self.vm_id, fmt))
 
-    def _update(self, conn, body, bpp):
+    def _update(self, conn, body, pixels):
         incremental, x, y, w, h = struct.unpack('>BHHHH', body)
         if incremental:
-            # Nothing ever changes on this screen: an empty update.
-            conn.sendall(struct.pack('>BxH', 0, 0))
+            # Nothing ever changes on this screen: like QEMU for an idle
+            # guest, answer nothing until something does (an instant empty
+            # answer would have noVNC ask again in a busy loop).
             return
         x, y = min(x, WIDTH), min(y, HEIGHT)
         w, h = min(w, WIDTH - x), min(h, HEIGHT - y)
-        # One raw rectangle (encoding 0, which every client supports), black.
+        rows = b''.join(pixels[(row * WIDTH + x) * 4:(row * WIDTH + x + w) * 4]
+                        for row in range(y, y + h))
+        # One raw rectangle (encoding 0, which every client supports).
         conn.sendall(struct.pack('>BxH', 0, 1) +
-                     struct.pack('>HHHHi', x, y, w, h, 0) +
-                     bytes(w * h * max(1, bpp // 8)))
+                     struct.pack('>HHHHi', x, y, w, h, 0) + rows)
+
+
+@functools.lru_cache(maxsize=16)
+def pixels(name, vm_id, fmt):
+    """The VM's screen in the client's pixel format (see `encode`)."""
+    return encode(screen(name, vm_id), fmt)
+
+
+def screen(name, vm_id):
+    """The VM's screen: its name and id in large type, colour bars."""
+    image = Image.new('RGB', (WIDTH, HEIGHT), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    bar = WIDTH // len(BARS)
+    for i, colour in enumerate(BARS):
+        draw.rectangle([i * bar, HEIGHT - 120, (i + 1) * bar - 1, HEIGHT - 1],
+                       fill=colour)
+    draw.text((24, 24), 'oVirt engine simulator', fill=(255, 255, 255),
+              font=ImageFont.load_default(size=28))
+    draw.text((24, 120), name or '', fill=(255, 255, 0),
+              font=ImageFont.load_default(size=56))
+    draw.text((24, 220), 'VM %s' % vm_id, fill=(255, 255, 255),
+              font=ImageFont.load_default(size=20))
+    return image
+
+
+def parse_pixel_format(data):
+    """The byte positions of red, green and blue in a pixel of the
+    format in SetPixelFormat's 16 bytes; ValueError for a format this
+    server does not speak (anything but 32 bits, 8 bits per channel)."""
+    (bpp, _depth, big_endian, true_colour, r_max, g_max, b_max,
+     r_shift, g_shift, b_shift) = struct.unpack('>BBBBHHHBBB3x', data)
+    shifts = (r_shift, g_shift, b_shift)
+    if (bpp != 32 or not true_colour or (r_max, g_max, b_max) != (255,) * 3
+            or any(s % 8 for s in shifts)):
+        raise ValueError('pixel format %r' % (data,))
+    position = [(3 - s // 8) if big_endian else s // 8 for s in shifts]
+    return tuple(position)
+
+
+def encode(image, fmt):
+    """The image as 32-bit pixels: red, green and blue at the byte
+    positions of `fmt`, 255 in the fourth byte."""
+    n = WIDTH * HEIGHT
+    out = bytearray(b'\xff' * (4 * n))
+    for channel, position in zip(image.split(), fmt):
+        out[position::4] = channel.tobytes()
+    return bytes(out)
+
+
+DEFAULT_FORMAT = parse_pixel_format(PIXEL_FORMAT)
 
 
 class VncServers(object):

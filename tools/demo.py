@@ -28,7 +28,13 @@ step did what it says.
 
 Usage: ``tools/demo.sh`` (sets up the machine first), or
 ``.venv/bin/python tools/demo.py [--config-file FILE] [--sim-listen
-HOST:PORT] [--log-file PATH]``; see ``doc/source/demo.rst``.
+HOST:PORT] [--log-file PATH] [--serve [--api-port N] [--novnc-port N]]``;
+see ``doc/source/demo.rst``.
+
+With ``--serve`` the demo lists the hypervisors and boots its servers,
+then keeps the cloud up: nova's compute API on 127.0.0.1 without keystone
+(every request acts as the demo's admin) and nova-novncproxy with noVNC;
+it prints the ``openstack`` options that reach it and runs until Ctrl-C.
 
 Exit codes: 0 every step passed; 1 a step failed (it is named); 2 the demo
 could not start (missing package, port in use, bad configuration; one
@@ -177,6 +183,17 @@ def parse_args(argv):
         '--log-file', default=DEFAULT_LOG, metavar='PATH',
         help='where nova\'s and the driver\'s log goes (default: '
              '.test-logs/demo.log)')
+    parser.add_argument(
+        '--serve', action='store_true',
+        help='boot the servers, then keep the cloud up for the openstack '
+             'CLI and a browser (nova\'s API and nova-novncproxy on '
+             '127.0.0.1, no keystone) until Ctrl-C')
+    parser.add_argument(
+        '--api-port', type=int, default=8774, metavar='PORT',
+        help='with --serve: port of nova\'s compute API (default 8774)')
+    parser.add_argument(
+        '--novnc-port', type=int, default=6080, metavar='PORT',
+        help='with --serve: port of nova-novncproxy (default 6080)')
     return parser.parse_args(argv)
 
 
@@ -426,6 +443,10 @@ def build_case_class():
     from nova_ovirt.pools.ovirt import cache as ovirt_cache
 
     from tests import base
+    # Imported before nova's fixtures run: websockify imports numpy, which
+    # calls os.uname, which nova's test fixtures forbid.
+    from tests.fixtures import api_server
+    from tests.fixtures import novncproxy
     from tests.functional import base as fbase
 
     CONF = nova.conf.CONF
@@ -460,6 +481,7 @@ def build_case_class():
         report = None
         overrides = ()
         log_handler = None
+        serve = None        # the parsed arguments with --serve
 
         def setUp(self):
             self.useFixture(fixtures.Timeout(RUN_TIMEOUT, gentle=True))
@@ -506,6 +528,11 @@ def build_case_class():
                        clusters=list(CLUSTERS), storage_domain='data')
             self.flags(pools=[OVIRT_POOL, KVM_POOL], event_poll_interval=2,
                        spawn_timeout=120, group=ovirt_conf.OVIRT_GROUP)
+            if self.serve:
+                # Console URLs point at the nova-novncproxy --serve runs.
+                self.flags(novncproxy_base_url=(
+                    'http://127.0.0.1:%d/vnc_lite.html'
+                    % self.serve.novnc_port), group='vnc')
             for group, name, value in self.overrides:
                 CONF.set_override(name, value,
                                   None if group == 'DEFAULT' else group)
@@ -566,6 +593,10 @@ def build_case_class():
             for name, flavor, wants in SERVERS:
                 self.step('boot %s (%s)' % (name, wants),
                           lambda n=name, f=flavor: self.boot(n, f))
+            if self.serve:
+                self.step('serve the API and nova-novncproxy until Ctrl-C',
+                          self.serve_until_stopped)
+                return
             for name, _, _ in SERVERS:
                 self.step('stop %s' % name, lambda n=name: self.stop(n))
             for name, _, _ in SERVERS:
@@ -575,6 +606,46 @@ def build_case_class():
                           lambda n=name: self.snapshot(n))
             for name, _, _ in SERVERS:
                 self.step('delete %s' % name, lambda n=name: self.delete(n))
+
+        # -- --serve ---------------------------------------------------------
+
+        def serve_until_stopped(self):
+            """nova's API and nova-novncproxy on loopback until a signal."""
+            import threading
+
+            api = self.useFixture(api_server.LoopbackComputeApi(
+                self.api_fixture, port=self.serve.api_port))
+            novnc = self.useFixture(novncproxy.NoVncProxy(
+                port=self.serve.novnc_port))
+            stop = threading.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+            say()
+            say('The demo cloud is up: nova\'s compute API at %s (no '
+                'keystone: every request acts as the demo\'s admin), '
+                'nova-novncproxy at %s.' % (api.endpoint, novnc.base_url))
+            say('python-openstackclient (%s, or pip install '
+                'python-openstackclient) reaches it with:' % os.path.join(
+                    os.path.dirname(sys.executable), 'openstack'))
+            say()
+            for key, value in sorted(api.openstack_env().items()):
+                say('  export %s=%s' % (key, value))
+            say()
+            say('  openstack hypervisor list')
+            say('  openstack server list')
+            say('  openstack server show web-1')
+            say('  openstack server stop web-1; openstack server start '
+                'web-1')
+            say('  openstack server reboot db-1')
+            say('  openstack console url show --novnc web-1   (open it in '
+                'a browser on this machine)')
+            say('  openstack server delete --wait any-1')
+            say()
+            say('Ctrl-C stops the cloud and removes what it made.')
+            while not stop.wait(1):
+                pass
+            say('stopping')
+            return 'served until a signal'
 
         # -- hypervisors ----------------------------------------------------
 
@@ -882,12 +953,13 @@ def run_demo(args, work_dir, backends):
     except ImportError as e:
         raise DemoError('cannot import nova\'s test helpers (%s): run '
                         'tools/setup-env.sh' % one_line(e))
-    planned = 1 + 5 * len(SERVERS)
+    planned = 1 + (len(SERVERS) + 1 if args.serve else 5 * len(SERVERS))
     report = Report(planned)
     DemoCase.backends = backends
     DemoCase.report = report
     DemoCase.overrides = overrides
     DemoCase.log_handler = handler
+    DemoCase.serve = args if args.serve else None
 
     import testtools
 

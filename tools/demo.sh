@@ -5,7 +5,9 @@
 # starts the oVirt engine simulator, one real libvirtd host and nova in
 # process, and boots, stops, starts, snapshots and deletes servers on both
 # pools through nova's REST API. Exit code 0 when every step passed.
-# Arguments go to tools/demo.py (--help lists them). See doc/source/demo.rst.
+# Arguments go to tools/demo.py (--help lists them). With --serve the cloud
+# stays up after the boots (nova's API and nova-novncproxy on 127.0.0.1) for
+# the openstack CLI and a browser, until Ctrl-C. See doc/source/demo.rst.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .test-logs

@@ -69,14 +69,14 @@ NO_OVS_REASON = (
 
 
 def api_paste_config():
-    """nova's api-paste.ini as installed with nova, else our fallback."""
+    """nova's own api-paste.ini, as installed with nova (wheel: under
+    sys.prefix; editable: beside the source tree)."""
     import nova as nova_pkg
 
     candidates = [
         os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini'),
         os.path.join(os.path.dirname(os.path.dirname(nova_pkg.__file__)),
                      'etc', 'nova', 'api-paste.ini'),
-        os.path.join(os.path.dirname(__file__), 'api-paste.ini'),
     ]
     for path in candidates:
         if os.path.exists(path):

@@ -21,6 +21,11 @@ require the pool's trait never land on it. Tests share servers across
 several operations to keep the tier fast.
 """
 
+import json
+import os
+import subprocess
+
+import fixtures
 from nova.tests.functional.api import client as api_client
 
 from nova_ovirt.pools.ovirt import cache as ovirt_cache
@@ -350,11 +355,11 @@ class OvirtServerMoveTest(obase.OvirtPoolFunctionalTestBase):
 class OvirtSnapshotAndFailedSpawnTest(obase.OvirtPoolFunctionalTestBase):
 
     def vm_disk_data(self, server):
-        """The bytes of the server's root disk as the engine stores them.
+        """The guest data of the server's root disk as the engine stores it.
 
-        (The simulator keeps an uploaded qcow2 image as is: it has no
-        qcow2 reader, where a real engine's imageio would serve the guest
-        data of a qcow2 disk in a raw transfer.)
+        (The simulator unpacks a verified qcow2 upload into guest data, as
+        a real volume would present it to the guest and to a raw
+        download.)
         """
         vm = self.sim_vm(server)
         with self.sim.store.lock:
@@ -364,6 +369,30 @@ class OvirtSnapshotAndFailedSpawnTest(obase.OvirtPoolFunctionalTestBase):
             disk = self.sim.store.disks[atts[0].disk.id]
             layer = self.sim.volumes.get(disk.image_id)
             return layer.read(0, disk.provisioned_size)
+
+    def qemu_img(self, *args):
+        return subprocess.run(('qemu-img',) + args, check=True,
+                              capture_output=True, text=True).stdout
+
+    def assertRawGuestImage(self, data):
+        """data is the guest image's disk, in the raw format.
+
+        Read by qemu-img, not by our code: its probe names the format of
+        the bytes, and its conversion of the Glance qcow2 gives the guest
+        data the snapshot must hold.
+        """
+        tmp = self.useFixture(fixtures.TempDir()).path
+        got = os.path.join(tmp, 'snapshot')
+        with open(got, 'wb') as f:
+            f.write(data)
+        info = json.loads(self.qemu_img('info', '--output=json', got))
+        self.assertEqual('raw', info['format'])
+        expected = os.path.join(tmp, 'expected.raw')
+        self.qemu_img('convert', '-f', 'qcow2', '-O', 'raw',
+                      base.guest_image(), expected)
+        # qemu-img compare exits 1 (CalledProcessError) on a difference.
+        self.assertIn('Images are identical', self.qemu_img(
+            'compare', '-f', 'raw', '-F', 'raw', got, expected))
 
     def test_snapshot_and_failed_spawns(self):
         # A zero-disk flavor keeps the root disk at the image's virtual
@@ -390,6 +419,9 @@ class OvirtSnapshotAndFailedSpawnTest(obase.OvirtPoolFunctionalTestBase):
         self.assertEqual(len(disk), len(data))
         # Not assertEqual: a mismatch would print megabytes.
         self.assertTrue(disk == data, 'the snapshot is not the VM\'s disk')
+        # Labelled raw and raw in fact: the Glance qcow2's guest data, not
+        # the qcow2 file that was uploaded.
+        self.assertRawGuestImage(data)
 
         # The oVirt snapshot was removed afterwards.
         self.assertEqual([], self.sim_snapshots())

@@ -20,17 +20,46 @@ relays bytes between the browser and the address the driver returns, and
 its own security proxy only speaks ``none`` and ``vencrypt``; left as is,
 the tenant's browser would ask for a password nobody gave them.
 
-So the driver returns the address of a one-shot relay it runs: it logs in
-to the VM's VNC server with the ticket (VNC authentication), then offers
-the proxy side the ``none`` security type and copies bytes both ways. The
-relay accepts one connection within the ticket's lifetime and listens on
-``[vnc] server_proxyclient_address`` (nova-novncproxy already reaches
-nova-compute there for libvirt guests).
+So the driver returns the address of a relay it runs in nova-compute: the
+relay logs in to the VM's VNC server with the ticket, offers the proxy
+side the ``none`` security type and copies bytes both ways.
+
+Who may pass the relay
+----------------------
+A listener that hands out a logged-in console is as good as the VM's
+password, so the relay only serves connections that nova-novncproxy
+authorized:
+
+* Every ``get_vnc_console`` call mints a random secret (192 bits) and
+  returns it as the console's ``internal_access_path``. Nova stores it in
+  the console auth token's record (never in the URL the tenant gets);
+  nova-novncproxy, after validating the tenant's token, opens the
+  connection with ``CONNECT <secret> HTTP/1.1`` (its own handshake for
+  consoles with an access path) and the relay answers ``200`` only for a
+  secret it minted that has not expired. Anything else gets ``403`` and
+  the connection is closed before any RFB byte.
+* A secret lives as long as nova's console auth token
+  (``[consoleauth] token_ttl``): a reload of the console page with the
+  same token connects again, an expired token's secret is refused by the
+  relay too, not only by nova-novncproxy.
+* One VM has one relay (one port) while any of its secrets lives, because
+  nova-novncproxy checks the token's port by calling ``get_vnc_console``
+  again (``validate_console_port``); that call mints a secret nova never
+  stores, which only keeps the listener open a little longer.
+* The relay listens on loopback unless the operator sets
+  ``vnc_relay_listen`` (nova-novncproxy on another host).
+
+What an attacker on the network can do: connect to the relay's port and
+guess a secret (2**192 values), or read the secret off the wire between
+nova-novncproxy and nova-compute, which also shows them the console
+traffic itself, as it does for libvirt guests; keep that link on the
+management network, as for any VNC server nova-novncproxy reaches.
 
 Single DES for the challenge comes from ``cryptography``: TripleDES with
 an 8-byte key is single DES (k1 = k2 = k3); no extra library needed.
 """
 
+import hmac
 import secrets
 import socket
 import struct
@@ -57,10 +86,24 @@ from cryptography.hazmat.primitives.ciphers import modes
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
-TICKET_SECONDS = 120
 RFB_38 = b'RFB 003.008\n'
 SEC_NONE = 1
 SEC_VNC = 2
+_WILDCARDS = ('0.0.0.0', '::', '')
+# Bytes of randomness in one console secret (the access path).
+SECRET_BYTES = 24
+# A proxy sends its CONNECT line at once; anything slower, or longer than
+# any access path we mint, is not nova-novncproxy.
+CONNECT_SECONDS = 10
+MAX_CONNECT_LINE = 1024
+# Secrets one relay keeps at most: each console URL and each port check
+# adds one; expired ones go first.
+MAX_SECRETS = 1024
+
+
+def token_ttl():
+    """Seconds a console auth token of nova lives."""
+    return CONF.consoleauth.token_ttl
 
 
 # -- VNC authentication ------------------------------------------------------
@@ -163,6 +206,28 @@ def refuse_client(sock, reason):
     sock.sendall(count + struct.pack('>I', len(message)) + message)
 
 
+def read_connect_path(sock):
+    """The path of nova-novncproxy's ``CONNECT <path> HTTP/1.1`` line.
+
+    Reads byte by byte up to the blank line so that nothing after it (the
+    proxy sends nothing before our answer anyway) is consumed. None for
+    anything else.
+    """
+    data = b''
+    while not data.endswith(b'\r\n\r\n'):
+        if len(data) >= MAX_CONNECT_LINE:
+            return None
+        chunk = sock.recv(1)
+        if not chunk:
+            return None
+        data += chunk
+    words = data.split(b'\r\n', 1)[0].split()
+    if len(words) != 3 or words[0] != b'CONNECT' or \
+            not words[2].startswith(b'HTTP/'):
+        return None
+    return words[1].decode('ascii', 'replace')
+
+
 def _pipe(src, dst):
     try:
         while True:
@@ -181,45 +246,114 @@ def _pipe(src, dst):
 
 
 class Relay(object):
-    """One console session: listen once, log in with the ticket, copy."""
+    """The console relay of one VM: one port, one connection per secret
+    presented, open while any secret it minted is unexpired."""
 
-    def __init__(self, listen_host, target, password, timeout=TICKET_SECONDS):
+    def __init__(self, listen_host, target, password):
         self.target = target
-        self._password = password
-        self._timeout = timeout
+        self.password = password
+        self._secrets = {}          # {secret: monotonic expiry}
+        self._lock = threading.Lock()
+        self.closed = False
         self._sock = socket.socket(
             socket.AF_INET6 if ':' in listen_host else socket.AF_INET)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((listen_host, 0))
-        self._sock.listen(1)
-        self._sock.settimeout(timeout)
+        self._sock.listen(8)
         self.port = self._sock.getsockname()[1]
 
     def start(self):
-        compat.start_daemon(self._serve, 'nova-ovirt-vnc-%d' % self.port)
+        compat.start_daemon(self._accept_loop,
+                            'nova-ovirt-vnc-%d' % self.port)
         return self
 
+    def mint_secret(self, lifetime):
+        """A new access path valid for `lifetime` seconds; None once the
+        relay has closed (the caller makes a new relay)."""
+        secret = secrets.token_urlsafe(SECRET_BYTES)
+        now = time.monotonic()
+        with self._lock:
+            if self.closed:
+                return None
+            self._secrets = {s: t for s, t in self._secrets.items()
+                             if t > now}
+            while len(self._secrets) >= MAX_SECRETS:
+                self._secrets.pop(min(self._secrets,
+                                      key=self._secrets.get))
+            self._secrets[secret] = now + lifetime
+        return secret
+
+    def authorized(self, path):
+        now = time.monotonic()
+        with self._lock:
+            live = [s for s, t in self._secrets.items() if t > now]
+        # Compare every live secret in constant time: no timing hint about
+        # how much of a guess was right.
+        found = False
+        for secret in live:
+            found |= hmac.compare_digest(secret.encode(), path.encode())
+        return found
+
+    def _remaining(self):
+        """Seconds until the last secret expires (0 when none is left)."""
+        with self._lock:
+            last = max(self._secrets.values(), default=0)
+        return max(0.0, last - time.monotonic())
+
     def close(self):
+        with self._lock:
+            self.closed = True
         try:
             self._sock.close()
         except OSError:
             pass
 
-    def _serve(self):
+    def _accept_loop(self):
+        while True:
+            remaining = self._remaining()
+            with self._lock:
+                if self.closed or not remaining:
+                    # The last token expired: nobody may connect any more.
+                    self.closed = True
+                    break
+            self._sock.settimeout(remaining)
+            try:
+                client, peer = self._sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break           # closed
+            compat.start_daemon(
+                lambda c=client, p=peer: self._serve(c, p),
+                'nova-ovirt-vnc-%d-conn' % self.port)
+        self.close()
+
+    def _serve(self, client, peer):
+        client.settimeout(CONNECT_SECONDS)
         try:
-            client, _ = self._sock.accept()
+            path = read_connect_path(client)
+            if path is None or not self.authorized(path):
+                LOG.warning('VNC relay on port %d: refused a connection '
+                            'from %s without a valid console token',
+                            self.port, peer[0])
+                client.sendall(b'HTTP/1.1 403 Forbidden\r\n\r\n')
+                client.close()
+                return
+            client.sendall(b'HTTP/1.1 200 OK\r\n\r\n')
         except OSError:
-            return      # nobody came within the ticket's lifetime
-        finally:
-            self.close()
-        client.settimeout(self._timeout)
+            client.close()
+            return
+        self._relay(client)
+
+    def _relay(self, client):
+        target, password = self.target, self.password
         server = None
         try:
-            server = socket.create_connection(self.target, self._timeout)
-            login_server(server, self._password)
+            server = socket.create_connection(target, CONNECT_SECONDS)
+            login_server(server, password)
         except (OSError, RfbError) as e:
-            LOG.warning('VNC relay to %s:%s failed: %s', self.target[0],
-                        self.target[1], e)
+            LOG.warning('VNC relay to %s:%s failed: %s', target[0],
+                        target[1], e)
             if server is not None:
                 server.close()
             # An RFB failure the browser shows (nova-novncproxy passes the
@@ -249,11 +383,11 @@ class Relay(object):
 class Consoles(object):
     def __init__(self, pool):
         self.pool = pool
-        self._relays = []
+        self._relays = {}       # {vm id: Relay}
         self._tickets = {}      # {vm id: (password, monotonic expiry)}
         self._lock = threading.Lock()
 
-    def _password(self, vm_id):
+    def _password(self, vm_id, lifetime):
         """The VM's console password: the current one while it is valid.
 
         Setting a ticket replaces the VM's VNC password, so a new random
@@ -267,7 +401,7 @@ class Consoles(object):
             current = self._tickets.get(vm_id)
             password = current[0] if current else \
                 secrets.token_urlsafe(6)[:8]
-            self._tickets[vm_id] = (password, now + TICKET_SECONDS)
+            self._tickets[vm_id] = (password, now + lifetime)
             return password
 
     def _vnc_console(self, vm_id):
@@ -279,29 +413,62 @@ class Consoles(object):
                 return c
         return None
 
+    def listen_address(self):
+        return self.pool.conf.vnc_relay_listen
+
+    def proxy_address(self):
+        """The relay's address as nova-novncproxy reaches it."""
+        conf = self.pool.conf
+        if conf.vnc_relay_address:
+            return conf.vnc_relay_address
+        if conf.vnc_relay_listen in _WILDCARDS:
+            return CONF.vnc.server_proxyclient_address
+        return conf.vnc_relay_listen
+
+    def _relay_for(self, vm_id, target, password, lifetime):
+        """The VM's live relay (made when there is none) and a new secret
+        for it."""
+        with self._lock:
+            relay = self._relays.get(vm_id)
+            if relay is not None:
+                relay.target, relay.password = target, password
+                secret = relay.mint_secret(lifetime)
+                if secret is not None:
+                    return relay, secret
+            relay = Relay(self.listen_address(), target, password)
+            secret = relay.mint_secret(lifetime)
+            self._relays[vm_id] = relay.start()
+            self._relays = {k: r for k, r in self._relays.items()
+                            if not r.closed}
+            return relay, secret
+
+    def _close_relay(self, vm_id):
+        with self._lock:
+            relay = self._relays.pop(vm_id, None)
+        if relay is not None:
+            relay.close()
+
     def get_vnc_console(self, instance):
-        vmops = self.pool.vmops
-        vm_id = vmops.vm_id(instance)
+        vm_id = self.pool.vmops.vm_id(instance)
         console = self._vnc_console(vm_id)
         if console is None or not console.port:
+            self._close_relay(vm_id)
             raise nova_exception.ConsoleTypeUnavailable(console_type='vnc')
-        password = self._password(vm_id)
+        lifetime = token_ttl()
+        password = self._password(vm_id, lifetime)
         ticket = self.pool.session.write(
             lambda system: system.vms_service().vm_service(vm_id).ticket(
-                ticket=types.Ticket(value=password, expiry=TICKET_SECONDS),
+                ticket=types.Ticket(value=password, expiry=lifetime),
                 query=ovirt_session.q()))
         if ticket is not None and ticket.value:
             password = ticket.value
-        listen = CONF.vnc.server_proxyclient_address
-        relay = Relay(listen, (console.address, console.port),
-                      password).start()
-        with self._lock:
-            self._relays.append(relay)
-            self._relays = self._relays[-64:]
-        return ctype.ConsoleVNC(host=listen, port=relay.port)
+        relay, secret = self._relay_for(
+            vm_id, (console.address, console.port), password, lifetime)
+        return ctype.ConsoleVNC(host=self.proxy_address(), port=relay.port,
+                                internal_access_path=secret)
 
     def stop(self):
         with self._lock:
-            relays, self._relays = self._relays, []
+            relays, self._relays = list(self._relays.values()), {}
         for r in relays:
             r.close()

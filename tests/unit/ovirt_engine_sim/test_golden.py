@@ -185,6 +185,29 @@ FAULT = '''
 </fault>
 '''
 
+# services/VmCdromService.java: an empty CD-ROM has no <file>.
+CDROM = '''
+<cdrom href="/ovirt-engine/api/vms/{id}/cdroms/00000000-0000-0000-0000-000000000000"
+       id="00000000-0000-0000-0000-000000000000">
+  <vm href="/ovirt-engine/api/vms/{id}" id="{id}"/>
+</cdrom>
+'''
+
+# services/VmBackupsService.java and VmBackupService.java (their examples
+# print <status>, the type's field is phase: types/Backup.java).
+BACKUP = '''
+<backup href="/ovirt-engine/api/vms/*/backups/{id}" id="{id}">
+  <from_checkpoint_id>*</from_checkpoint_id>
+  <to_checkpoint_id>*</to_checkpoint_id>
+  <link href="/ovirt-engine/api/vms/*/backups/{id}/disks" rel="disks"/>
+  <disks>
+    <disk id="*"/>
+  </disks>
+  <phase>ready</phase>
+  <creation_date>*</creation_date>
+</backup>
+'''
+
 
 class GoldenTest(base.SimTestCase):
 
@@ -260,3 +283,32 @@ class GoldenTest(base.SimTestCase):
                                 b'<template><name>Blank</name></template></vm>')
         self.assertEqual(400, status)
         self.assertXmlMatches(FAULT, ET.fromstring(body))
+
+    def test_cdrom(self):
+        vm = self.add_vm()
+        got = self.get('/vms/%s/cdroms' % vm.id)
+        self.assertEqual('cdroms', got.tag)
+        self.assertEqual(1, len(got))
+        self.assertXmlMatches(CDROM, got[0], vm.id)
+        self.assertIsNone(got[0].find('file'))
+
+    def test_backup(self):
+        from ovirtsdk4 import types
+        vm = self.add_vm()
+        att = self.vm_service(vm.id).disk_attachments_service().add(types.DiskAttachment(
+            disk=types.Disk(name='d', format=types.DiskFormat.COW, provisioned_size=base.MiB,
+                            backup=types.DiskBackup.INCREMENTAL,
+                            storage_domains=[types.StorageDomain(name='data')]),
+            interface=types.DiskInterface.VIRTIO, bootable=True, active=True))
+        self.settle()
+        backups = self.vm_service(vm.id).backups_service()
+        first = backups.add(types.Backup(disks=[types.Disk(id=att.id)]))
+        self.settle()
+        backups.backup_service(first.id).finalize()
+        self.settle()
+        second = backups.add(types.Backup(disks=[types.Disk(id=att.id)],
+                                          from_checkpoint_id=backups.backup_service(
+                                              first.id).get().to_checkpoint_id))
+        self.settle()
+        self.assertXmlMatches(BACKUP, self.get('/vms/%s/backups/%s' % (vm.id, second.id)),
+                              second.id)

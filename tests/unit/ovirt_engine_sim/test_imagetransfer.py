@@ -14,6 +14,8 @@ from tests.unit.ovirt_engine_sim import base
 from tests.unit.ovirt_engine_sim.base import MiB
 
 P = types.ImageTransferPhase
+# Guest data: a download without a format would be in the disk's (qcow2 for cow).
+RAW = types.DiskFormat.RAW
 
 
 class ImageTransferTest(base.SimTestCase):
@@ -47,7 +49,7 @@ class ImageTransferTest(base.SimTestCase):
         self.assertEqual(P.FINISHED_SUCCESS, svc.get().phase)
 
     def _upload(self, disk, payload, chunk=MiB):
-        it, svc = self._transfer(types.ImageTransferDirection.UPLOAD,
+        it, svc = self._transfer(types.ImageTransferDirection.UPLOAD, format=RAW,
                                  disk=types.Disk(id=disk.id))
         self.assertTrue(it.transfer_url.startswith('https://127.0.0.1:%d/images/'
                                                    % self.sim.port))
@@ -91,7 +93,7 @@ class ImageTransferTest(base.SimTestCase):
         conn2.request('GET', path)
         self.assertEqual(403, conn2.getresponse().status)
 
-        it, svc = self._transfer(types.ImageTransferDirection.DOWNLOAD,
+        it, svc = self._transfer(types.ImageTransferDirection.DOWNLOAD, format=RAW,
                                  disk=types.Disk(id=disk.id))
         conn, path = self._http(it.proxy_url)
         conn.request('GET', path)
@@ -155,13 +157,13 @@ class ImageTransferTest(base.SimTestCase):
         it, svc, conn, path = self._upload(disk, b'n' * MiB)
         self._finalize(svc)
         sdisk = snaps.snapshot_service(snap.id).disks_service().list()[0]
-        it, svc = self._transfer(types.ImageTransferDirection.DOWNLOAD,
+        it, svc = self._transfer(types.ImageTransferDirection.DOWNLOAD, format=RAW,
                                  snapshot=types.DiskSnapshot(id=sdisk.image_id))
         conn, path = self._http(it.transfer_url)
         conn.request('GET', path)
         self.assertEqual(old, conn.getresponse().read())
         self._finalize(svc)
-        it, svc = self._transfer(types.ImageTransferDirection.DOWNLOAD,
+        it, svc = self._transfer(types.ImageTransferDirection.DOWNLOAD, format=RAW,
                                  disk=types.Disk(id=disk.id))
         conn, path = self._http(it.transfer_url)
         conn.request('GET', path)
@@ -187,7 +189,7 @@ class ImageTransferTest(base.SimTestCase):
         self.settle()
         self.assertEqual(copied, self.sim.requests.bytes_copied)
         disk_id = self.vm_service(vm.id).disk_attachments_service().list()[0].id
-        it, svc = self._transfer(types.ImageTransferDirection.DOWNLOAD,
+        it, svc = self._transfer(types.ImageTransferDirection.DOWNLOAD, format=RAW,
                                  disk=types.Disk(id=disk_id))
         conn, path = self._http(it.transfer_url)
         conn.request('GET', path)

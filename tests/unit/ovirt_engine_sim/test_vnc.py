@@ -1,7 +1,13 @@
 """The VNC server behind each running VM's console, spoken to over RFB 3.8."""
 
+import os
 import socket
 import struct
+import subprocess
+import sys
+
+import fixtures
+from PIL import Image
 
 from ovirtsdk4 import types
 
@@ -61,10 +67,27 @@ class VncServerTest(base.SimTestCase):
         self.assertEqual((0, 1), (kind, rects))
         x, y, w, h, enc = struct.unpack('>HHHHi', recv(sock, 12))
         self.assertEqual((0, 0, 16, 8, 0), (x, y, w, h, enc))
-        self.assertEqual(bytes(16 * 8 * bpp // 8), recv(sock, 16 * 8 * bpp // 8))
-        # An incremental request: nothing changed, an empty update.
+        pixels = recv(sock, 16 * 8 * bpp // 8)
+        # The screen's background (BGRX with X = 255, the server's format).
+        self.assertEqual(bytes([96, 40, 16, 255]) * (16 * 8), pixels)
+        # An incremental request: nothing changed, nothing is sent (as
+        # QEMU does for an idle screen).
         sock.sendall(struct.pack('>BBHHHH', 3, 1, 0, 0, 640, 480))
-        self.assertEqual(struct.pack('>BxH', 0, 0), recv(sock, 4))
+        sock.settimeout(0.5)
+        self.assertRaises(socket.timeout, sock.recv, 1)
+
+    def test_client_pixel_format(self):
+        # noVNC's format: red in the first byte (shift 0), blue in the third.
+        self.ticket('s3cret')
+        sock, _ = self.connect_vnc('s3cret')
+        sock.sendall(b'\x01')
+        recv(sock, 20)
+        recv(sock, struct.unpack('>I', recv(sock, 4))[0])
+        sock.sendall(b'\0\0\0\0' + struct.pack(
+            '>BBBBHHHBBB3x', 32, 24, 0, 1, 255, 255, 255, 0, 8, 16))
+        sock.sendall(struct.pack('>BBHHHH', 3, 0, 0, 479, 1, 1))
+        recv(sock, 16)
+        self.assertEqual(bytes([192, 192, 192, 255]), recv(sock, 4))
 
     def test_wrong_password(self):
         self.ticket('s3cret')
@@ -134,3 +157,47 @@ class VncServerTest(base.SimTestCase):
         self.vm_service(self.vm.id).suspend()
         self.settle()
         self.assertTrue(self._refused(port))
+
+
+class IndependentClientTest(base.SimTestCase):
+    """vncdotool, an RFB client this project did not write (PyPI), logs
+    in to the VM's console with the engine's ticket as VNC password and
+    captures the screen."""
+
+    def setUp(self):
+        super().setUp()
+        self.vm = self.add_vm(name='vncdotool-vm')
+        self.start_and_wait(self.vm.id)
+        svc = self.vm_service(self.vm.id).graphics_consoles_service()
+        self.console = svc.list(current=True)[0]
+        svc.console_service(self.console.id).ticket(
+            ticket=types.Ticket(value='Tick3t!', expiry=120))
+
+    def capture(self, password):
+        out = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                           'screen.png')
+        proc = subprocess.run(
+            [os.path.join(os.path.dirname(sys.executable), 'vncdotool'),
+             '--server', '%s::%d' % (self.console.address,
+                                     self.console.port),
+             '--password', password, '--timeout', '60', 'capture', out],
+            capture_output=True, text=True, timeout=120)
+        return proc, out
+
+    def test_ticket_password_logs_in_and_screen_is_drawn(self):
+        proc, out = self.capture('Tick3t!')
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        image = Image.open(out).convert('RGB')
+        self.assertEqual((640, 480), image.size)
+        colours = image.getcolors(maxcolors=1 << 16)
+        # The VM's name in yellow, white text, seven colour bars: far from
+        # a blank screen.
+        self.assertGreater(len(colours), 10)
+        self.assertEqual((192, 0, 0), image.getpixel((5 * 91 + 40, 470)))
+        yellow = sum(n for n, c in colours if c == (255, 255, 0))
+        self.assertGreater(yellow, 500)
+
+    def test_wrong_password_is_refused(self):
+        proc, out = self.capture('wrong')
+        self.assertNotEqual(0, proc.returncode)
+        self.assertFalse(os.path.exists(out))

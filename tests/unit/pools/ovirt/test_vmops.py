@@ -355,28 +355,73 @@ def _one_update(test, sock, bpp):
 
 class TestConsole(FlowTestCase):
     """get_vnc_console -> the pool's relay -> the simulator's VNC server,
-    with real RFB 3.8 handshakes on both sides."""
+    with real RFB 3.8 handshakes on both sides. The relay's side is
+    opened the way nova-novncproxy opens it: ``CONNECT <access path>``."""
+
+    def connect(self, console, path=None):
+        """A socket to the relay after nova-novncproxy's CONNECT
+        handshake; (socket, status line)."""
+        sock = socket.create_connection((console.host, console.port), 10)
+        self.addCleanup(sock.close)
+        path = console.internal_access_path if path is None else path
+        sock.sendall(b'CONNECT %s HTTP/1.1\r\n\r\n' % path.encode())
+        answer = b''
+        while not answer.endswith(b'\r\n\r\n'):
+            chunk = sock.recv(1)
+            if not chunk:
+                break
+            answer += chunk
+        return sock, answer.split(b'\r\n')[0].decode()
 
     def open_console(self, inst):
         console = self.pool.get_vnc_console(self.context, inst)
-        sock = socket.create_connection((console.host, console.port), 10)
-        self.addCleanup(sock.close)
+        sock, status = self.connect(console)
+        self.assertEqual('HTTP/1.1 200 OK', status)
         return console, sock
+
+    def login_none(self, sock):
+        self.assertEqual(b'RFB 003.008\n', rfb_client.recv(sock, 12))
+        sock.sendall(b'RFB 003.008\n')
+        self.assertEqual(bytes([1, 1]), rfb_client.recv(sock, 2))  # "none"
+        sock.sendall(b'\x01')
+        self.assertEqual(struct.pack('>I', 0), rfb_client.recv(sock, 4))
+
+    def assertRefused(self, sock, status):
+        self.assertEqual('HTTP/1.1 403 Forbidden', status)
+        self.assertEqual(b'', sock.recv(1))        # closed, no RFB byte
 
     def test_client_gets_none_auth_and_the_vm_screen(self):
         inst = self.spawn()
         console, sock = self.open_console(inst)
-        self.assertEqual(CONF.vnc.server_proxyclient_address, console.host)
-        self.assertEqual(b'RFB 003.008\n', rfb_client.recv(sock, 12))
-        sock.sendall(b'RFB 003.008\n')
-        self.assertEqual(bytes([1, 1]), rfb_client.recv(sock, 2))         # only "none"
-        sock.sendall(b'\x01')
-        # SecurityResult: ok
-        self.assertEqual(struct.pack('>I', 0), rfb_client.recv(sock, 4))
+        self.assertEqual('127.0.0.1', console.host)
+        self.login_none(sock)
         width, height, bpp, name = _client_init(sock)
         self.assertEqual((640, 480), (width, height))
         self.assertEqual(self.sim_vm(inst).name, name)
         _one_update(self, sock, bpp)
+
+    def test_same_port_while_the_token_lives(self):
+        # nova-novncproxy checks a token's port by calling get_vnc_console
+        # again (validate_console_port): the port must not move.
+        inst = self.spawn()
+        first = self.pool.get_vnc_console(self.context, inst)
+        second = self.pool.get_vnc_console(self.context, inst)
+        self.assertEqual((first.host, first.port),
+                         (second.host, second.port))
+        self.assertNotEqual(first.internal_access_path,
+                            second.internal_access_path)
+        self.assertGreaterEqual(len(first.internal_access_path), 32)
+
+    def test_reload_connects_again(self):
+        # One token, several connections (a reload of the console page).
+        inst = self.spawn()
+        console = self.pool.get_vnc_console(self.context, inst)
+        for _ in range(3):
+            sock, status = self.connect(console)
+            self.assertEqual('HTTP/1.1 200 OK', status)
+            self.login_none(sock)
+            self.assertEqual(self.sim_vm(inst).name, _client_init(sock)[3])
+            sock.close()
 
     def test_two_console_urls_both_work(self):
         # Each URL sets the VM's ticket; the second must not lock the
@@ -384,11 +429,70 @@ class TestConsole(FlowTestCase):
         inst = self.spawn()
         socks = [self.open_console(inst)[1] for _ in range(2)]
         for sock in socks:
-            rfb_client.recv(sock, 12)
-            sock.sendall(b'RFB 003.008\n')
-            rfb_client.recv(sock, 2)
-            sock.sendall(b'\x01')
-            self.assertEqual(struct.pack('>I', 0), rfb_client.recv(sock, 4))
+            self.login_none(sock)
+
+    def test_connection_without_token_is_refused(self):
+        inst = self.spawn()
+        console = self.pool.get_vnc_console(self.context, inst)
+        # A wrong secret, then a plain VNC client that says nothing.
+        self.assertRefused(*self.connect(console, path='x' * 32))
+        self.assertRefused(*self.connect(
+            console, path=console.internal_access_path[:-1]))
+        sock = socket.create_connection((console.host, console.port), 10)
+        self.addCleanup(sock.close)
+        sock.sendall(b'RFB 003.008\n\r\n\r\n')
+        self.assertIn(b'403', rfb_client.recv(sock, 12))
+        # The real token still works afterwards.
+        sock, status = self.connect(console)
+        self.assertEqual('HTTP/1.1 200 OK', status)
+        self.login_none(sock)
+
+    def test_expired_token_is_refused(self):
+        # Token A expires while token B (a later console URL) lives: the
+        # relay stays on its port, refuses A's secret, serves B's.
+        self.flags.config(group='consoleauth', token_ttl=2)
+        inst = self.spawn()
+        old = self.pool.get_vnc_console(self.context, inst)
+        sock, status = self.connect(old)
+        self.assertEqual('HTTP/1.1 200 OK', status)
+        self.login_none(sock)
+        self.flags.config(group='consoleauth', token_ttl=600)
+        new = self.pool.get_vnc_console(self.context, inst)
+        self.assertEqual(old.port, new.port)
+        time.sleep(2.5)
+        self.assertRefused(*self.connect(old))
+        sock2, status = self.connect(new)
+        self.assertEqual('HTTP/1.1 200 OK', status)
+        self.login_none(sock2)
+        # A session opened before the expiry goes on (as nova's own
+        # console sessions do unless [consoleauth]
+        # enforce_session_timeout is set).
+        self.assertEqual(self.sim_vm(inst).name, _client_init(sock)[3])
+
+    def test_relay_closes_when_its_last_token_expires(self):
+        self.flags.config(group='consoleauth', token_ttl=1)
+        inst = self.spawn()
+        console = self.pool.get_vnc_console(self.context, inst)
+        time.sleep(1.5)
+        self.assertRaises(OSError, socket.create_connection,
+                          (console.host, console.port), 5)
+        # A new console URL gets a new relay that works.
+        self.flags.config(group='consoleauth', token_ttl=600)
+        fresh = self.pool.get_vnc_console(self.context, inst)
+        sock, status = self.connect(fresh)
+        self.assertEqual('HTTP/1.1 200 OK', status)
+        self.login_none(sock)
+
+    def test_relay_listens_where_configured(self):
+        inst = self.spawn()
+        console = self.pool.get_vnc_console(self.context, inst)
+        relay = self.pool.consoles._relays[self.sim_vm(inst).id]
+        self.assertEqual('127.0.0.1', relay._sock.getsockname()[0])
+        self.assertEqual('127.0.0.1', console.host)
+        self.flags.config(group=self.pool.group_name,
+                          vnc_relay_address='192.0.2.10')
+        self.assertEqual('192.0.2.10',
+                         self.pool.get_vnc_console(self.context, inst).host)
 
     def test_stale_ticket_fails_cleanly(self):
         inst = self.spawn()
@@ -402,11 +506,10 @@ class TestConsole(FlowTestCase):
         vm = self.sim_vm(inst)
         conn.system_service().vms_service().vm_service(vm.id).ticket(
             ticket=types.Ticket(value='theirs', expiry=120))
-        sock = socket.create_connection((console.host, console.port), 10)
-        self.addCleanup(sock.close)
+        sock, _ = self.connect(console)
         self.assertEqual(b'RFB 003.008\n', rfb_client.recv(sock, 12))
         sock.sendall(b'RFB 003.008\n')
-        self.assertEqual(b'\x00', rfb_client.recv(sock, 1))      # no security types
+        self.assertEqual(b'\x00', rfb_client.recv(sock, 1))  # no sec. types
         self.assertIn('request a new console', rfb_client.reason(sock))
         self.assertEqual(b'', sock.recv(1))
 
@@ -416,8 +519,7 @@ class TestConsole(FlowTestCase):
         vm = self.sim_vm(inst)
         with self.sim.store.lock:       # the ticket's time has passed
             vm._sim_ticket = (vm._sim_ticket[0], self.sim.clock.time() - 1)
-        sock = socket.create_connection((console.host, console.port), 10)
-        self.addCleanup(sock.close)
+        sock, _ = self.connect(console)
         rfb_client.recv(sock, 12)
         sock.sendall(b'RFB 003.008\n')
         self.assertEqual(b'\x00', rfb_client.recv(sock, 1))
@@ -428,8 +530,7 @@ class TestConsole(FlowTestCase):
         of the relay, a socketpair playing the browser's side."""
         inst = self.spawn()
         console = self.pool.get_vnc_console(self.context, inst)
-        compute = socket.create_connection((console.host, console.port), 10)
-        self.addCleanup(compute.close)
+        compute, _ = self.connect(console)
         browser, tenant = socket.socketpair()
         self.addCleanup(browser.close)
         self.addCleanup(tenant.close)
@@ -464,8 +565,7 @@ class TestConsole(FlowTestCase):
         vm = self.sim_vm(inst)
         with self.sim.store.lock:
             vm._sim_ticket = None
-        compute = socket.create_connection((console.host, console.port), 10)
-        self.addCleanup(compute.close)
+        compute, _ = self.connect(console)
         browser, tenant = socket.socketpair()
         self.addCleanup(browser.close)
         self.addCleanup(tenant.close)
@@ -480,7 +580,7 @@ class TestConsole(FlowTestCase):
         thread.start()
         rfb_client.recv(browser, 12)
         browser.sendall(b'RFB 003.008\n')
-        self.assertEqual(b'\x00', rfb_client.recv(browser, 1))   # failure + reason
+        self.assertEqual(b'\x00', rfb_client.recv(browser, 1))  # + reason
         self.assertIn('request a new console', rfb_client.reason(browser))
         thread.join(10)
         self.assertIsInstance(result.get('error'),
