@@ -64,6 +64,10 @@ class InvalidConnectionInfo(nova_exception.InvalidBDM):
                '%(driver_type)s lacks or has a bad %(field)s: %(reason)s')
 
 
+class NoFreeTarget(nova_exception.NovaException):
+    msg_fmt = 'The guest has no free virtio disk name (vdb to vdz) left'
+
+
 def secret_usage(instance_uuid, volume_id):
     return '%s/%s/%s' % (SECRET_USAGE_PREFIX, instance_uuid, volume_id)
 
@@ -288,7 +292,7 @@ def free_target(domain_xml, wanted):
         candidate = 'vd' + letter
         if candidate not in used:
             return candidate
-    raise nova_exception.NoFreeDevice(instance_uuid='?', device='vd')
+    raise NoFreeTarget()
 
 
 def carried_volume_disks(guest, volume_disks, current_xml):
@@ -448,6 +452,11 @@ class VolumeOps(object):
 
     def attach(self, host, instance, connection_info, mountpoint,
                disk_bus=None):
+        """Hot-plug (running guest) and define the volume's disk.
+
+        Volumes are virtio disks whatever ``disk_bus`` nova asks for: qemu
+        gives a network disk to any bus, and virtio hot-plugs everywhere.
+        """
         domain = host.lookup(instance.uuid)
         disk = self._volume_disk(host, connection_info, instance)
         current = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)

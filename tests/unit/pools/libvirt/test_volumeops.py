@@ -198,3 +198,10 @@ class DefinitionTest(testtools.TestCase):
             'root_device_name': '/dev/vda', 'block_device_mapping': [
                 {'mount_device': '/dev/vdb', 'boot_index': None,
                  'connection_info': iscsi_info()}]}))
+
+    def test_no_free_target(self):
+        targets = ['vd' + c for c in 'abcdefghijklmnopqrstuvwxyz']
+        guest = config.GuestConfig(INSTANCE, 'instance-x', 128, 1, disks=[
+            config.disk('/p/%s' % t, 'qcow2', t) for t in targets])
+        self.assertRaises(volumeops.NoFreeTarget, volumeops.free_target,
+                          config.domain_xml(guest), 'vdb')
