@@ -221,7 +221,8 @@ class VolumeTest(fbase.OvirtFunctionalTestBase):
             'instance.volume_attach.error')
         event = self._wait_for_instance_action_event(
             server, 'attach_volume', 'compute_attach_volume', 'Error')
-        self.assertIn('UnsupportedVolumeType', event.get('traceback'))
+        self.assertIn('UnsupportedVolumeType', event.get('traceback') or
+                      self.stdlog.logger.output)
         self.assertIn('Volume %s has driver_volume_type fibre_channel, which '
                       'the libvirt pool kvm cannot attach' % volume_id,
                       self.stdlog.logger.output)

@@ -181,7 +181,7 @@ class LiveVolumeTest(base.LiveTestCase):
         # Rescue keeps the volume, off the rescue layout's vdb; unrescue
         # brings it back with the guest's own disks.
         self.driver.rescue(self.context, instance, [],
-                           base.image_meta(base.IMAGE_QCOW2), 'pw', None,
+                           base.image_meta(base.IMAGE_QCOW2), None, None,
                            None)
         rescued = self._volume_disk(instance, volume_id,
                                     libvirt.VIR_DOMAIN_XML_INACTIVE)
