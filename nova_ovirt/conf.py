@@ -117,6 +117,13 @@ LIBVIRT_POOL_OPTS = [
                min=1,
                help='Seconds between attempts to reconnect to a libvirt '
                     'host that is unreachable or whose daemon restarted.'),
+    cfg.StrOpt('iscsi_initiator_prefix',
+               default='iqn.2026-01.org.openstack.nova-ovirt',
+               help='Prefix of the iSCSI initiator name (IQN) that qemu '
+                    'presents to Cinder\'s targets for the guests of a '
+                    'node: ``<prefix>:<compute host>.<node name>``. It is '
+                    'what ``get_volume_connector`` reports, so Cinder '
+                    'exports each volume to that name; keep it stable.'),
 ]
 
 OVIRT_POOL_OPTS = [

@@ -53,6 +53,7 @@ class OvirtDriver(driver.ComputeDriver):
         supports_migrate_to_same_host=True,
         supports_image_type_qcow2=True,
         supports_image_type_raw=True,
+        supports_extend_volume=True,
     )
 
     def __init__(self, virtapi, read_only=False):
@@ -384,8 +385,35 @@ class OvirtDriver(driver.ComputeDriver):
                 LOG.warning('Image cache pass of pool %s failed: %s',
                             pool.name, e)
 
+    # -- volumes -----------------------------------------------------------
+
+    def default_root_device_name(self, instance, image_meta, root_bdm):
+        # Guests' disks are virtio on both backends; nova names the
+        # devices of later volumes after this one (vdb, vdc, ...).
+        return '/dev/vda'
+
     def get_volume_connector(self, instance):
-        # No Cinder volumes yet (see the support matrix); nova asks for a
-        # connector on every delete, so answer with what identifies us.
-        return {'ip': CONF.my_block_storage_ip, 'host': CONF.host,
-                'initiator': None}
+        # nova asks on every delete too, also for instances no pool has
+        # (a build that failed before its claim): answer with our identity.
+        try:
+            connector = self._pool_of(instance).get_volume_connector(instance)
+        except nova_exception.InstanceNotFound:
+            connector = None
+        return connector or {'ip': CONF.my_block_storage_ip,
+                             'host': CONF.host, 'initiator': None}
+
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        self._pool_of(instance).attach_volume(
+            context, connection_info, instance, mountpoint, disk_bus,
+            device_type, encryption)
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        self._pool_of(instance).detach_volume(
+            context, connection_info, instance, mountpoint, encryption)
+
+    def extend_volume(self, context, connection_info, instance,
+                      requested_size):
+        return self._pool_of(instance).extend_volume(
+            context, connection_info, instance, requested_size)

@@ -85,6 +85,10 @@ _LIBVIRT = {
     'get_vnc_console': COMPLETE,
     # not supported (yet)
     **_NOT_YET,
+    # Cinder volumes through qemu's own initiators (doc/source/volumes.rst)
+    'attach_volume': PARTIAL,
+    'detach_volume': COMPLETE,
+    'extend_volume': COMPLETE,
 }
 
 _OVIRT = {
@@ -138,7 +142,15 @@ SUPPORT = {
 #: a method is missing.
 NOTES = {
     'libvirt': {
-        **_NO_VOLUMES_YET,
+        'attach_volume': 'iSCSI (CHAP included) through qemu\'s libiscsi '
+                         'and RBD through librbd, as network disks; also '
+                         'the boot volume of a volume-backed server. '
+                         'Fibre Channel, NVMe-oF, NFS and other types that '
+                         'need a connector on the host are refused; a '
+                         'local block device only on a node with a local '
+                         'URI.',
+        'swap_volume': 'Volume swap (Cinder migration of an attached '
+                       'volume) is not supported yet.',
         'rescue': 'The rescue password reaches the rescue system as '
                   'admin_pass on a config drive of the rescue\'s own.',
         'live_migration': 'Live migration is not supported yet; cold '

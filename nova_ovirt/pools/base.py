@@ -33,7 +33,14 @@ Rules every backend keeps:
 
 import abc
 
+from nova import exception as nova_exception
+from nova.virt import driver as virt_driver
 import os_traits
+
+
+class VolumesNotSupported(nova_exception.NovaException):
+    msg_fmt = ('Pool %(pool)s (%(backend)s backend) cannot attach Cinder '
+               'volumes yet: %(operation)s of volume %(volume_id)s refused')
 
 
 class Pool(metaclass=abc.ABCMeta):
@@ -204,6 +211,39 @@ class Pool(metaclass=abc.ABCMeta):
 
     def get_console_output(self, context, instance):
         raise NotImplementedError()
+
+    def get_volume_connector(self, instance):
+        """What Cinder needs to export a volume to the instance's node."""
+        return None
+
+    def _no_volumes(self, operation, connection_info):
+        data = (connection_info or {}).get('data') or {}
+        return VolumesNotSupported(
+            pool=self.name, backend=type(self).__name__,
+            operation=operation,
+            volume_id=data.get('volume_id') or
+            (connection_info or {}).get('serial') or '?')
+
+    def check_block_devices(self, block_device_info):
+        """Refuse a spawn with volumes on a pool that has none."""
+        for bdm in virt_driver.block_device_info_get_mapping(
+                block_device_info):
+            raise self._no_volumes('spawn with', bdm.get('connection_info'))
+
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        raise NotImplementedError(str(self._no_volumes('attach',
+                                                       connection_info)))
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        raise NotImplementedError(str(self._no_volumes('detach',
+                                                       connection_info)))
+
+    def extend_volume(self, context, connection_info, instance,
+                      requested_size):
+        raise NotImplementedError(str(self._no_volumes('extend',
+                                                       connection_info)))
 
     def get_vnc_console(self, context, instance):
         raise NotImplementedError()

@@ -239,7 +239,7 @@ class SupportMatrixTestCase(testtools.TestCase):
             'get_available_resource', 'update_provider_tree',
             'get_available_nodes', 'get_nodenames_by_uuid'}
         self.assertEqual(set(), wanted - set(support.claimed(BACKEND)))
-        for method in ('attach_volume', 'detach_volume', 'live_migration'):
+        for method in ('swap_volume', 'live_migration'):
             self.assertEqual(support.MISSING,
                              support.level(BACKEND, method))
 

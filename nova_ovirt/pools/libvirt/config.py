@@ -237,6 +237,7 @@ def domain_element(config):
     devices = _sub(domain, 'devices')
     for spec in config.disks:
         _disk(devices, spec)
+    devices.extend(getattr(config, 'volume_disks', ()))  # see volumeops
     for interface in config.interfaces:
         devices.append(interface)
     _console(devices, config.console_log)

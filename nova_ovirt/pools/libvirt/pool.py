@@ -220,7 +220,7 @@ class LibvirtPool(base.Pool):
               block_device_info=None, power_on=True, accel_info=None):
         self._guests.spawn(self.node_host(instance.node), context, instance,
                            image_meta, injected_files, admin_password,
-                           network_info, power_on)
+                           network_info, power_on, block_device_info)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
@@ -229,6 +229,8 @@ class LibvirtPool(base.Pool):
             LOG.info('No guest to destroy', instance=instance)
             return
         self._guests.destroy(libvirt_host, instance, destroy_disks)
+        if destroy_secrets and libvirt_host.available:
+            self._guests.volumes.remove_secrets(libvirt_host, instance)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
@@ -293,6 +295,26 @@ class LibvirtPool(base.Pool):
     def get_console_output(self, context, instance):
         return console.console_output(self._host_of(instance), instance)
 
+    # -- volumes -----------------------------------------------------------
+
+    def get_volume_connector(self, instance):
+        return self._guests.volumes.connector(self._host_of(instance))
+
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        self._guests.volumes.attach(self._host_of(instance), instance,
+                                    connection_info, mountpoint, disk_bus)
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        self._guests.volumes.detach(self._host_of(instance), instance,
+                                    connection_info)
+
+    def extend_volume(self, context, connection_info, instance,
+                      requested_size):
+        return self._guests.volumes.extend(self._host_of(instance), instance,
+                                           connection_info, requested_size)
+
     def get_vnc_console(self, context, instance):
         return console.vnc_console(self._host_of(instance), instance,
                                    self.conf)
@@ -318,11 +340,17 @@ class LibvirtPool(base.Pool):
         else:
             self._moves.finish_migration(dest_host, instance, network_info,
                                          power_on, source_pool=source_pool)
+        # A guest defined afresh on another host has no volume disks yet.
+        self._guests.volumes.attach_missing(dest_host, instance,
+                                            block_device_info)
 
     def confirm_migration(self, context, migration, instance, network_info):
-        self._moves.confirm_migration(
-            self.node_host(migration.source_node), instance,
-            same_node=migration.source_node == migration.dest_node)
+        same_node = migration.source_node == migration.dest_node
+        source_host = self.node_host(migration.source_node)
+        self._moves.confirm_migration(source_host, instance,
+                                      same_node=same_node)
+        if not same_node:
+            self._guests.volumes.remove_secrets(source_host, instance)
 
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,

@@ -45,6 +45,7 @@ from nova_ovirt.pools.libvirt import errors
 from nova_ovirt.pools.libvirt import guest_settings
 from nova_ovirt.pools.libvirt import images
 from nova_ovirt.pools.libvirt import vif as vif_xml
+from nova_ovirt.pools.libvirt import volumeops
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class GuestOps(object):
     def __init__(self, pool_name, conf):
         self.pool_name = pool_name
         self.conf = conf
+        self.volumes = volumeops.VolumeOps(pool_name, conf)
 
     # -- domain definition -------------------------------------------------
 
@@ -179,19 +181,26 @@ class GuestOps(object):
             guest_agent=guest.guest_agent, windows=guest.windows)
 
     def define(self, host, instance, network_info=None, rescue=False,
-               image_id=None):
+               image_id=None, volume_disks=None):
         """(Re)define the domain from the instance; returns it.
 
         Without network_info the interfaces of the current definition are
         kept (unrescue, revert), since nova does not pass ports there.
+        Cinder volumes are those nova maps at spawn (volume_disks), else
+        the ones the current definition has.
         """
         interfaces = None
+        current = host.find_domain(instance.uuid)
+        current_xml = (current.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+                       if current else None)
         if network_info is None:
-            current = host.find_domain(instance.uuid)
-            interfaces = (config.interfaces_of(current.XMLDesc(
-                libvirt.VIR_DOMAIN_XML_INACTIVE)) if current else [])
-        xml = config.domain_xml(self.guest_config(
-            host, instance, network_info, interfaces, rescue, image_id))
+            interfaces = (config.interfaces_of(current_xml)
+                          if current_xml else [])
+        guest = self.guest_config(host, instance, network_info, interfaces,
+                                  rescue, image_id)
+        guest.volume_disks = volumeops.carried_volume_disks(
+            guest, volume_disks, current_xml)
+        xml = config.domain_xml(guest)
         with host.translated('Defining guest %s' % domain_name(instance)):
             domain = host.connection.defineXML(xml)
         host.note_owned(instance.uuid, instance.name)
@@ -211,8 +220,13 @@ class GuestOps(object):
         root_bytes = _gib(instance.flavor.root_gb)
         return max(root_bytes, base.virtual_size)
 
-    def create_disks(self, host, context, instance, image_meta, created):
+    def create_disks(self, host, context, instance, image_meta, created,
+                     root_on_volume=False):
         """Root overlay, ephemeral and swap disks; names go into created."""
+        if root_on_volume:
+            # Boot from volume: the root is a Cinder volume, no image.
+            self.create_extra_disks(host, instance, created)
+            return None
         storage = host.storage
         base = images.ensure_base_volume(host, context, image_meta)
         self._create(created, storage, volume_name(instance.uuid, ROOT),
@@ -264,23 +278,29 @@ class GuestOps(object):
         LOG.info('Config drive uploaded as %s', name, instance=instance)
 
     def spawn(self, host, context, instance, image_meta, injected_files,
-              admin_password, network_info, power_on=True):
+              admin_password, network_info, power_on=True,
+              block_device_info=None):
         self._check_uuid_free(host, instance)
+        root_on_volume = self.volumes.root_on_volume(block_device_info)
         # Settings the host cannot honour fail here, before anything exists.
         self.guest(host, instance, image_meta)
-        image_meta = images.with_image_id(context, instance, image_meta)
+        if not root_on_volume:
+            image_meta = images.with_image_id(context, instance, image_meta)
         created = []
         try:
             with host.translated('Creating disks of %s' %
                                  domain_name(instance)):
                 base = self.create_disks(host, context, instance, image_meta,
-                                         created)
+                                         created, root_on_volume)
                 if configdrive.required_by(instance):
                     self.create_config_drive(host, instance, injected_files,
                                              admin_password, network_info,
                                              created)
-            domain = self.define(host, instance, network_info or [],
-                                 image_id=image_meta.id)
+            domain = self.define(
+                host, instance, network_info or [],
+                image_id=None if root_on_volume else image_meta.id,
+                volume_disks=self.volumes.block_device_disks(
+                    host, instance, block_device_info))
             if power_on:
                 self.start(host, instance, domain)
         except Exception:
@@ -291,13 +311,15 @@ class GuestOps(object):
             raise
         LOG.info('Guest %(name)s created on %(node)s from image %(image)s',
                  {'name': domain_name(instance), 'node': host.nodename,
-                  'image': base.volume.name()}, instance=instance)
+                  'image': base.volume.name() if base else 'a volume'},
+                 instance=instance)
 
     def _remove_quietly(self, host, instance, volumes):
         try:
             self.undefine(host, instance.uuid)
             for name in volumes:
                 host.storage.delete(name)
+            self.volumes.remove_secrets(host, instance)
         except Exception:
             LOG.exception('Cleaning up after a failed spawn left something '
                           'behind on %s', host.nodename, instance=instance)

@@ -1,0 +1,563 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Cinder volumes on libvirt hosts, without an agent on the host.
+
+nova's libvirt driver connects a volume on the host with os-brick and
+hands qemu a block device. The pool drives its hosts remotely, so it uses
+the data paths qemu speaks itself: iSCSI through libiscsi and RBD through
+librbd, as ``<disk type='network'>``. CHAP passwords become libvirt
+secrets on the host, referenced by usage from the disk, never written into
+the domain XML. Volume types that need a host-side connector (Fibre
+Channel, NVMe-oF, NFS mounts, ...) are refused with a fault that names the
+type, except a local block device on a node whose URI is local.
+"""
+
+import re
+import socket
+import time
+from xml.etree import ElementTree as etree
+
+import libvirt
+from oslo_log import log as logging
+
+import nova.conf
+from nova import exception as nova_exception
+from nova.virt import driver as virt_driver
+
+from nova_ovirt.pools.libvirt import errors
+from nova_ovirt.pools.libvirt import nodes
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+#: Disks the pool attaches for Cinder: recognised in a definition by this.
+NETWORK_PROTOCOLS = ('iscsi', 'rbd')
+SUPPORTED_TYPES = ('iscsi', 'rbd', 'local (local URIs only)')
+#: Usage ids of our iSCSI secrets: ``nova-ovirt/<instance>/<volume>``.
+SECRET_USAGE_PREFIX = 'nova-ovirt'
+ISCSI_PORT = 3260
+#: A live detach waits for the guest to release the device (ACPI unplug).
+DETACH_TIMEOUT = 60
+DETACH_RETRY_INTERVAL = 5
+
+
+class UnsupportedVolumeType(nova_exception.VolumeDriverNotFound):
+    msg_fmt = ('Volume %(volume_id)s has driver_volume_type %(driver_type)s, '
+               'which the libvirt pool %(pool)s cannot attach without a '
+               'connector on the host (supported: %(supported)s)')
+
+
+class InvalidConnectionInfo(nova_exception.InvalidBDM):
+    msg_fmt = ('Volume %(volume_id)s: connection_info of type '
+               '%(driver_type)s lacks or has a bad %(field)s: %(reason)s')
+
+
+class NoFreeTarget(nova_exception.NovaException):
+    msg_fmt = 'The guest has no free virtio disk name (vdb to vdz) left'
+
+
+def secret_usage(instance_uuid, volume_id):
+    return '%s/%s/%s' % (SECRET_USAGE_PREFIX, instance_uuid, volume_id)
+
+
+def initiator_iqn(prefix, host, nodename):
+    """The IQN qemu presents for the guests of a node; stable per node.
+
+    IQNs allow lowercase letters, digits, ``.``, ``-`` and ``:`` only.
+    """
+    def clean(text):
+        return re.sub(r'[^a-z0-9.\-]', '-', text.lower())
+    return '%s:%s.%s' % (prefix, clean(host), clean(nodename))
+
+
+def volume_id_of(connection_info):
+    data = connection_info.get('data') or {}
+    return data.get('volume_id') or connection_info.get('serial') or '?'
+
+
+# -- connection_info -> disk XML ---------------------------------------------
+
+def _split_portal(portal):
+    """('host', port) of an iSCSI portal 'a.b.c.d:p' or '[v6]:p'."""
+    portal = portal.split(',')[0]  # "ip:port,tpgt" from some backends
+    match = re.match(r'^\[(?P<v6>[^\]]+)\](:(?P<p6>\d+))?$|'
+                     r'^(?P<host>[^:]+)(:(?P<port>\d+))?$', portal)
+    if not match:
+        raise ValueError('%r is not host:port' % portal)
+    host = match.group('v6') or match.group('host')
+    port = match.group('p6') or match.group('port') or ISCSI_PORT
+    return host, int(port)
+
+
+class VolumeDisk(object):
+    """What a Cinder connection_info means for a libvirt disk.
+
+    ``password`` is what goes into a libvirt secret on the host (iSCSI
+    CHAP); ``secret_uuid`` names a secret the operator defined (Ceph).
+    """
+
+    def __init__(self, volume_id, protocol=None, name=None, hosts=(),
+                 username=None, password=None, secret_type=None,
+                 secret_usage=None, secret_uuid=None, device_path=None,
+                 read_only=False):
+        self.volume_id = volume_id
+        self.protocol = protocol
+        self.name = name
+        self.hosts = list(hosts)
+        self.username = username
+        self.password = password
+        self.secret_type = secret_type
+        self.secret_usage = secret_usage
+        self.secret_uuid = secret_uuid
+        self.device_path = device_path
+        self.read_only = read_only
+
+
+def _require(data, field, volume_id, driver_type):
+    value = data.get(field)
+    if value in (None, ''):
+        raise InvalidConnectionInfo(volume_id=volume_id,
+                                    driver_type=driver_type, field=field,
+                                    reason='missing')
+    return value
+
+
+def _iscsi_disk(volume_id, data, instance_uuid):
+    portal = _require(data, 'target_portal', volume_id, 'iscsi')
+    iqn = _require(data, 'target_iqn', volume_id, 'iscsi')
+    lun = data.get('target_lun', 0)
+    try:
+        host, port = _split_portal(portal)
+        lun = int(lun)
+    except (TypeError, ValueError) as e:
+        raise InvalidConnectionInfo(volume_id=volume_id,
+                                    driver_type='iscsi',
+                                    field='target_portal/target_lun',
+                                    reason=str(e))
+    disk = VolumeDisk(volume_id, 'iscsi', '%s/%d' % (iqn, lun),
+                      [(host, port)],
+                      read_only=data.get('access_mode') == 'ro')
+    method = (data.get('auth_method') or '').upper()
+    if method == 'CHAP':
+        disk.username = _require(data, 'auth_username', volume_id, 'iscsi')
+        disk.password = _require(data, 'auth_password', volume_id, 'iscsi')
+        disk.secret_type = 'iscsi'
+        disk.secret_usage = secret_usage(instance_uuid, volume_id)
+    elif method:
+        raise InvalidConnectionInfo(volume_id=volume_id,
+                                    driver_type='iscsi', field='auth_method',
+                                    reason='%s is not CHAP' % method)
+    return disk
+
+
+def _rbd_disk(volume_id, data):
+    name = _require(data, 'name', volume_id, 'rbd')
+    hosts = data.get('hosts') or []
+    ports = data.get('ports') or []
+    disk = VolumeDisk(volume_id, 'rbd', name,
+                      [(h, int(p)) for h, p in zip(hosts, ports)],
+                      read_only=data.get('access_mode') == 'ro')
+    if data.get('auth_enabled'):
+        # Cinder's RBD driver hands out the name of a secret that the
+        # operator defined on every host (as for nova's libvirt driver);
+        # the Ceph key itself never travels through nova.
+        disk.username = _require(data, 'auth_username', volume_id, 'rbd')
+        disk.secret_uuid = (data.get('secret_uuid') or
+                            CONF.libvirt.rbd_secret_uuid)
+        if not disk.secret_uuid:
+            raise InvalidConnectionInfo(
+                volume_id=volume_id, driver_type='rbd', field='secret_uuid',
+                reason='missing, and [libvirt] rbd_secret_uuid is unset')
+        disk.secret_type = data.get('secret_type') or 'ceph'
+    return disk
+
+
+def volume_disk(connection_info, instance_uuid, pool_name, local_host):
+    """The VolumeDisk of a connection_info; faults name what is wrong."""
+    driver_type = connection_info.get('driver_volume_type')
+    data = connection_info.get('data') or {}
+    volume_id = volume_id_of(connection_info)
+    if driver_type == 'iscsi':
+        return _iscsi_disk(volume_id, data, instance_uuid)
+    if driver_type == 'rbd':
+        return _rbd_disk(volume_id, data)
+    if driver_type == 'local' and local_host:
+        path = _require(data, 'device_path', volume_id, 'local')
+        return VolumeDisk(volume_id, device_path=path)
+    raise UnsupportedVolumeType(volume_id=volume_id, driver_type=driver_type,
+                                pool=pool_name,
+                                supported=', '.join(SUPPORTED_TYPES))
+
+
+def _sub(parent, tag, **attrs):
+    return etree.SubElement(parent, tag, {k: str(v) for k, v in attrs.items()
+                                          if v is not None})
+
+
+def disk_element(disk, target_dev, bus='virtio', boot_order=None):
+    """``<disk>`` of a volume; credentials only by reference to a secret."""
+    if disk.device_path:
+        element = etree.Element('disk', type='block', device='disk')
+        _sub(element, 'driver', name='qemu', type='raw', cache='none')
+        _sub(element, 'source', dev=disk.device_path)
+    else:
+        element = etree.Element('disk', type='network', device='disk')
+        _sub(element, 'driver', name='qemu', type='raw', cache='none')
+        source = _sub(element, 'source', protocol=disk.protocol,
+                      name=disk.name)
+        for host, port in disk.hosts:
+            _sub(source, 'host', name=host, port=port)
+        if disk.username:
+            auth = _sub(source, 'auth', username=disk.username)
+            _sub(auth, 'secret', type=disk.secret_type,
+                 usage=disk.secret_usage,
+                 uuid=None if disk.secret_usage else disk.secret_uuid)
+        if disk.protocol == 'iscsi' and getattr(disk, 'initiator', None):
+            initiator = _sub(source, 'initiator')
+            _sub(initiator, 'iqn', name=disk.initiator)
+    _sub(element, 'target', dev=target_dev, bus=bus)
+    if boot_order is not None:
+        _sub(element, 'boot', order=boot_order)
+    if disk.read_only:
+        _sub(element, 'readonly')
+    # The volume id as the disk's serial: the guest sees it in
+    # /dev/disk/by-id, and the pool finds the disk of a volume by it.
+    etree.SubElement(element, 'serial').text = disk.volume_id
+    return element
+
+
+def secret_xml(usage, volume_id, instance_uuid):
+    secret = etree.Element('secret', ephemeral='no', private='yes')
+    etree.SubElement(secret, 'description').text = (
+        'CHAP password of Cinder volume %s for instance %s (nova-ovirt)'
+        % (volume_id, instance_uuid))
+    usage_element = _sub(secret, 'usage', type='iscsi')
+    etree.SubElement(usage_element, 'target').text = usage
+    return etree.tostring(secret, encoding='unicode')
+
+
+# -- reading definitions -----------------------------------------------------
+
+def volume_disks_of(domain_xml):
+    """The Cinder volume disks of a definition, to carry over on redefine."""
+    root = etree.fromstring(domain_xml)
+    found = []
+    for element in root.findall('devices/disk'):
+        source = element.find('source')
+        if element.get('type') == 'network' and source is not None and \
+                source.get('protocol') in NETWORK_PROTOCOLS:
+            found.append(element)
+        elif element.get('type') == 'block' and \
+                element.findtext('serial'):
+            found.append(element)
+    for element in found:
+        # Live-only details (aliases, addresses) would clash on redefine.
+        for tag in ('alias', 'address'):
+            for child in element.findall(tag):
+                element.remove(child)
+    return found
+
+
+def disk_of_volume(domain_xml, volume_id):
+    for element in etree.fromstring(domain_xml).findall('devices/disk'):
+        if element.findtext('serial') == volume_id:
+            return element
+    return None
+
+
+def used_targets(domain_xml):
+    return {element.find('target').get('dev')
+            for element in etree.fromstring(domain_xml).findall(
+                'devices/disk') if element.find('target') is not None}
+
+
+def free_target(domain_xml, wanted):
+    """``wanted`` (nova's mountpoint, e.g. vdb) or the next free vdX."""
+    used = used_targets(domain_xml)
+    if wanted and wanted not in used:
+        return wanted
+    for letter in 'bcdefghijklmnopqrstuvwxyz':
+        candidate = 'vd' + letter
+        if candidate not in used:
+            return candidate
+    raise NoFreeTarget()
+
+
+def carried_volume_disks(guest, volume_disks, current_xml):
+    """Volume disks of a (re)definition of ``guest`` (a GuestConfig).
+
+    Those nova maps (spawn), else those of the current definition, so
+    attached volumes survive every redefinition (hard reboot, rescue,
+    unrescue, resize). A volume whose target a disk of the guest's own
+    takes (rescue moves the root to vdb) moves to a free target; the pool
+    finds volumes by serial, not by target.
+    """
+    if volume_disks is None:
+        volume_disks = volume_disks_of(current_xml) if current_xml else []
+    used = {spec.target for spec in guest.disks}
+    for element in volume_disks:
+        target = element.find('target')
+        if target.get('dev') in used:
+            target.set('dev', next('vd' + letter for letter in
+                                   'bcdefghijklmnopqrstuvwxyz'
+                                   if 'vd' + letter not in used))
+        used.add(target.get('dev'))
+    return volume_disks
+
+
+def _short_dev(mountpoint):
+    """vdX of nova's mountpoint: the pool's disks are all virtio.
+
+    nova names devices after the instance's root device name, which older
+    instances have as /dev/sda; the guest sees virtio disks as vdX anyway.
+    """
+    if not mountpoint:
+        return None
+    name = mountpoint.rsplit('/', 1)[-1]
+    return re.sub(r'^(sd|hd|xvd)', 'vd', name)
+
+
+# -- operations --------------------------------------------------------------
+
+class VolumeOps(object):
+    """Attach, detach and extend Cinder volumes of guests on a host."""
+
+    def __init__(self, pool_name, conf):
+        self.pool_name = pool_name
+        self.conf = conf
+
+    def initiator(self, host):
+        return initiator_iqn(self.conf.iscsi_initiator_prefix, CONF.host,
+                             host.nodename)
+
+    @staticmethod
+    def _is_local(host):
+        return nodes.uri_host(host.uri) in (None, 'localhost', '127.0.0.1')
+
+    def connector(self, host):
+        """What Cinder needs to export a volume to this node's qemu."""
+        address = nodes.uri_host(host.uri)
+        if self._is_local(host):
+            ip, hostname = CONF.my_block_storage_ip, CONF.host
+        else:
+            hostname = address
+            try:
+                ip = socket.gethostbyname(address)
+            except OSError:
+                ip = address
+        return {'ip': ip, 'host': hostname, 'initiator': self.initiator(host),
+                'multipath': False, 'platform': 'x86_64', 'os_type': 'linux',
+                'do_local_attach': False}
+
+    def _volume_disk(self, host, connection_info, instance):
+        disk = volume_disk(connection_info, instance.uuid, self.pool_name,
+                           self._is_local(host))
+        disk.initiator = self.initiator(host)
+        return disk
+
+    # -- secrets -----------------------------------------------------------
+
+    def _define_secret(self, host, disk, instance):
+        if not disk.password:
+            return
+        conn = host.connection
+        with host.translated('Defining the secret of volume %s' %
+                             disk.volume_id):
+            try:
+                secret = conn.secretLookupByUsage(
+                    libvirt.VIR_SECRET_USAGE_TYPE_ISCSI, disk.secret_usage)
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_NO_SECRET:
+                    raise
+                secret = conn.secretDefineXML(secret_xml(
+                    disk.secret_usage, disk.volume_id, instance.uuid))
+            secret.setValue(disk.password.encode('utf-8'))
+
+    def _remove_secret(self, host, usage):
+        """Remove a secret of ours; a missing one is fine (idempotent)."""
+        with host.translated('Removing secret %s' % usage):
+            try:
+                host.connection.secretLookupByUsage(
+                    libvirt.VIR_SECRET_USAGE_TYPE_ISCSI, usage).undefine()
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_NO_SECRET:
+                    raise
+
+    def remove_secrets(self, host, instance):
+        """Secrets of every volume of a destroyed guest."""
+        prefix = '%s/%s/' % (SECRET_USAGE_PREFIX, instance.uuid)
+        with host.translated('Removing the secrets of %s' % instance.uuid):
+            try:
+                secrets = host.connection.listAllSecrets(0)
+            except libvirt.libvirtError as e:
+                # A connection without a secret driver has none of ours.
+                if errors.is_unsupported(e):
+                    return
+                raise
+            for secret in secrets:
+                if (secret.usageID() or '').startswith(prefix):
+                    secret.undefine()
+
+    # -- guest definition --------------------------------------------------
+
+    def block_device_disks(self, host, instance, block_device_info):
+        """``<disk>`` elements of the volumes nova maps at spawn.
+
+        Defines their secrets too; the root volume (boot index 0) is vda.
+        """
+        elements = []
+        for bdm in virt_driver.block_device_info_get_mapping(
+                block_device_info):
+            disk = self._volume_disk(host, bdm['connection_info'], instance)
+            self._define_secret(host, disk, instance)
+            # The root volume is vda, the first disk, which SeaBIOS boots.
+            target = ('vda' if self._is_root(bdm, block_device_info) else
+                      _short_dev(bdm.get('mount_device')) or 'vdb')
+            elements.append(disk_element(disk, target))
+        return elements
+
+    @staticmethod
+    def _is_root(bdm, block_device_info):
+        root = (block_device_info or {}).get('root_device_name')
+        return bdm.get('boot_index') == 0 or bool(
+            root and bdm.get('mount_device') == root)
+
+    @classmethod
+    def root_on_volume(cls, block_device_info):
+        """True when nova boots the guest from a volume (no image disk)."""
+        return any(cls._is_root(bdm, block_device_info) for bdm in
+                   virt_driver.block_device_info_get_mapping(
+                       block_device_info))
+
+    # -- attach, detach, extend --------------------------------------------
+
+    @staticmethod
+    def _flags(domain):
+        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        if domain.isActive():
+            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+        return flags
+
+    def attach(self, host, instance, connection_info, mountpoint,
+               disk_bus=None):
+        """Hot-plug (running guest) and define the volume's disk.
+
+        Volumes are virtio disks whatever ``disk_bus`` nova asks for: qemu
+        gives a network disk to any bus, and virtio hot-plugs everywhere.
+        """
+        domain = host.lookup(instance.uuid)
+        disk = self._volume_disk(host, connection_info, instance)
+        current = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        if disk_of_volume(current, disk.volume_id) is not None:
+            LOG.info('Volume %s is already attached', disk.volume_id,
+                     instance=instance)
+            return
+        target = free_target(current, _short_dev(mountpoint))
+        xml = etree.tostring(disk_element(disk, target), encoding='unicode')
+        self._define_secret(host, disk, instance)
+        try:
+            with host.translated('Attaching volume %s to instance-%s' % (
+                    disk.volume_id, instance.uuid), instance.uuid):
+                domain.attachDeviceFlags(xml, self._flags(domain))
+        except Exception as e:
+            # Neither a half-attached disk (libvirt changes the config
+            # only after the live attach worked) nor a dangling secret.
+            if disk.password:
+                self._remove_secret(host, disk.secret_usage)
+            raise nova_exception.VolumeAttachFailed(
+                volume_id=disk.volume_id, reason=str(e)) from e
+        LOG.info('Volume %s attached as %s (%s)', disk.volume_id, target,
+                 disk.protocol or 'block', instance=instance)
+
+    def attach_missing(self, host, instance, block_device_info):
+        """Attach the mapped volumes the guest on host lacks (moves)."""
+        for bdm in virt_driver.block_device_info_get_mapping(
+                block_device_info):
+            if self._is_root(bdm, block_device_info):
+                continue  # a root volume is part of the definition
+            self.attach(host, instance, bdm['connection_info'],
+                        bdm.get('mount_device'))
+
+    def detach(self, host, instance, connection_info):
+        volume_id = volume_id_of(connection_info)
+        domain = host.lookup(instance.uuid)
+        element = disk_of_volume(
+            domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), volume_id)
+        live = domain.isActive() and disk_of_volume(
+            domain.XMLDesc(0), volume_id) is not None
+        if element is None and not live:
+            LOG.warning('Volume %s is not attached; nothing to detach',
+                        volume_id, instance=instance)
+        else:
+            self._detach_disk(host, instance, domain, volume_id, element,
+                              live)
+        self._remove_secret(host, secret_usage(instance.uuid, volume_id))
+
+    def _detach_disk(self, host, instance, domain, volume_id, element, live):
+        operation = 'Detaching volume %s from instance-%s' % (volume_id,
+                                                              instance.uuid)
+        if element is not None:
+            xml = etree.tostring(element, encoding='unicode')
+            with host.translated(operation, instance.uuid):
+                domain.detachDeviceFlags(xml,
+                                         libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        if live:
+            self._detach_live(host, instance, domain, volume_id, operation)
+
+    def _detach_live(self, host, instance, domain, volume_id, operation):
+        """Unplug from the running guest; the guest has to let go of it.
+
+        qemu asks the guest OS (ACPI) and removes the device when it
+        agrees: wait for that, asking again meanwhile, as nova's libvirt
+        driver does.
+        """
+        deadline = time.monotonic() + DETACH_TIMEOUT
+        while True:
+            element = disk_of_volume(domain.XMLDesc(0), volume_id)
+            if element is None:
+                return
+            if time.monotonic() >= deadline:
+                raise nova_exception.DeviceDetachFailed(
+                    device=element.find('target').get('dev'),
+                    reason='the guest did not release it within %ss' %
+                    DETACH_TIMEOUT)
+            xml = etree.tostring(element, encoding='unicode')
+            try:
+                with host.translated(operation, instance.uuid):
+                    domain.detachDeviceFlags(
+                        xml, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+            except nova_exception.NovaException as e:
+                LOG.debug('Detach request not taken yet: %s', e,
+                          instance=instance)
+            time.sleep(min(DETACH_RETRY_INTERVAL,
+                           max(0.1, deadline - time.monotonic())))
+
+    def extend(self, host, instance, connection_info, requested_size):
+        """Tell a running qemu the volume grew; a stopped one reads it."""
+        volume_id = volume_id_of(connection_info)
+        domain = host.lookup(instance.uuid)
+        if not domain.isActive():
+            return requested_size
+        element = disk_of_volume(domain.XMLDesc(0), volume_id)
+        if element is None:
+            raise nova_exception.DiskNotFound(location=volume_id)
+        with host.translated('Extending volume %s of instance-%s' % (
+                volume_id, instance.uuid), instance.uuid):
+            domain.blockResize(element.find('target').get('dev'),
+                               int(requested_size),
+                               libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+        LOG.info('Volume %s extended online to %d bytes', volume_id,
+                 requested_size, instance=instance)
+        return requested_size

@@ -1,0 +1,260 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Cinder volumes on the libvirt pool through nova's REST API.
+
+nova's CinderFixture stands in for the Cinder API, but the connection_info
+it hands nova is real: an iSCSI target of a private ``tgtd``
+(:mod:`tests.fixtures.iscsi_target`) that the guests' qemu logs in to.
+"""
+
+from xml.etree import ElementTree as etree
+
+import fixtures
+import libvirt
+from oslo_utils import units
+from oslo_utils import uuidutils
+
+from nova.tests import fixtures as nova_fixtures
+from nova.tests.functional.api import client as api_client
+
+from tests import base
+from tests.fixtures import guest_image
+from tests.fixtures import iscsi_target
+from tests.functional import base as fbase
+
+
+class TargetCinderFixture(nova_fixtures.CinderFixture):
+    """nova's CinderFixture whose volumes are LUNs of a real target."""
+
+    def __init__(self, test, az='nova'):
+        super().__init__(test, az)
+        # Per fixture, not the class's shared dict.
+        self.VOLUME_CONNECTION_INFO = dict(self.VOLUME_CONNECTION_INFO)
+        self.sizes_gb = {}
+
+    def add_lun(self, volume_id, lun, size_gb=1):
+        self.VOLUME_CONNECTION_INFO[volume_id] = lun.connection_info()
+        self.sizes_gb[volume_id] = size_gb
+
+    def fake_get(self, context, volume_id, microversion=None):
+        volume = super().fake_get(context, volume_id, microversion)
+        if volume_id in self.sizes_gb:
+            volume['size'] = self.sizes_gb[volume_id]
+        return volume
+
+
+class VolumeTest(fbase.OvirtFunctionalTestBase):
+
+    def setUp(self):
+        # Before nova's services: the target outlives every qemu session.
+        self.target = self.useFixture(iscsi_target.IscsiTargetFixture())
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.CinderFixture', TargetCinderFixture))
+        super().setUp()
+
+    def _new_volume(self, name, size_gb=1, **lun_args):
+        volume_id = uuidutils.generate_uuid()
+        lun = self.target.create_lun(name, size_gb * units.Gi, **lun_args)
+        self.cinder.add_lun(volume_id, lun, size_gb)
+        return volume_id, lun
+
+    def volume_disk(self, server, volume_id, flags=0):
+        xml = self.domain(server).xml(flags)
+        for disk in etree.fromstring(xml).findall('devices/disk'):
+            if disk.findtext('serial') == volume_id:
+                return disk
+        return None
+
+    def secret_usages(self, server):
+        conn = self.host_of_node[self.node_of(server)].conn()
+        try:
+            return [s.usageID() for s in conn.listAllSecrets(0)]
+        finally:
+            conn.close()
+
+    def volume_status(self, volume_id):
+        return self.cinder.fake_get(None, volume_id)['status']
+
+    def assertAttached(self, server, volume_id, lun, running=True):
+        disk = self.volume_disk(server, volume_id,
+                                libvirt.VIR_DOMAIN_XML_INACTIVE)
+        self.assertIsNotNone(disk, 'volume %s not in the definition of %s'
+                             % (volume_id, server['id']))
+        source = disk.find('source')
+        self.assertEqual(('network', 'iscsi', '%s/1' % lun.iqn),
+                         (disk.get('type'), source.get('protocol'),
+                          source.get('name')))
+        initiator = source.find('initiator/iqn').get('name')
+        self.assertEqual('iqn.2026-01.org.openstack.nova-ovirt:%s.%s' % (
+            fbase.COMPUTE_HOST, self.node_of(server)), initiator)
+        if running:
+            self.assertIsNotNone(self.volume_disk(server, volume_id))
+            # qemu itself logged in to the target, as the node's initiator.
+            base.wait_until(lambda: self.target.sessions(lun) == [initiator],
+                            30, message='a session of %s' % initiator)
+        return disk
+
+    def test_attach_lifecycle_detach_delete(self):
+        server = self._boot()
+        data_id, data_lun = self._new_volume('data', username='chap',
+                                             password='chap-pass-2')
+        other_id, other_lun = self._new_volume('other')
+
+        self._attach_volume(server, data_id)
+        disk = self.assertAttached(server, data_id, data_lun)
+        self.assertEqual('chap', disk.find('source/auth').get('username'))
+        self.assertNotIn('chap-pass-2', self.domain(server).xml(
+            libvirt.VIR_DOMAIN_XML_SECURE))
+        self.assertEqual(['nova-ovirt/%s/%s' % (server['id'], data_id)],
+                         [u for u in self.secret_usages(server)
+                          if server['id'] in u])
+        self.assertEqual('in-use', self.volume_status(data_id))
+        self.assertUsage(self.node_of(server), 'ovirt-tiny')
+
+        # Stop, start, hard reboot: the volume stays, qemu logs in again.
+        server = self._stop_server(server)
+        self.assertEqual([], self.target.sessions(data_lun))
+        self.assertAttached(server, data_id, data_lun, running=False)
+        server = self._start_server(server)
+        self.assertAttached(server, data_id, data_lun)
+        self.wait_for_boot(server)
+        mark = self.console_mark(server)
+        self.api.post_server_action(server['id'],
+                                    {'reboot': {'type': 'HARD'}})
+        self._wait_for_notification('instance.reboot.end', 1)
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.wait_for_boot(server, mark)
+        self.assertAttached(server, data_id, data_lun)
+
+        # Online extend: Cinder grew the LUN and tells nova.
+        self.target.resize_lun(data_lun, 2 * units.Gi)
+        self.cinder.sizes_gb[data_id] = 2
+        self.admin_api.api_post('/os-server-external-events', {'events': [{
+            'name': 'volume-extended', 'server_uuid': server['id'],
+            'tag': data_id}]})
+        view = self.domain(server)
+        target = self.volume_disk(server, data_id).find('target').get('dev')
+        base.wait_until(
+            lambda: view._with_domain(
+                lambda d: d.blockInfo(target)[0]) == 2 * units.Gi,
+            60, message='qemu to see the 2 GiB of the extended volume')
+
+        # Detach through the API: gone from qemu, the definition, the
+        # target's sessions and the host's secrets; the volume is free.
+        self.api.delete_server_volume(server['id'], data_id)
+        self._wait_for_volume_detach(server['id'], data_id)
+        base.wait_until(lambda: self.volume_status(data_id) == 'available',
+                        60, message='volume %s available' % data_id)
+        self.assertIsNone(self.volume_disk(server, data_id))
+        self.assertIsNone(self.volume_disk(server, data_id,
+                                           libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertEqual([], self.target.sessions(data_lun))
+        self.assertEqual([], [u for u in self.secret_usages(server)
+                              if server['id'] in u])
+
+        # Delete with a volume attached: nova frees the volume.
+        self._attach_volume(server, other_id)
+        self.assertAttached(server, other_id, other_lun)
+        self._delete_and_check(server)
+        self.assertEqual('available', self.volume_status(other_id))
+        self.assertEqual([], self.target.sessions(other_lun))
+        self.assertNoUsage()
+
+    def test_boot_from_volume(self):
+        volume_id = uuidutils.generate_uuid()
+        lun = self.target.create_lun(
+            'root', 64 * units.Mi,
+            content=guest_image.build_guest_image(fmt='raw'))
+        self.cinder.add_lun(volume_id, lun)
+        server = self.api.post_server({'server': {
+            'name': 'bfv', 'imageRef': '', 'flavorRef': 'ovirt-tiny',
+            'networks': 'none', 'block_device_mapping_v2': [{
+                'boot_index': 0, 'uuid': volume_id, 'source_type': 'volume',
+                'destination_type': 'volume'}]}})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        server = self._refresh(server)
+        self.assertGuestBooted(server)
+        disk = self.assertAttached(server, volume_id, lun)
+        self.assertEqual('vda', disk.find('target').get('dev'))
+        # No image on the host and no root disk claimed in placement.
+        host = self.host_of_node[self.node_of(server)]
+        self.assertEqual([], [v for v in host.volume_names()
+                              if v.startswith('image-') or
+                              v == '%s_disk' % server['id']])
+        usage = self.usage(self.node_of(server))
+        self.assertEqual((1, 128, 0), (usage.get('VCPU'),
+                                       usage.get('MEMORY_MB'),
+                                       usage.get('DISK_GB', 0)))
+        self._delete_server(server)
+        self.assertNoDomain(server['id'])
+        self.assertEqual('available', self.volume_status(volume_id))
+        self.assertNoUsage()
+
+    def test_unknown_volume_type_fails_cleanly(self):
+        server = self._boot()
+        before = self.domain(server).xml(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        volume_id = uuidutils.generate_uuid()
+        self.cinder.VOLUME_CONNECTION_INFO[volume_id] = {
+            'driver_volume_type': 'fibre_channel',
+            'data': {'target_wwn': ['500a0981891b8dc5'], 'target_lun': 1}}
+        try:
+            self.api.post_server_volume(
+                server['id'], {'volumeAttachment': {'volumeId': volume_id}})
+        except api_client.OpenStackApiException as e:
+            # The tests' CastAsCall turns nova's cast into a call: the
+            # driver's fault comes back here instead of only in the
+            # server's actions as in a real cloud.
+            self.assertIn('UnsupportedVolumeType', str(e))
+        self.notifier.wait_for_versioned_notifications(
+            'instance.volume_attach.error')
+        event = self._wait_for_instance_action_event(
+            server, 'attach_volume', 'compute_attach_volume', 'Error')
+        self.assertIn('UnsupportedVolumeType', event.get('traceback') or
+                      self.stdlog.logger.output)
+        self.assertIn('Volume %s has driver_volume_type fibre_channel, which '
+                      'the libvirt pool kvm cannot attach' % volume_id,
+                      self.stdlog.logger.output)
+        self._wait_for_volume_detach(server['id'], volume_id)
+        self.assertEqual('available', self.volume_status(volume_id))
+        server = self._refresh(server)
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual(before, self.domain(server).xml(
+            libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self._delete_and_check(server)
+
+    def test_cold_migrate_with_a_volume(self):
+        server = self._boot()
+        source = self.node_of(server)
+        volume_id, lun = self._new_volume('moved', username='mig',
+                                          password='mig-pass')
+        self._attach_volume(server, volume_id)
+        self.assertAttached(server, volume_id, lun)
+        self.admin_api.post_server_action(server['id'], {'migrate': None})
+        server = self._wait_for_state_change(server, 'VERIFY_RESIZE')
+        server = self._confirm_resize(server)
+        dest = self.node_of(server)
+        self.assertNotEqual(source, dest)
+        # On the destination, logged in as the destination's initiator;
+        # nothing of the volume left on the source host.
+        self.assertAttached(server, volume_id, lun)
+        conn = self.host_of_node[source].conn()
+        try:
+            self.assertEqual([], [s.usageID() for s in conn.listAllSecrets(0)
+                                  if server['id'] in s.usageID()])
+        finally:
+            conn.close()
+        self._delete_and_check(server)
+        self.assertEqual('available', self.volume_status(volume_id))
+        self.assertNoUsage()
