@@ -76,14 +76,14 @@ class RemoteSim(object):
     def call(self, name, *args):
         """sim.<name>(*args); a dotted name reaches sim.requests etc."""
         self._conn.send((name, args))
-        return self._answer()
+        return self._answer(name)
 
     def get(self, name):
         """The value of sim.<name> (dotted), e.g. 'requests.total'."""
         self._conn.send((name, None))
-        return self._answer()
+        return self._answer(name)
 
-    def _answer(self):
+    def _answer(self, name):
         status, value = self._conn.recv()
         if status != 'ok':
             raise RuntimeError('simulator %s failed: %s' % (name, value))
