@@ -40,6 +40,7 @@ from nova.virt import hardware
 
 from nova_ovirt import exception
 from nova_ovirt import guest_config as user_settings
+from nova_ovirt.pools.libvirt import adopt as libvirt_adopt
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import errors
 from nova_ovirt.pools.libvirt import guest_settings
@@ -265,6 +266,7 @@ class GuestOps(object):
 
     def spawn(self, host, context, instance, image_meta, injected_files,
               admin_password, network_info, power_on=True):
+        libvirt_adopt.adopt_if_requested(instance)
         self._check_uuid_free(host, instance)
         # Settings the host cannot honour fail here, before anything exists.
         self.guest(host, instance, image_meta)

@@ -1,0 +1,341 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Adopting running oVirt VMs through nova-ovirt-manage's logic.
+
+The command's Nova/Neutron side is one small interface
+(:class:`nova_ovirt.cmd.manage.OpenStackCloud`); here
+:class:`FixtureCloud` implements it with the same REST calls against
+nova's in-process API (the admin client of nova's functional tests) and
+nova's Neutron and Glance fixtures. Everything else is the command's own
+code: its engine side talks to the simulator with ovirtsdk4, and the boot
+goes through nova's API, scheduler, placement and compute manager to the
+driver's spawn.
+"""
+
+import io
+
+from nova.tests.fixtures import neutron as neutron_fixture
+from nova.tests.functional.api import client as api_client
+from nova import context as nova_context
+from ovirtsdk4 import types
+
+from nova_ovirt import adoption
+from nova_ovirt.cmd import manage
+from nova_ovirt import conf as ovirt_conf
+from nova_ovirt.pools.ovirt import cache as ovirt_cache
+
+from tests import base
+from tests.functional import base as fbase
+from tests.functional import ovirt_base as obase
+
+MiB = 1024 ** 2
+NETWORK_1 = neutron_fixture.NeutronFixture.network_1['id']
+#: Requests that change a VM's power state.
+POWER_ACTIONS = r'/vms/%s/(start|stop|shutdown|reboot|suspend)'
+
+
+class FixtureCloud(object):
+    """manage.OpenStackCloud's interface over nova's functional fixtures."""
+
+    def __init__(self, test):
+        self.test = test
+        self.admin = test.admin_api
+        self.neutron = test.neutron
+        self.glance = test.glance
+
+    def server_names(self):
+        return {s['name'] for s in self.admin.get_servers(detail=False)}
+
+    def flavor_for(self, vcpus, memory_mb):
+        for flavor in self.admin.get_flavors():
+            if (flavor['vcpus'], flavor['ram'], flavor['disk']) == (
+                    vcpus, memory_mb, 0):
+                return flavor['id']
+        flavor = self.admin.post_flavor({'flavor': {
+            'name': 'adopted.%dc%dm' % (vcpus, memory_mb), 'vcpus': vcpus,
+            'ram': memory_mb, 'disk': 0,
+            'os-flavor-access:is_public': False}})
+        self.admin.api_post('/flavors/%s/action' % flavor['id'], {
+            'addTenantAccess': {'tenant': self.admin.project_id}})
+        return flavor['id']
+
+    def placeholder_image(self):
+        for image in self.glance.images.values():
+            if image.get('name') == manage.PLACEHOLDER_IMAGE:
+                return image['id']
+        image = self.glance.create(
+            nova_context.get_admin_context(),
+            {'name': manage.PLACEHOLDER_IMAGE, 'status': 'active',
+             'disk_format': 'raw', 'container_format': 'bare',
+             'size': 512, 'visibility': 'public'})
+        return image['id']
+
+    def networks_for_key(self, key):
+        nets = self.neutron.list_networks()['networks']
+        return sorted(n['id'] for n in nets if key in (
+            n['id'], n.get('name'), n.get('provider:physical_network')))
+
+    def create_port(self, network_id, mac, name):
+        port = self.neutron.create_port({'port': {}})['port']
+        # nova's fixture ignores a requested MAC on create; Neutron does
+        # not: set it as Neutron would have.
+        self.neutron.update_port(port['id'], {'port': {
+            'mac_address': mac, 'network_id': network_id, 'name': name}})
+        return port['id']
+
+    def delete_port(self, port_id):
+        if port_id in self.neutron._ports:
+            self.neutron.delete_port(port_id)
+
+    def server_ports(self, server_id):
+        return [p['id'] for p in
+                self.neutron.list_ports(
+                    True, device_id=server_id)['ports']]
+
+    def create_server(self, body):
+        return self.admin.post_server({'server': body})['id']
+
+    def get_server(self, server_id):
+        try:
+            server = self.admin.get_server(server_id)
+        except api_client.OpenStackApiNotFoundException:
+            return None
+        if server['status'] == 'DELETED':
+            return None
+        return {'status': server['status'], 'fault': server.get('fault'),
+                'metadata': server.get('metadata') or {},
+                'node': server['OS-EXT-SRV-ATTR:hypervisor_hostname']}
+
+    def delete_server(self, server_id):
+        try:
+            self.admin.delete_server(server_id)
+        except api_client.OpenStackApiNotFoundException:
+            pass
+
+
+class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
+
+    def configure_ovirt_pool(self, **overrides):
+        # network_1's ports map to the engine's physnet1 profile, so the
+        # command finds network_1 from a NIC on that profile.
+        overrides.setdefault('vnic_profile_mappings',
+                             {NETWORK_1: 'physnet1'})
+        return super().configure_ovirt_pool(**overrides)
+
+    def setUp(self):
+        super().setUp()
+        group = ovirt_conf.pool_group_name(obase.OVIRT_POOL)
+        self.engine = manage.Engine(fbase.CONF[group])
+        self.addCleanup(self.engine.session.close)
+        self.out = io.StringIO()
+        self.power_baseline = {}
+        self.manager = manage.Manager(self.engine, FixtureCloud(self),
+                                      out=self.out, boot_timeout=60)
+
+    # -- the operator's VM ----------------------------------------------------
+
+    def make_running_vm(self, name='web1', vcpus=2, memory_mb=256,
+                        cluster='cluster1', nics=1):
+        """A VM made by the operator in the engine, running."""
+        profiles = {v: k for k, v in self.engine.profile_names().items()}
+        vm = self.engine.session.write(
+            lambda system: system.vms_service().add(types.Vm(
+                name=name, cluster=types.Cluster(name=cluster),
+                template=types.Template(name='Blank'),
+                description='operator description',
+                comment='operator comment', memory=memory_mb * MiB,
+                cpu=types.Cpu(topology=types.CpuTopology(
+                    sockets=vcpus, cores=1, threads=1)))))
+        svc = lambda system: system.vms_service().vm_service(vm.id)
+        base.wait_until(lambda: self.engine.get(vm.id).status ==
+                        types.VmStatus.DOWN, 30, message='VM created')
+        for i in range(nics):
+            self.engine.session.write(
+                lambda system: svc(system).nics_service().add(types.Nic(
+                    name='eth%d' % i, vnic_profile=types.VnicProfile(
+                        id=profiles['physnet1']))))
+        self.engine.session.write(lambda system: svc(system).start())
+        base.wait_until(lambda: self.engine.get(vm.id).status ==
+                        types.VmStatus.UP, 30, message='VM up')
+        # The operator's own start: later power actions are Nova's.
+        self.power_baseline[vm.id] = self.power_actions(vm.id)
+        return self.engine.get(vm.id)
+
+    def power_actions(self, vm_id):
+        return self.sim.requests.count('POST', POWER_ACTIONS % vm_id)
+
+    def power_actions_since_made(self, vm_id):
+        return self.power_actions(vm_id) - self.power_baseline[vm_id]
+
+    def vm_macs(self, vm_id):
+        return sorted(n.mac.address.lower()
+                      for n in self.engine.nics(vm_id))
+
+    def assertVmAsBefore(self, before):
+        vm = self.engine.get(before.id)
+        self.assertEqual(
+            (before.status, before.description, before.comment,
+             before.cluster.id),
+            (vm.status, vm.description, vm.comment, vm.cluster.id))
+        self.assertEqual(0, self.power_actions_since_made(before.id))
+
+    def adoption_boot(self, vm, token, api=None, targeted=True):
+        body = {
+            'name': 'adopt-%s' % vm.name,
+            'flavorRef': FixtureCloud(self).flavor_for(
+                ovirt_adoptable_vcpus(vm), vm.memory // MiB),
+            'imageRef': FixtureCloud(self).placeholder_image(),
+            'networks': 'none',
+            'metadata': {adoption.META_VM: vm.id,
+                         adoption.META_TOKEN: token}}
+        if targeted:
+            body.update(host=fbase.COMPUTE_HOST,
+                        hypervisor_hostname=self.cluster_name(
+                            vm.cluster.id))
+        server = (api or self.admin_api).post_server({'server': body})
+        return self._wait_for_state_change(server, 'ERROR')
+
+    # -- tests ----------------------------------------------------------------
+
+    def test_adopt_running_vm_then_operate_and_release(self):
+        vm = self.make_running_vm()
+        macs = self.vm_macs(vm.id)
+        vms_before = len(self.sim.store.vms)
+
+        self.manager.adopt([vm], fbase.COMPUTE_HOST, dry_run=True)
+        self.assertIn('adopt on node cluster1, 2 vCPU, 256 MiB',
+                      self.out.getvalue())
+        self.assertVmAsBefore(vm)
+
+        server_id = self.manager.adopt([vm], fbase.COMPUTE_HOST)[vm.id]
+        self.assertIsNotNone(server_id, self.out.getvalue())
+
+        # The same running VM, now Nova's, with no power action.
+        adopted = self.engine.get(vm.id)
+        self.assertEqual(types.VmStatus.UP, adopted.status)
+        self.assertEqual(ovirt_cache.mark(server_id), adopted.description)
+        self.assertEqual('operator comment', adopted.comment)
+        self.assertEqual(0, self.power_actions_since_made(vm.id))
+        self.assertEqual(vms_before, len(self.sim.store.vms))
+        # The server: on the VM's node, ports with the VM's MACs.
+        server = self.admin_api.get_server(server_id)
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual('cluster1', self.node_of(server))
+        self.assertEqual(macs, sorted(
+            p['mac_addr'].lower() for p in self.ports_of(server)))
+        flavor = server['flavor']
+        self.assertEqual((2, 256), (flavor['vcpus'], flavor['ram']))
+        # Placement holds the VM's vCPUs and memory on the cluster's node.
+        allocations = self._get_allocations_by_server_uuid(server_id)
+        self.assertEqual(
+            {self.node_uuids()['cluster1']:
+             {'VCPU': 2, 'MEMORY_MB': 256}},
+            {rp: a['resources'] for rp, a in allocations.items()})
+        self.assertIn(server_id, self.compute.manager.driver.list_instance_uuids())
+
+        # Nova's operations now work on it.
+        server = self._stop_server(server)
+        self.assertEqual('down', self.engine.get(vm.id).status.value)
+        server = self._start_server(server)
+        self.assertEqual('up', self.engine.get(vm.id).status.value)
+        self._reboot_server(server, hard=True)
+        self.assertEqual('up', self.engine.get(vm.id).status.value)
+
+        # Release: the server goes, the VM stays, running and unmarked.
+        ports = self.manager.cloud.server_ports(server_id)
+        self.assertEqual(vm.id, self.manager.release(server_id))
+        self.assertIsNone(self.manager.cloud.get_server(server_id))
+        released = self.engine.get(vm.id)
+        self.assertEqual(types.VmStatus.UP, released.status)
+        self.assertEqual('operator description', released.description)
+        self.assertEqual({}, self._get_allocations_by_server_uuid(
+            server_id))
+        for port in ports:
+            self.assertNotIn(port, self.neutron._ports)
+        self.assertNotIn(server_id, self.compute.manager.driver.list_instance_uuids())
+
+    def test_refusals_change_nothing(self):
+        vm = self.make_running_vm(name='db1', vcpus=1, memory_mb=128,
+                                  nics=0)
+        # An offer is pending (the operator's command runs); a tenant
+        # who does not know its token cannot take the VM.
+        self.engine.offer(vm, 'the-operators-token', adoption.DEFAULT_TTL)
+        offered = self.engine.get(vm.id)
+        server = self.adoption_boot(offered, 'forged', api=self.api,
+                                    targeted=False)
+        self.assertIn('Adoption of VM %s refused' % vm.id,
+                      server['fault']['message'])
+        self.assertVmAsBefore(offered)
+        self._delete_server(server)
+        self.assertVmAsBefore(offered)
+
+        # The admin boot with the right token adopts; the same token again
+        # is refused (single use), and the VM is now owned.
+        adopted = self.adoption_boot(offered, 'the-operators-token')
+        self.assertEqual('ACTIVE', adopted['status'], adopted.get('fault'))
+        owned = self.engine.get(vm.id)
+        self.assertEqual(ovirt_cache.mark(adopted['id']), owned.description)
+        again = self.adoption_boot(owned, 'the-operators-token')
+        self.assertIn('no adoption token', again['fault']['message'])
+        self.assertVmAsBefore(owned)
+        self.manager.adopt([owned], fbase.COMPUTE_HOST, dry_run=True)
+        self.assertIn('already owned by Nova instance %s' % adopted['id'],
+                      self.out.getvalue())
+        self._delete_server(again)
+        self.assertVmAsBefore(owned)
+
+    def test_transient_vm_and_unmapped_network_not_adopted(self):
+        vm = self.make_running_vm(name='app1', vcpus=1, memory_mb=128,
+                                  nics=0)
+        with self.sim.store.lock:
+            self.sim.store.vms[vm.id].status = types.VmStatus.MIGRATING
+        migrating = self.engine.get(vm.id)
+        self.assertEqual({vm.id: None},
+                         self.manager.adopt([migrating],
+                                            fbase.COMPUTE_HOST))
+        self.assertIn('transient state migrating', self.out.getvalue())
+        self.assertVmAsBefore(migrating)
+        # Offered by hand (as if the state changed after the command's
+        # check): the driver refuses too.
+        self.engine.offer(migrating, 'token', adoption.DEFAULT_TTL)
+        offered = self.engine.get(vm.id)
+        server = self.adoption_boot(offered, 'token')
+        self.assertIn('transient state migrating',
+                      server['fault']['message'])
+        self.assertVmAsBefore(offered)
+        self._delete_server(server)
+
+        other = self.make_running_vm(name='app2', vcpus=1, memory_mb=128)
+        # The NIC's profile, ovirtmgmt, maps from no Neutron network.
+        svc = lambda system: system.vms_service().vm_service(other.id)
+        profiles = {v: k for k, v in self.engine.profile_names().items()}
+        nic = self.engine.nics(other.id)[0]
+        self.engine.session.write(
+            lambda system: svc(system).nics_service().nic_service(
+                nic.id).update(types.Nic(vnic_profile=types.VnicProfile(
+                    id=profiles['ovirtmgmt']))))
+        other = self.engine.get(other.id)
+        self.assertEqual({other.id: None}, self.manager.adopt(
+            [other], fbase.COMPUTE_HOST))
+        self.assertIn('no Neutron network maps to vNIC profile ovirtmgmt',
+                      self.out.getvalue())
+        self.assertVmAsBefore(other)
+        self.assertEqual([], self.admin_api.get_servers(
+            search_opts={'name': 'app2'}))
+
+
+def ovirt_adoptable_vcpus(vm):
+    topo = vm.cpu.topology
+    return topo.sockets * topo.cores * topo.threads
