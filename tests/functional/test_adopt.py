@@ -191,10 +191,11 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
             (vm.status, vm.description, vm.comment, vm.cluster.id))
         self.assertEqual(0, self.power_actions_since_made(before.id))
 
-    def adoption_boot(self, vm, token, api=None, targeted=True):
+    def adoption_boot(self, vm, token, api=None, targeted=True,
+                      flavor_id=None, expected='ERROR'):
         body = {
             'name': 'adopt-%s' % vm.name,
-            'flavorRef': FixtureCloud(self).flavor_for(
+            'flavorRef': flavor_id or FixtureCloud(self).flavor_for(
                 ovirt_adoptable_vcpus(vm), vm.memory // MiB),
             'imageRef': FixtureCloud(self).placeholder_image(),
             'networks': 'none',
@@ -205,7 +206,7 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
                         hypervisor_hostname=self.cluster_name(
                             vm.cluster.id))
         server = (api or self.admin_api).post_server({'server': body})
-        return self._wait_for_state_change(server, 'ERROR')
+        return self._wait_for_state_change(server, expected)
 
     # -- tests ----------------------------------------------------------------
 
@@ -273,28 +274,41 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
         # who does not know its token cannot take the VM.
         self.engine.offer(vm, 'the-operators-token', adoption.DEFAULT_TTL)
         offered = self.engine.get(vm.id)
+        # (A tenant may not use zero-disk flavors: a flavor of its own.)
         server = self.adoption_boot(offered, 'forged', api=self.api,
-                                    targeted=False)
+                                    targeted=False, flavor_id=obase.E1_TINY)
         self.assertIn('Adoption of VM %s refused' % vm.id,
                       server['fault']['message'])
         self.assertVmAsBefore(offered)
         self._delete_server(server)
         self.assertVmAsBefore(offered)
 
-        # The admin boot with the right token adopts; the same token again
-        # is refused (single use), and the VM is now owned.
-        adopted = self.adoption_boot(offered, 'the-operators-token')
-        self.assertEqual('ACTIVE', adopted['status'], adopted.get('fault'))
+        # The admin boot with the right token adopts; a second adoption
+        # of the owned VM is refused.
+        adopted = self.adoption_boot(offered, 'the-operators-token',
+                                     expected='ACTIVE')
         owned = self.engine.get(vm.id)
         self.assertEqual(ovirt_cache.mark(adopted['id']), owned.description)
+        self.assertEqual('operator comment', owned.comment)
         again = self.adoption_boot(owned, 'the-operators-token')
-        self.assertIn('no adoption token', again['fault']['message'])
+        self.assertIn('already owned by Nova instance %s' % adopted['id'],
+                      again['fault']['message'])
         self.assertVmAsBefore(owned)
         self.manager.adopt([owned], fbase.COMPUTE_HOST, dry_run=True)
         self.assertIn('already owned by Nova instance %s' % adopted['id'],
                       self.out.getvalue())
         self._delete_server(again)
         self.assertVmAsBefore(owned)
+
+        # Released, the VM is free again, but the used token is worthless.
+        self.manager.release(adopted['id'])
+        released = self.engine.get(vm.id)
+        self.assertIsNone(ovirt_cache.owner_of(released))
+        reused = self.adoption_boot(released, 'the-operators-token')
+        self.assertIn('no adoption token', reused['fault']['message'])
+        self.assertVmAsBefore(released)
+        self._delete_server(reused)
+        self.assertVmAsBefore(released)
 
     def test_transient_vm_and_unmapped_network_not_adopted(self):
         vm = self.make_running_vm(name='app1', vcpus=1, memory_mb=128,
