@@ -253,6 +253,11 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
         self.assertEqual('up', self.engine.get(vm.id).status.value)
         self._reboot_server(server, hard=True)
         self.assertEqual('up', self.engine.get(vm.id).status.value)
+        console = self.api.api_post(
+            '/servers/%s/remote-consoles' % server_id,
+            {'remote_console': {'protocol': 'vnc', 'type': 'novnc'}},
+        ).body['remote_console']
+        self.assertIn('token=', console['url'])
 
         # Release: the server goes, the VM stays, running and unmarked.
         ports = self.manager.cloud.server_ports(server_id)
