@@ -257,7 +257,7 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
             '/servers/%s/remote-consoles' % server_id,
             {'remote_console': {'protocol': 'vnc', 'type': 'novnc'}},
         ).body['remote_console']
-        self.assertIn('token=', console['url'])
+        self.assertIn('vnc_auto.html?path=%3Ftoken%3D', console['url'])
 
         # Release: the server goes, the VM stays, running and unmarked.
         ports = self.manager.cloud.server_ports(server_id)
