@@ -26,6 +26,7 @@ driver's spawn.
 
 import io
 
+import libvirt
 from nova.tests.fixtures import neutron as neutron_fixture
 from nova.tests.functional.api import client as api_client
 from nova import context as nova_context
@@ -353,6 +354,32 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
         self.assertVmAsBefore(other)
         self.assertEqual([], self.admin_api.get_servers(
             search_opts={'name': 'app2'}))
+
+
+    def test_adoption_boot_on_libvirt_node_is_refused(self):
+        conn = libvirt.open(self.hosts.uris[0])
+        self.addCleanup(conn.close)
+        domains = sorted(d.UUIDString() for d in conn.listAllDomains())
+        body = {
+            'name': 'adopt-domain',
+            # (No pool trait: e1.zero would keep it off the libvirt node.)
+            'flavorRef': self._create_flavor(
+                name='adopt.kvm', memory_mb=128, vcpu=1, disk=0),
+            'imageRef': FixtureCloud(self).placeholder_image(),
+            'networks': 'none',
+            'host': fbase.COMPUTE_HOST,
+            'hypervisor_hostname': obase.KVM_NODE,
+            'metadata': {adoption.META_VM: domains[0] if domains else 'x',
+                         adoption.META_TOKEN: 'token'}}
+        server = self._wait_for_state_change(
+            self.admin_api.post_server({'server': body}), 'ERROR')
+        self.assertIn('libvirt pools cannot adopt running domains yet',
+                      server['fault']['message'])
+        # Refused before anything was made: no domain, no volume.
+        self.assertEqual(domains, sorted(
+            d.UUIDString() for d in conn.listAllDomains()))
+        self.assertNoDomain(server['id'])
+        self._delete_server(server)
 
 
 def ovirt_adoptable_vcpus(vm):
