@@ -356,6 +356,23 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
             search_opts={'name': 'app2'}))
 
 
+    def test_failed_adoption_is_undone(self):
+        vm = self.make_running_vm(name='cache1', vcpus=1, memory_mb=128)
+        ports_before = set(self.neutron._ports)
+        plan, = self.manager.plans([vm])
+        self.assertEqual([], plan.problems)
+        # A flavor that is not the VM's shape: the driver refuses it.
+        plan.memory_mb = 192
+        e = self.assertRaises(manage.CommandError, self.manager.adopt_one,
+                              plan, fbase.COMPUTE_HOST, 60)
+        self.assertIn('flavor', str(e))
+        self.assertIn('the VM has 1 vCPUs and 128 MiB', str(e))
+        # The VM as it was (token withdrawn), no server, no port left.
+        self.assertVmAsBefore(vm)
+        self.assertEqual([], self.admin_api.get_servers(
+            search_opts={'name': 'cache1'}))
+        self.assertEqual(ports_before, set(self.neutron._ports))
+
     def test_adoption_boot_on_libvirt_node_is_refused(self):
         conn = libvirt.open(self.hosts.uris[0])
         self.addCleanup(conn.close)
