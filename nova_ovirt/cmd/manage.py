@@ -69,6 +69,12 @@ class CommandError(Exception):
     pass
 
 
+def openstack_exceptions():
+    # Imported when used: nova-compute imports this package, not the SDK.
+    from openstack import exceptions
+    return exceptions
+
+
 # -- Nova and Neutron ----------------------------------------------------------
 
 class OpenStackCloud(object):
@@ -87,15 +93,25 @@ class OpenStackCloud(object):
             all_projects=True, project_id=self.project_id)}
 
     def flavor_for(self, vcpus, memory_mb):
-        for flavor in self.conn.compute.flavors(is_public=None):
+        # is_public=none: public and private flavors (admins).
+        for flavor in self.conn.compute.flavors(is_public='none'):
             if (flavor.vcpus, flavor.ram, flavor.disk) == (
                     vcpus, memory_mb, 0):
+                if not flavor.is_public:
+                    self._grant(flavor)
                 return flavor.id
         flavor = self.conn.compute.create_flavor(
             name='adopted.%dc%dm' % (vcpus, memory_mb), vcpus=vcpus,
             ram=memory_mb, disk=0, is_public=False)
-        self.conn.compute.add_tenant_access_to_flavor(flavor, self.project_id)
+        self._grant(flavor)
         return flavor.id
+
+    def _grant(self, flavor):
+        try:
+            self.conn.compute.flavor_add_tenant_access(flavor,
+                                                       self.project_id)
+        except openstack_exceptions().ConflictException:
+            pass        # the project has access already
 
     def placeholder_image(self):
         image = self.conn.image.find_image(PLACEHOLDER_IMAGE)
@@ -104,7 +120,7 @@ class OpenStackCloud(object):
             image = self.conn.image.create_image(
                 name=PLACEHOLDER_IMAGE, disk_format='raw',
                 container_format='bare', visibility='public',
-                data=b'\0' * 512)
+                data=b'\0' * 512, wait=True)
         return image.id
 
     def networks_for_key(self, key):

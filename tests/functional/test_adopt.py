@@ -15,13 +15,14 @@
 """Adopting running oVirt VMs through nova-ovirt-manage's logic.
 
 The command's Nova/Neutron side is one small interface
-(:class:`nova_ovirt.cmd.manage.OpenStackCloud`); here
-:class:`FixtureCloud` implements it with the same REST calls against
-nova's in-process API (the admin client of nova's functional tests) and
-nova's Neutron and Glance fixtures. Everything else is the command's own
-code: its engine side talks to the simulator with ovirtsdk4, and the boot
-goes through nova's API, scheduler, placement and compute manager to the
-driver's spawn.
+(:class:`nova_ovirt.cmd.manage.OpenStackCloud`). The main test runs the
+command's own openstacksdk calls for Nova against nova's API served on
+loopback (:class:`SdkComputeCloud`); Neutron and Glance come from nova's
+fixtures, as there are no real ones here. The other tests use
+:class:`FixtureCloud`, the same REST calls through nova's functional test
+client. Everything else is the command's own code: its engine side talks
+to the simulator with ovirtsdk4, and the boot goes through nova's API,
+scheduler, placement and compute manager to the driver's spawn.
 """
 
 import io
@@ -38,6 +39,7 @@ from nova_ovirt import conf as ovirt_conf
 from nova_ovirt.pools.ovirt import cache as ovirt_cache
 
 from tests import base
+from tests.fixtures import api_server
 from tests.functional import base as fbase
 from tests.functional import ovirt_base as obase
 
@@ -126,6 +128,36 @@ class FixtureCloud(object):
             pass
 
 
+class SdkComputeCloud(manage.OpenStackCloud):
+    """The command's own openstacksdk calls for Nova, through nova's API
+    served on loopback; Neutron and Glance from the fixtures (nova's
+    functional tests have no real ones)."""
+
+    def __init__(self, test, endpoint):
+        import openstack
+        conn = openstack.connect(
+            auth_type='none', auth={'endpoint': endpoint},
+            compute_api_version='2', load_yaml_config=False,
+            load_envvars=False)
+        super().__init__(conn, test.admin_api.project_id)
+        self.fixtures = FixtureCloud(test)
+
+    def placeholder_image(self):
+        return self.fixtures.placeholder_image()
+
+    def networks_for_key(self, key):
+        return self.fixtures.networks_for_key(key)
+
+    def create_port(self, network_id, mac, name):
+        return self.fixtures.create_port(network_id, mac, name)
+
+    def delete_port(self, port_id):
+        return self.fixtures.delete_port(port_id)
+
+    def server_ports(self, server_id):
+        return self.fixtures.server_ports(server_id)
+
+
 class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
 
     def configure_ovirt_pool(self, **overrides):
@@ -212,6 +244,10 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
     # -- tests ----------------------------------------------------------------
 
     def test_adopt_running_vm_then_operate_and_release(self):
+        # Nova through openstacksdk, as the command does in a cloud.
+        served = self.useFixture(
+            api_server.LoopbackComputeApi(self.api_fixture))
+        self.manager.cloud = SdkComputeCloud(self, served.endpoint)
         vm = self.make_running_vm()
         macs = self.vm_macs(vm.id)
         vms_before = len(self.sim.store.vms)
@@ -239,6 +275,13 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
             p['mac_addr'].lower() for p in self.ports_of(server)))
         flavor = server['flavor']
         self.assertEqual((2, 256), (flavor['vcpus'], flavor['ram']))
+        # No public flavor had that shape: the command made a private one.
+        sdk_flavor = self.manager.cloud.conn.compute.find_flavor(
+            'adopted.2c256m', ignore_missing=False)
+        self.assertFalse(sdk_flavor.is_public)
+        self.assertEqual(
+            'ACTIVE',
+            self.manager.cloud.conn.compute.get_server(server_id).status)
         # Placement holds the VM's vCPUs and memory on the cluster's node.
         allocations = self._get_allocations_by_server_uuid(server_id)
         self.assertEqual(
