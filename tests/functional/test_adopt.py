@@ -26,7 +26,10 @@ scheduler, placement and compute manager to the driver's spawn.
 """
 
 import io
+import os
+import subprocess
 
+import fixtures
 import libvirt
 from nova.tests.fixtures import neutron as neutron_fixture
 from nova.tests.functional.api import client as api_client
@@ -180,8 +183,9 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
     # -- the operator's VM ----------------------------------------------------
 
     def make_running_vm(self, name='web1', vcpus=2, memory_mb=256,
-                        cluster='cluster1', nics=1):
-        """A VM made by the operator in the engine, running."""
+                        cluster='cluster1', nics=1, disk_data=None):
+        """A VM made by the operator in the engine, running; disk_data:
+        the guest data of its one disk (raw)."""
         profiles = {v: k for k, v in self.engine.profile_names().items()}
         vm = self.engine.session.write(
             lambda system: system.vms_service().add(types.Vm(
@@ -194,6 +198,8 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
         svc = lambda system: system.vms_service().vm_service(vm.id)
         base.wait_until(lambda: self.engine.get(vm.id).status ==
                         types.VmStatus.DOWN, 30, message='VM created')
+        if disk_data is not None:
+            self.add_disk(vm.id, disk_data)
         for i in range(nics):
             self.engine.session.write(
                 lambda system: svc(system).nics_service().add(types.Nic(
@@ -205,6 +211,36 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
         # The operator's own start: later power actions are Nova's.
         self.power_baseline[vm.id] = self.power_actions(vm.id)
         return self.engine.get(vm.id)
+
+    def add_disk(self, vm_id, data):
+        """A bootable raw disk made through the API; its bytes written in
+        the simulator's volume, as a guest installed earlier left them."""
+        att = self.engine.session.write(
+            lambda system: system.vms_service().vm_service(vm_id)
+            .disk_attachments_service().add(types.DiskAttachment(
+                disk=types.Disk(
+                    name='root', format=types.DiskFormat.RAW,
+                    provisioned_size=len(data),
+                    storage_domains=[types.StorageDomain(name='data')]),
+                interface=types.DiskInterface.VIRTIO, bootable=True,
+                active=True)))
+
+        def disk_ok():
+            self._tick()
+            with self.sim.store.lock:
+                return self.sim.store.disks[att.disk.id].status == \
+                    types.DiskStatus.OK
+        base.wait_until(disk_ok, 30, message='disk created')
+        with self.sim.store.lock:
+            disk = self.sim.store.disks[att.disk.id]
+            self.sim.volumes.get(disk.image_id).write(0, data)
+
+    def guest_raw(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'g')
+        subprocess.run(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw',
+                        base.guest_image(), path], check=True)
+        with open(path, 'rb') as f:
+            return f.read()
 
     def power_actions(self, vm_id):
         return self.sim.requests.count('POST', POWER_ACTIONS % vm_id)
@@ -248,7 +284,8 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
         served = self.useFixture(
             api_server.LoopbackComputeApi(self.api_fixture))
         self.manager.cloud = SdkComputeCloud(self, served.endpoint)
-        vm = self.make_running_vm()
+        guest = self.guest_raw()
+        vm = self.make_running_vm(disk_data=guest)
         macs = self.vm_macs(vm.id)
         vms_before = len(self.sim.store.vms)
 
@@ -297,6 +334,14 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
         self.assertEqual('up', self.engine.get(vm.id).status.value)
         self._reboot_server(server, hard=True)
         self.assertEqual('up', self.engine.get(vm.id).status.value)
+        # A snapshot of the adopted VM is its disk: the guest's data.
+        image_id = self.api.post_server_action(
+            server_id, {'createImage': {'name': 'adopted-snap'}})['image_id']
+        self._wait_for_notification('instance.snapshot.end', 1)
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        data = self.glance.image_data(image_id)
+        # Not assertEqual: a mismatch would print megabytes.
+        self.assertTrue(data == guest, 'the snapshot is not the guest')
         console = self.api.api_post(
             '/servers/%s/remote-consoles' % server_id,
             {'remote_console': {'protocol': 'vnc', 'type': 'novnc'}},
