@@ -47,6 +47,7 @@ import sys
 import time
 
 from oslo_config import cfg
+import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 
 from nova_ovirt import adoption
@@ -75,7 +76,7 @@ def openstack_exceptions():
     return exceptions
 
 
-# -- Nova and Neutron ----------------------------------------------------------
+# -- Nova and Neutron ---------------------------------------------------------
 
 class OpenStackCloud(object):
     """Nova, Neutron and Glance through openstacksdk, scoped to a project.
@@ -163,7 +164,7 @@ class OpenStackCloud(object):
         self.conn.compute.delete_server(server_id, ignore_missing=True)
 
 
-# -- the engine side -----------------------------------------------------------
+# -- the engine side ----------------------------------------------------------
 
 class Plan(object):
     """What adopting one VM takes, or why it cannot be done."""
@@ -212,7 +213,7 @@ class Engine(object):
             vm = self.session.read(
                 lambda system: self._vm_service(system, vm_id).get())
             vms[vm.id] = vm
-        queries = ['name=%s' % n for n in names]
+        queries = ['name="%s"' % n for n in names]
         if search:
             queries.append(search)
         for query in queries:
@@ -500,6 +501,10 @@ def main(argv=None):
         for server_id in args.server:
             manager.release(server_id)
         return 0
+    except sdk.Error as e:
+        sys.stderr.write('%s: the engine: %s\n' % (
+            PROG, ovirt_session.fault_text(e)))
+        return 2
     except (CommandError, cfg.Error) as e:
         sys.stderr.write('%s: %s\n' % (PROG, e))
         return 2

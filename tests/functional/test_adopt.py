@@ -325,7 +325,8 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
             {self.node_uuids()['cluster1']:
              {'VCPU': 2, 'MEMORY_MB': 256}},
             {rp: a['resources'] for rp, a in allocations.items()})
-        self.assertIn(server_id, self.compute.manager.driver.list_instance_uuids())
+        driver = self.compute.manager.driver
+        self.assertIn(server_id, driver.list_instance_uuids())
 
         # Nova's operations now work on it.
         server = self._stop_server(server)
@@ -359,7 +360,7 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
             server_id))
         for port in ports:
             self.assertNotIn(port, self.neutron._ports)
-        self.assertNotIn(server_id, self.compute.manager.driver.list_instance_uuids())
+        self.assertNotIn(server_id, driver.list_instance_uuids())
 
     def test_refusals_change_nothing(self):
         vm = self.make_running_vm(name='db1', vcpus=1, memory_mb=128,
