@@ -112,7 +112,10 @@ def request_of(instance):
     Raises AdoptionRefused when only half of the request is there: such a
     boot must neither adopt nor create a VM.
     """
-    meta = instance.metadata or {}
+    # Nova's build hands spawn the instance with its metadata loaded; a
+    # driver must not lazy-load it (a database round trip per boot).
+    meta = (instance.metadata if instance.obj_attr_is_set('metadata')
+            else None) or {}
     vm_id, token = meta.get(META_VM), meta.get(META_TOKEN)
     if not vm_id and not token:
         return None
