@@ -163,6 +163,9 @@ class OpenStackCloud(object):
     def delete_server(self, server_id):
         self.conn.compute.delete_server(server_id, ignore_missing=True)
 
+    def delete_server_metadata(self, server_id, keys):
+        self.conn.compute.delete_server_metadata(server_id, keys)
+
 
 # -- the engine side ----------------------------------------------------------
 
@@ -364,6 +367,10 @@ class Manager(object):
                     adoption.META_DESCRIPTION: (vm.description or '')[:255],
                 }})
             self._wait_active(server_id)
+            # Used up; and a later spawn of the server (rebuild, evacuate)
+            # must be an ordinary one, not another adoption.
+            self.cloud.delete_server_metadata(
+                server_id, [adoption.META_VM, adoption.META_TOKEN])
             return server_id
         except Exception as e:
             self._undo(vm, server_id, ports)

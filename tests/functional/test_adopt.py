@@ -130,6 +130,11 @@ class FixtureCloud(object):
         except api_client.OpenStackApiNotFoundException:
             pass
 
+    def delete_server_metadata(self, server_id, keys):
+        for key in keys:
+            self.admin.api_delete('/servers/%s/metadata/%s' % (
+                server_id, key))
+
 
 class SdkComputeCloud(manage.OpenStackCloud):
     """The command's own openstacksdk calls for Nova, through nova's API
@@ -307,6 +312,11 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
         # The server: on the VM's node, ports with the VM's MACs.
         server = self.admin_api.get_server(server_id)
         self.assertEqual('ACTIVE', server['status'])
+        # The token is gone from the server too; the former description
+        # stays for release.
+        self.assertEqual(
+            {adoption.META_DESCRIPTION: 'operator description'},
+            server['metadata'])
         self.assertEqual('cluster1', self.node_of(server))
         self.assertEqual(macs, sorted(
             p['mac_addr'].lower() for p in self.ports_of(server)))
