@@ -329,13 +329,18 @@ class Manager(object):
     def adopt(self, vms, host, dry_run=False, ttl=adoption.DEFAULT_TTL):
         """Adopt each VM; returns {vm id: server id or None}."""
         results = {}
+        names_taken = set()
         for plan in self.plans(vms):
+            if plan.vm.name in names_taken:
+                plan.problems.append('a Nova server of the project is '
+                                     'already named %s' % plan.vm.name)
             self.say(plan.describe())
             if plan.problems or dry_run:
                 results[plan.vm.id] = None
                 continue
             try:
                 results[plan.vm.id] = self.adopt_one(plan, host, ttl)
+                names_taken.add(plan.vm.name)
                 self.say('VM %s is server %s' % (plan.vm.name,
                                                  results[plan.vm.id]))
             except CommandError as e:

@@ -31,6 +31,7 @@ import subprocess
 
 import fixtures
 import libvirt
+import testtools.content
 from nova.tests.fixtures import neutron as neutron_fixture
 from nova.tests.functional.api import client as api_client
 from nova import context as nova_context
@@ -299,8 +300,16 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
                       self.out.getvalue())
         self.assertVmAsBefore(vm)
 
+        requests_before = self.sim.requests.total
         server_id = self.manager.adopt([vm], fbase.COMPUTE_HOST)[vm.id]
         self.assertIsNotNone(server_id, self.out.getvalue())
+        # Two changes of the VM in all: the command's offer of the token,
+        # the driver's mark (which takes the token away).
+        self.assertEqual(2, self.sim.requests.count(
+            'PUT', r'/vms/%s$' % vm.id))
+        self.addDetail('engine-requests-of-one-adoption',
+                       testtools.content.text_content(str(
+                           self.sim.requests.total - requests_before)))
 
         # The same running VM, now Nova's, with no power action.
         adopted = self.engine.get(vm.id)
