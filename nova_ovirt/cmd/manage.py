@@ -12,7 +12,11 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""nova-ovirt-manage: operator commands for the driver's claims.
+"""nova-ovirt-manage: operator commands.
+
+``claim``: the driver's claims on clusters and hosts (below).
+``adopt`` and ``release``: running oVirt VMs into Nova and back
+(:mod:`nova_ovirt.cmd.adopt`, which has its own command line).
 
 Run with the nova.conf of the nova-compute service that should manage the
 nodes (its ``[DEFAULT] host`` is the claiming service)::
@@ -104,8 +108,26 @@ def claim_release(node, out):
         out.write('%s: %s holds no claim on it\n' % (node, CONF.host))
 
 
+#: Commands with a command line of their own (nova_ovirt.cmd.adopt).
+ADOPTION_COMMANDS = ('adopt', 'release')
+
+
+def _command_of(argv):
+    """The first word that is neither an option nor an option's value."""
+    words = iter(argv)
+    for word in words:
+        if word in ('--config-file', '--config-dir', '--os-cloud'):
+            next(words, None)
+        elif not word.startswith('-'):
+            return word
+    return None
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    if _command_of(argv) in ADOPTION_COMMANDS:
+        from nova_ovirt.cmd import adopt
+        return adopt.main(argv)
     ovirt_conf.register_opts(CONF)
     CONF.register_cli_opt(COMMAND_OPT)
     try:

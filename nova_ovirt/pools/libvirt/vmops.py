@@ -40,6 +40,7 @@ from nova.virt import hardware
 
 from nova_ovirt import exception
 from nova_ovirt import guest_config as user_settings
+from nova_ovirt.pools.libvirt import adopt as libvirt_adopt
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import errors
 from nova_ovirt.pools.libvirt import guest_settings
@@ -280,6 +281,7 @@ class GuestOps(object):
     def spawn(self, host, context, instance, image_meta, injected_files,
               admin_password, network_info, power_on=True,
               block_device_info=None):
+        libvirt_adopt.adopt_if_requested(instance)
         self._check_uuid_free(host, instance)
         root_on_volume = self.volumes.root_on_volume(block_device_info)
         # Settings the host cannot honour fail here, before anything exists.

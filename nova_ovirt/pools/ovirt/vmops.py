@@ -43,6 +43,7 @@ from nova.virt import hardware
 
 from nova_ovirt import exception
 from nova_ovirt import guest_config
+from nova_ovirt.pools.ovirt import adopt as ovirt_adopt
 from nova_ovirt.pools.ovirt import cache as vm_cache
 from nova_ovirt.pools.ovirt import guest_settings
 from nova_ovirt.pools.ovirt import session as ovirt_session
@@ -253,6 +254,8 @@ class VmOps(object):
 
     def spawn(self, context, instance, image_meta, admin_password,
               network_info, power_on=True):
+        if ovirt_adopt.adopt_if_requested(self, instance, network_info):
+            return
         if not image_meta.obj_attr_is_set('id'):
             raise exception.BackendOperationFailed(
                 operation='spawn', target=instance.uuid,

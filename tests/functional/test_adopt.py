@@ -1,0 +1,512 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Adopting running oVirt VMs through nova-ovirt-manage's logic.
+
+The command's Nova/Neutron side is one small interface
+(:class:`nova_ovirt.cmd.adopt.OpenStackCloud`). The main test runs the
+command's own openstacksdk calls for Nova against nova's API served on
+loopback (:class:`SdkComputeCloud`); Neutron and Glance come from nova's
+fixtures, as there are no real ones here. The other tests use
+:class:`FixtureCloud`, the same REST calls through nova's functional test
+client. Everything else is the command's own code: its engine side talks
+to the simulator with ovirtsdk4, and the boot goes through nova's API,
+scheduler, placement and compute manager to the driver's spawn.
+"""
+
+import io
+import os
+import subprocess
+
+import fixtures
+import libvirt
+import testtools.content
+from nova.tests.fixtures import neutron as neutron_fixture
+from nova.tests.functional.api import client as api_client
+from nova import context as nova_context
+from ovirtsdk4 import types
+
+from nova_ovirt import adoption
+from nova_ovirt.cmd import adopt as manage
+from nova_ovirt import conf as ovirt_conf
+from nova_ovirt.pools.ovirt import cache as ovirt_cache
+
+from tests import base
+from tests.fixtures import api_server
+from tests.functional import base as fbase
+from tests.functional import ovirt_base as obase
+
+MiB = 1024 ** 2
+NETWORK_1 = neutron_fixture.NeutronFixture.network_1['id']
+#: Requests that change a VM's power state.
+POWER_ACTIONS = r'/vms/%s/(start|stop|shutdown|reboot|suspend)'
+
+
+class FixtureCloud(object):
+    """manage.OpenStackCloud's interface over nova's functional fixtures."""
+
+    def __init__(self, test):
+        self.test = test
+        self.admin = test.admin_api
+        self.neutron = test.neutron
+        self.glance = test.glance
+
+    def server_names(self):
+        return {s['name'] for s in self.admin.get_servers(detail=False)}
+
+    def flavor_for(self, vcpus, memory_mb):
+        for flavor in self.admin.get_flavors():
+            if (flavor['vcpus'], flavor['ram'], flavor['disk']) == (
+                    vcpus, memory_mb, 0):
+                return flavor['id']
+        flavor = self.admin.post_flavor({'flavor': {
+            'name': 'adopted.%dc%dm' % (vcpus, memory_mb), 'vcpus': vcpus,
+            'ram': memory_mb, 'disk': 0,
+            'os-flavor-access:is_public': False}})
+        self.admin.api_post('/flavors/%s/action' % flavor['id'], {
+            'addTenantAccess': {'tenant': self.admin.project_id}})
+        return flavor['id']
+
+    def placeholder_image(self):
+        for image in self.glance.images.values():
+            if image.get('name') == manage.PLACEHOLDER_IMAGE:
+                return image['id']
+        image = self.glance.create(
+            nova_context.get_admin_context(),
+            {'name': manage.PLACEHOLDER_IMAGE, 'status': 'active',
+             'disk_format': 'raw', 'container_format': 'bare',
+             'size': 512, 'visibility': 'public'})
+        return image['id']
+
+    def networks_for_key(self, key):
+        nets = self.neutron.list_networks()['networks']
+        return sorted(n['id'] for n in nets if key in (
+            n['id'], n.get('name'), n.get('provider:physical_network')))
+
+    def create_port(self, network_id, mac, name):
+        port = self.neutron.create_port({'port': {}})['port']
+        # nova's fixture ignores a requested MAC on create; Neutron does
+        # not: set it as Neutron would have.
+        self.neutron.update_port(port['id'], {'port': {
+            'mac_address': mac, 'network_id': network_id, 'name': name}})
+        return port['id']
+
+    def delete_port(self, port_id):
+        if port_id in self.neutron._ports:
+            self.neutron.delete_port(port_id)
+
+    def server_ports(self, server_id):
+        return [p['id'] for p in
+                self.neutron.list_ports(
+                    True, device_id=server_id)['ports']]
+
+    def create_server(self, body):
+        return self.admin.post_server({'server': body})['id']
+
+    def get_server(self, server_id):
+        try:
+            server = self.admin.get_server(server_id)
+        except api_client.OpenStackApiNotFoundException:
+            return None
+        if server['status'] == 'DELETED':
+            return None
+        return {'status': server['status'], 'fault': server.get('fault'),
+                'metadata': server.get('metadata') or {},
+                'node': server['OS-EXT-SRV-ATTR:hypervisor_hostname']}
+
+    def delete_server(self, server_id):
+        try:
+            self.admin.delete_server(server_id)
+        except api_client.OpenStackApiNotFoundException:
+            pass
+
+    def delete_server_metadata(self, server_id, keys):
+        for key in keys:
+            self.admin.api_delete('/servers/%s/metadata/%s' % (
+                server_id, key))
+
+
+class SdkComputeCloud(manage.OpenStackCloud):
+    """The command's own openstacksdk calls for Nova, through nova's API
+    served on loopback; Neutron and Glance from the fixtures (nova's
+    functional tests have no real ones)."""
+
+    def __init__(self, test, endpoint):
+        import openstack
+        conn = openstack.connect(
+            auth_type='none', auth={'endpoint': endpoint},
+            compute_api_version='2', load_yaml_config=False,
+            load_envvars=False)
+        super().__init__(conn, test.admin_api.project_id)
+        self.fixtures = FixtureCloud(test)
+
+    def placeholder_image(self):
+        return self.fixtures.placeholder_image()
+
+    def networks_for_key(self, key):
+        return self.fixtures.networks_for_key(key)
+
+    def create_port(self, network_id, mac, name):
+        return self.fixtures.create_port(network_id, mac, name)
+
+    def delete_port(self, port_id):
+        return self.fixtures.delete_port(port_id)
+
+    def server_ports(self, server_id):
+        return self.fixtures.server_ports(server_id)
+
+
+class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
+
+    def configure_ovirt_pool(self, **overrides):
+        # network_1's ports map to the engine's physnet1 profile, so the
+        # command finds network_1 from a NIC on that profile.
+        overrides.setdefault('vnic_profile_mappings',
+                             {NETWORK_1: 'physnet1'})
+        return super().configure_ovirt_pool(**overrides)
+
+    def setUp(self):
+        super().setUp()
+        group = ovirt_conf.pool_group_name(obase.OVIRT_POOL)
+        self.engine = manage.Engine(fbase.CONF[group])
+        self.addCleanup(self.engine.session.close)
+        self.out = io.StringIO()
+        self.power_baseline = {}
+        self.manager = manage.Manager(self.engine, FixtureCloud(self),
+                                      out=self.out, boot_timeout=60)
+
+    # -- the operator's VM ----------------------------------------------------
+
+    def make_running_vm(self, name='web1', vcpus=2, memory_mb=256,
+                        cluster='cluster1', nics=1, disk_data=None):
+        """A VM made by the operator in the engine, running; disk_data:
+        the guest data of its one disk (raw)."""
+        profiles = {v: k for k, v in self.engine.profile_names().items()}
+        vm = self.engine.session.write(
+            lambda system: system.vms_service().add(types.Vm(
+                name=name, cluster=types.Cluster(name=cluster),
+                template=types.Template(name='Blank'),
+                description='operator description',
+                comment='operator comment', memory=memory_mb * MiB,
+                cpu=types.Cpu(topology=types.CpuTopology(
+                    sockets=vcpus, cores=1, threads=1)))))
+        svc = lambda system: system.vms_service().vm_service(vm.id)
+        base.wait_until(lambda: self.engine.get(vm.id).status ==
+                        types.VmStatus.DOWN, 30, message='VM created')
+        if disk_data is not None:
+            self.add_disk(vm.id, disk_data)
+        for i in range(nics):
+            self.engine.session.write(
+                lambda system: svc(system).nics_service().add(types.Nic(
+                    name='eth%d' % i, vnic_profile=types.VnicProfile(
+                        id=profiles['physnet1']))))
+        self.engine.session.write(lambda system: svc(system).start())
+        base.wait_until(lambda: self.engine.get(vm.id).status ==
+                        types.VmStatus.UP, 30, message='VM up')
+        # The operator's own start: later power actions are Nova's.
+        self.power_baseline[vm.id] = self.power_actions(vm.id)
+        return self.engine.get(vm.id)
+
+    def add_disk(self, vm_id, data):
+        """A bootable raw disk made through the API; its bytes written in
+        the simulator's volume, as a guest installed earlier left them."""
+        att = self.engine.session.write(
+            lambda system: system.vms_service().vm_service(vm_id)
+            .disk_attachments_service().add(types.DiskAttachment(
+                disk=types.Disk(
+                    name='root', format=types.DiskFormat.RAW,
+                    provisioned_size=len(data),
+                    storage_domains=[types.StorageDomain(name='data')]),
+                interface=types.DiskInterface.VIRTIO, bootable=True,
+                active=True)))
+
+        def disk_ok():
+            self._tick()
+            with self.sim.store.lock:
+                return self.sim.store.disks[att.disk.id].status == \
+                    types.DiskStatus.OK
+        base.wait_until(disk_ok, 30, message='disk created')
+        with self.sim.store.lock:
+            disk = self.sim.store.disks[att.disk.id]
+            self.sim.volumes.get(disk.image_id).write(0, data)
+
+    def guest_raw(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'g')
+        subprocess.run(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw',
+                        base.guest_image(), path], check=True)
+        with open(path, 'rb') as f:
+            return f.read()
+
+    def power_actions(self, vm_id):
+        return self.sim.requests.count('POST', POWER_ACTIONS % vm_id)
+
+    def power_actions_since_made(self, vm_id):
+        return self.power_actions(vm_id) - self.power_baseline[vm_id]
+
+    def vm_macs(self, vm_id):
+        return sorted(n.mac.address.lower()
+                      for n in self.engine.nics(vm_id))
+
+    def assertVmAsBefore(self, before):
+        vm = self.engine.get(before.id)
+        self.assertEqual(
+            (before.status, before.description, before.comment,
+             before.cluster.id),
+            (vm.status, vm.description, vm.comment, vm.cluster.id))
+        self.assertEqual(0, self.power_actions_since_made(before.id))
+
+    def adoption_boot(self, vm, token, api=None, targeted=True,
+                      flavor_id=None, expected='ERROR'):
+        body = {
+            'name': 'adopt-%s' % vm.name,
+            'flavorRef': flavor_id or FixtureCloud(self).flavor_for(
+                ovirt_adoptable_vcpus(vm), vm.memory // MiB),
+            'imageRef': FixtureCloud(self).placeholder_image(),
+            'networks': 'none',
+            'metadata': {adoption.META_VM: vm.id,
+                         adoption.META_TOKEN: token}}
+        if targeted:
+            body.update(host=fbase.COMPUTE_HOST,
+                        hypervisor_hostname=self.cluster_name(
+                            vm.cluster.id))
+        server = (api or self.admin_api).post_server({'server': body})
+        return self._wait_for_state_change(server, expected)
+
+    # -- tests ----------------------------------------------------------------
+
+    def test_adopt_running_vm_then_operate_and_release(self):
+        # Nova through openstacksdk, as the command does in a cloud.
+        served = self.useFixture(
+            api_server.LoopbackComputeApi(self.api_fixture))
+        self.manager.cloud = SdkComputeCloud(self, served.endpoint)
+        guest = self.guest_raw()
+        vm = self.make_running_vm(disk_data=guest)
+        macs = self.vm_macs(vm.id)
+        vms_before = len(self.sim.store.vms)
+
+        self.manager.adopt([vm], fbase.COMPUTE_HOST, dry_run=True)
+        self.assertIn('adopt on node cluster1, 2 vCPU, 256 MiB',
+                      self.out.getvalue())
+        self.assertVmAsBefore(vm)
+
+        requests_before = self.sim.requests.total
+        server_id = self.manager.adopt([vm], fbase.COMPUTE_HOST)[vm.id]
+        self.assertIsNotNone(server_id, self.out.getvalue())
+        # Two changes of the VM in all: the command's offer of the token,
+        # the driver's mark (which takes the token away).
+        self.assertEqual(2, self.sim.requests.count(
+            'PUT', r'/vms/%s$' % vm.id))
+        self.addDetail('engine-requests-of-one-adoption',
+                       testtools.content.text_content(str(
+                           self.sim.requests.total - requests_before)))
+
+        # The same running VM, now Nova's, with no power action.
+        adopted = self.engine.get(vm.id)
+        self.assertEqual(types.VmStatus.UP, adopted.status)
+        self.assertEqual(ovirt_cache.mark(server_id), adopted.description)
+        self.assertEqual('operator comment', adopted.comment)
+        self.assertEqual(0, self.power_actions_since_made(vm.id))
+        self.assertEqual(vms_before, len(self.sim.store.vms))
+        # The server: on the VM's node, ports with the VM's MACs.
+        server = self.admin_api.get_server(server_id)
+        self.assertEqual('ACTIVE', server['status'])
+        # The token is gone from the server too; the former description
+        # stays for release.
+        self.assertEqual(
+            {adoption.META_DESCRIPTION: 'operator description'},
+            server['metadata'])
+        self.assertEqual('cluster1', self.node_of(server))
+        self.assertEqual(macs, sorted(
+            p['mac_addr'].lower() for p in self.ports_of(server)))
+        flavor = server['flavor']
+        self.assertEqual((2, 256), (flavor['vcpus'], flavor['ram']))
+        # No public flavor had that shape: the command made a private one.
+        sdk_flavor = self.manager.cloud.conn.compute.find_flavor(
+            'adopted.2c256m', ignore_missing=False)
+        self.assertFalse(sdk_flavor.is_public)
+        self.assertEqual(
+            'ACTIVE',
+            self.manager.cloud.conn.compute.get_server(server_id).status)
+        # Placement holds the VM's vCPUs and memory on the cluster's node.
+        allocations = self._get_allocations_by_server_uuid(server_id)
+        self.assertEqual(
+            {self.node_uuids()['cluster1']:
+             {'VCPU': 2, 'MEMORY_MB': 256}},
+            {rp: a['resources'] for rp, a in allocations.items()})
+        driver = self.compute.manager.driver
+        self.assertIn(server_id, driver.list_instance_uuids())
+
+        # Nova's operations now work on it.
+        server = self._stop_server(server)
+        self.assertEqual('down', self.engine.get(vm.id).status.value)
+        server = self._start_server(server)
+        self.assertEqual('up', self.engine.get(vm.id).status.value)
+        self._reboot_server(server, hard=True)
+        self.assertEqual('up', self.engine.get(vm.id).status.value)
+        # A snapshot of the adopted VM is its disk: the guest's data.
+        image_id = self.api.post_server_action(
+            server_id, {'createImage': {'name': 'adopted-snap'}})['image_id']
+        self._wait_for_notification('instance.snapshot.end', 1)
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        data = self.glance.image_data(image_id)
+        # Not assertEqual: a mismatch would print megabytes.
+        self.assertTrue(data == guest, 'the snapshot is not the guest')
+        console = self.api.api_post(
+            '/servers/%s/remote-consoles' % server_id,
+            {'remote_console': {'protocol': 'vnc', 'type': 'novnc'}},
+        ).body['remote_console']
+        self.assertIn('vnc_auto.html?path=%3Ftoken%3D', console['url'])
+
+        # Release: the server goes, the VM stays, running and unmarked.
+        ports = self.manager.cloud.server_ports(server_id)
+        self.assertEqual(vm.id, self.manager.release(server_id))
+        self.assertIsNone(self.manager.cloud.get_server(server_id))
+        released = self.engine.get(vm.id)
+        self.assertEqual(types.VmStatus.UP, released.status)
+        self.assertEqual('operator description', released.description)
+        self.assertEqual({}, self._get_allocations_by_server_uuid(
+            server_id))
+        for port in ports:
+            self.assertNotIn(port, self.neutron._ports)
+        self.assertNotIn(server_id, driver.list_instance_uuids())
+
+    def test_refusals_change_nothing(self):
+        vm = self.make_running_vm(name='db1', vcpus=1, memory_mb=128,
+                                  nics=0)
+        # An offer is pending (the operator's command runs); a tenant
+        # who does not know its token cannot take the VM.
+        self.engine.offer(vm, 'the-operators-token', adoption.DEFAULT_TTL)
+        offered = self.engine.get(vm.id)
+        # (A tenant may not use zero-disk flavors: a flavor of its own.)
+        server = self.adoption_boot(offered, 'forged', api=self.api,
+                                    targeted=False, flavor_id=obase.E1_TINY)
+        self.assertIn('Adoption of VM %s refused' % vm.id,
+                      server['fault']['message'])
+        self.assertVmAsBefore(offered)
+        self._delete_server(server)
+        self.assertVmAsBefore(offered)
+
+        # The admin boot with the right token adopts; a second adoption
+        # of the owned VM is refused.
+        adopted = self.adoption_boot(offered, 'the-operators-token',
+                                     expected='ACTIVE')
+        owned = self.engine.get(vm.id)
+        self.assertEqual(ovirt_cache.mark(adopted['id']), owned.description)
+        self.assertEqual('operator comment', owned.comment)
+        again = self.adoption_boot(owned, 'the-operators-token')
+        self.assertIn('already owned by Nova instance %s' % adopted['id'],
+                      again['fault']['message'])
+        self.assertVmAsBefore(owned)
+        self.manager.adopt([owned], fbase.COMPUTE_HOST, dry_run=True)
+        self.assertIn('already owned by Nova instance %s' % adopted['id'],
+                      self.out.getvalue())
+        self._delete_server(again)
+        self.assertVmAsBefore(owned)
+
+        # Released, the VM is free again, but the used token is worthless.
+        self.manager.release(adopted['id'])
+        released = self.engine.get(vm.id)
+        self.assertIsNone(ovirt_cache.owner_of(released))
+        reused = self.adoption_boot(released, 'the-operators-token')
+        self.assertIn('no adoption token', reused['fault']['message'])
+        self.assertVmAsBefore(released)
+        self._delete_server(reused)
+        self.assertVmAsBefore(released)
+
+    def test_transient_vm_and_unmapped_network_not_adopted(self):
+        vm = self.make_running_vm(name='app1', vcpus=1, memory_mb=128,
+                                  nics=0)
+        with self.sim.store.lock:
+            self.sim.store.vms[vm.id].status = types.VmStatus.MIGRATING
+        migrating = self.engine.get(vm.id)
+        self.assertEqual({vm.id: None},
+                         self.manager.adopt([migrating],
+                                            fbase.COMPUTE_HOST))
+        self.assertIn('transient state migrating', self.out.getvalue())
+        self.assertVmAsBefore(migrating)
+        # Offered by hand (as if the state changed after the command's
+        # check): the driver refuses too.
+        self.engine.offer(migrating, 'token', adoption.DEFAULT_TTL)
+        offered = self.engine.get(vm.id)
+        server = self.adoption_boot(offered, 'token')
+        self.assertIn('transient state migrating',
+                      server['fault']['message'])
+        self.assertVmAsBefore(offered)
+        self._delete_server(server)
+
+        other = self.make_running_vm(name='app2', vcpus=1, memory_mb=128)
+        # The NIC's profile, ovirtmgmt, maps from no Neutron network.
+        svc = lambda system: system.vms_service().vm_service(other.id)
+        profiles = {v: k for k, v in self.engine.profile_names().items()}
+        nic = self.engine.nics(other.id)[0]
+        self.engine.session.write(
+            lambda system: svc(system).nics_service().nic_service(
+                nic.id).update(types.Nic(vnic_profile=types.VnicProfile(
+                    id=profiles['ovirtmgmt']))))
+        other = self.engine.get(other.id)
+        self.assertEqual({other.id: None}, self.manager.adopt(
+            [other], fbase.COMPUTE_HOST))
+        self.assertIn('no Neutron network maps to vNIC profile ovirtmgmt',
+                      self.out.getvalue())
+        self.assertVmAsBefore(other)
+        self.assertEqual([], self.admin_api.get_servers(
+            search_opts={'name': 'app2'}))
+
+
+    def test_failed_adoption_is_undone(self):
+        vm = self.make_running_vm(name='cache1', vcpus=1, memory_mb=128)
+        ports_before = set(self.neutron._ports)
+        plan, = self.manager.plans([vm])
+        self.assertEqual([], plan.problems)
+        # A flavor that is not the VM's shape: the driver refuses it.
+        plan.memory_mb = 192
+        e = self.assertRaises(manage.CommandError, self.manager.adopt_one,
+                              plan, fbase.COMPUTE_HOST, 60)
+        self.assertIn('flavor', str(e))
+        self.assertIn('the VM has 1 vCPUs and 128 MiB', str(e))
+        # The VM as it was (token withdrawn), no server, no port left.
+        self.assertVmAsBefore(vm)
+        self.assertEqual([], self.admin_api.get_servers(
+            search_opts={'name': 'cache1'}))
+        self.assertEqual(ports_before, set(self.neutron._ports))
+
+    def test_adoption_boot_on_libvirt_node_is_refused(self):
+        conn = libvirt.open(self.hosts.uris[0])
+        self.addCleanup(conn.close)
+        domains = sorted(d.UUIDString() for d in conn.listAllDomains())
+        body = {
+            'name': 'adopt-domain',
+            # (No pool trait: e1.zero would keep it off the libvirt node.)
+            'flavorRef': self._create_flavor(
+                name='adopt.kvm', memory_mb=128, vcpu=1, disk=0),
+            'imageRef': FixtureCloud(self).placeholder_image(),
+            'networks': 'none',
+            'host': fbase.COMPUTE_HOST,
+            'hypervisor_hostname': obase.KVM_NODE,
+            'metadata': {adoption.META_VM: domains[0] if domains else 'x',
+                         adoption.META_TOKEN: 'token'}}
+        server = self._wait_for_state_change(
+            self.admin_api.post_server({'server': body}), 'ERROR')
+        self.assertIn('libvirt pools cannot adopt running domains yet',
+                      server['fault']['message'])
+        # Refused before anything was made: no domain, no volume.
+        self.assertEqual(domains, sorted(
+            d.UUIDString() for d in conn.listAllDomains()))
+        self.assertNoDomain(server['id'])
+        self._delete_server(server)
+
+
+def ovirt_adoptable_vcpus(vm):
+    topo = vm.cpu.topology
+    return topo.sockets * topo.cores * topo.threads
