@@ -49,6 +49,7 @@ from nova.tests.functional import integrated_helpers
 import nova.virt.node
 
 from tests import base
+from tests import evidence
 from tests.fixtures import libvirtd
 
 CONF = nova.conf.CONF
@@ -119,6 +120,8 @@ class OvirtFunctionalTestBase(integrated_helpers._IntegratedTestBase):
 
     def setUp(self):
         self.useFixture(fixtures.Timeout(self.TEST_TIMEOUT, gentle=True))
+        # Which driver methods the test reaches, for the support matrix.
+        self.useFixture(evidence.DriverEvidenceFixture(self.id()))
         # The hosts' cleanup must run after nova-compute stopped: set them
         # up before nova's fixtures.
         self.hosts = self.useFixture(libvirtd.LibvirtHostsFixture(count=2))
