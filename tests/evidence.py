@@ -41,17 +41,12 @@ import threading
 
 import fixtures
 
-from nova.virt import driver as nova_driver
+from nova_ovirt import support
 
-from nova_ovirt import driver as ovirt_driver
+# nova and the driver are imported where they are used, so that
+# tools/run_suite.py merges records without importing nova.
 
 ENV = 'NOVA_OVIRT_EVIDENCE_DIR'
-
-#: Public methods of nova's ComputeDriver, found by introspection.
-DRIVER_METHODS = tuple(sorted(
-    name for name in dir(nova_driver.ComputeDriver)
-    if not name.startswith('_') and
-    callable(getattr(nova_driver.ComputeDriver, name))))
 
 
 def tier_of(test_id):
@@ -110,7 +105,7 @@ class _CallTracker(object):
         return recorded
 
     def wrap(self, driver):
-        for name in DRIVER_METHODS:
+        for name in support.driver_methods():
             setattr(driver, name,
                     self.driver_method(driver, name, getattr(driver, name)))
         for pool in driver._pools.values():
@@ -133,6 +128,8 @@ class DriverEvidenceFixture(fixtures.Fixture):
         self.tracker = _CallTracker()
 
     def _setUp(self):
+        from nova_ovirt import driver as ovirt_driver
+
         original_init = ovirt_driver.OvirtDriver.__init__
         tracker = self.tracker
 
