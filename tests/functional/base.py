@@ -167,6 +167,16 @@ class OvirtFunctionalTestBase(integrated_helpers._IntegratedTestBase):
     def _before_compute_start(self):
         """Hook for tests that prepare the hosts before nova-compute."""
 
+    def start_stopped_compute(self):
+        """Start nova-compute again after ``self.compute.stop()``, as a new
+        process would (new driver, identity read from state_path)."""
+        cell = self.host_mappings[COMPUTE_HOST].cell_mapping.name
+        nova.virt.node.LOCAL_NODE_UUID = None
+        compute = self.start_service('compute', host=COMPUTE_HOST,
+                                     cell_name=cell)
+        self.computes[COMPUTE_HOST] = compute
+        return compute
+
     def _create_test_flavors(self):
         admin = self.api_fixture.admin_api
         self.flavor_tiny = self._create_flavor(

@@ -335,6 +335,30 @@ class ComputeRestartTest(fbase.OvirtFunctionalTestBase):
         self.assertNoUsage()
 
 
+    def test_guests_resume_after_host_reboot(self):
+        # A host that rebooted under a stopped nova-compute: its guests are
+        # off, nova still has them ACTIVE. With
+        # resume_guests_state_on_host_boot nova-compute starts them again
+        # when it starts (resume_state_on_host_boot).
+        server = self._boot()
+        self.assertDomain(server, 'running')
+        self.compute.stop()
+        host = self.host_of_node[self.node_of(server)]
+        conn = host.conn()
+        try:
+            conn.lookupByUUIDString(server['id']).destroy()
+        finally:
+            conn.close()
+        self.assertEqual('shutoff', self.domain(server).state)
+
+        self.flags(resume_guests_state_on_host_boot=True)
+        self.compute = self.start_stopped_compute()
+        self.assertDomain(server, 'running', timeout=60)
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual(1, server['OS-EXT-STS:power_state'])  # RUNNING
+        self._delete_and_check(server)
+        self.assertNoUsage()
+
 FOREIGN_DOMAIN_XML = '''\
 <domain type='%(type)s'>
   <name>operator-own-vm</name>
