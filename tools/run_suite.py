@@ -94,7 +94,7 @@ class Tally(testtools.StreamResult):
             return
         if file_name == 'traceback' and file_bytes:
             self.tracebacks.setdefault(test_id, b'')
-            self.tracebacks[test_id] += file_bytes
+            self.tracebacks[test_id] += bytes(file_bytes)
         if test_status in ('success', 'xfail'):
             self.passed.append(test_id)
         elif test_status in ('fail', 'uxsuccess'):
@@ -103,7 +103,7 @@ class Tally(testtools.StreamResult):
             self.skipped.append(test_id)
         if file_name == 'reason' and file_bytes:
             self.skip_reasons[test_id] = self.skip_reasons.get(
-                test_id, '') + file_bytes.decode('utf-8', 'replace')
+                test_id, '') + bytes(file_bytes).decode('utf-8', 'replace')
 
 
 def run_tier(name, test_filter, env, workers, log_dir, evidence_dir):
