@@ -14,11 +14,17 @@
 
 """What each pool backend supports, by nova ComputeDriver method.
 
-The one source of the support matrix: the documentation generates its
-table from :data:`SUPPORT`, and the conformance tests fail when a method
-claimed ``complete`` or ``partial`` here raises NotImplementedError (and
-when a method claimed ``missing`` turns out to be implemented, so that the
-documentation never under-claims either).
+The one source of the support matrix's levels. Every public method of
+nova's ``ComputeDriver`` has a level for each backend: the operations the
+driver implements (or deliberately lacks) are listed in :data:`SUPPORT`;
+any other method gets its level from the code (:func:`implemented`), so
+that a method nova adds tomorrow is classified too.
+
+The documentation renders the table with what the tests reached
+(``doc/source/support-evidence.json``, written by ``tools/run_suite.py``
+from the functional and live tiers); the test run fails when a method
+claimed ``complete`` or ``partial`` here was not reached on its backend,
+and the unit tests fail when a claim disagrees with the code.
 
 Levels:
 
@@ -26,14 +32,24 @@ Levels:
     works as nova's libvirt driver does it, for every case nova passes in.
 ``partial``
     works for the common case; :data:`NOTES` says what is left out.
+``untested``
+    the driver has code for it, but no functional or live test reaches it
+    through nova yet (nova calls it only in paths those tiers do not
+    drive); not claimed until one does.
+``default``
+    OvirtDriver does not override it: nova's own ``ComputeDriver`` answers
+    (a no-op, or an answer derived from other methods).
 ``missing``
-    raises NotImplementedError (nova reports the operation as unsupported).
+    raises NotImplementedError (nova reports the operation as unsupported,
+    or falls back to another way, as :data:`NOTES` says).
 """
 
 COMPLETE = 'complete'
 PARTIAL = 'partial'
+UNTESTED = 'untested'
+DEFAULT = 'default'
 MISSING = 'missing'
-LEVELS = (COMPLETE, PARTIAL, MISSING)
+LEVELS = (COMPLETE, PARTIAL, UNTESTED, DEFAULT, MISSING)
 
 #: What no backend supports yet: Cinder volumes and live migration.
 _NOT_YET = dict.fromkeys(
@@ -45,8 +61,41 @@ _NOT_YET = dict.fromkeys(
 _NO_VOLUMES_YET = dict.fromkeys(
     ('attach_volume', 'detach_volume', 'swap_volume', 'extend_volume'),
     'Cinder volumes are not supported yet.')
+#: Methods every backend shares through the facade and the pool contract.
+_COMMON = {
+    # service life
+    'init_host': COMPLETE,
+    'cleanup_host': COMPLETE,
+    'node_is_available': COMPLETE,
+    'get_host_uptime': COMPLETE,
+    'get_host_ip_addr': COMPLETE,
+    'plug_vifs': COMPLETE,
+    'unplug_vifs': COMPLETE,
+    'resume_state_on_host_boot': COMPLETE,
+    # nova calls these from periodic tasks, evacuation, cross-cell
+    # resize or volume paths, which no test drives yet
+    'manage_image_cache': UNTESTED,
+    'cleanup': UNTESTED,
+    'instance_exists': UNTESTED,
+    'get_volume_connector': UNTESTED,
+    # NotImplementedError: nova rebuilds by destroy and spawn itself
+    'rebuild': MISSING,
+}
+_COMMON_NOTES = {
+    'manage_image_cache': 'Called by nova-compute\'s image cache periodic '
+                          'task.',
+    'cleanup': 'Called by nova for cross-cell resizes and for guests of '
+               'deleted instances still running.',
+    'instance_exists': 'Called by nova before an evacuation.',
+    'get_volume_connector': 'Answers the compute host\'s identity; nova asks '
+                            'for it only for Cinder volumes.',
+    'rebuild': 'No in-place rebuild: the driver raises '
+               'NotImplementedError and nova rebuilds by destroy and spawn, '
+               'so the server rebuild API works.',
+}
 
 _LIBVIRT = {
+    **_COMMON,
     # nodes and resources
     'get_available_nodes': COMPLETE,
     'get_nodenames_by_uuid': COMPLETE,
@@ -55,7 +104,6 @@ _LIBVIRT = {
     # inventory of instances
     'list_instances': COMPLETE,
     'list_instance_uuids': COMPLETE,
-    'instance_exists': COMPLETE,
     'get_info': COMPLETE,
     # lifecycle
     'spawn': COMPLETE,
@@ -92,6 +140,7 @@ _LIBVIRT = {
 }
 
 _OVIRT = {
+    **_COMMON,
     # nodes and resources
     'get_available_nodes': COMPLETE,
     'get_nodenames_by_uuid': COMPLETE,
@@ -100,7 +149,6 @@ _OVIRT = {
     # inventory of instances
     'list_instances': COMPLETE,
     'list_instance_uuids': COMPLETE,
-    'instance_exists': COMPLETE,
     'get_info': COMPLETE,
     # lifecycle
     'spawn': PARTIAL,
@@ -142,6 +190,7 @@ SUPPORT = {
 #: a method is missing.
 NOTES = {
     'libvirt': {
+        **_COMMON_NOTES,
         'attach_volume': 'iSCSI (CHAP included) through qemu\'s libiscsi '
                          'and RBD through librbd, as network disks; also '
                          'the boot volume of a volume-backed server. '
@@ -157,6 +206,7 @@ NOTES = {
                           'migration and resize are.',
     },
     'ovirt': {
+        **_COMMON_NOTES,
         'spawn': 'Images only (raw or qcow2; no boot from volume). User '
                  'data reaches the guest as the cloud-init custom script, '
                  'with the host name and SSH key; injected files and '
@@ -197,56 +247,102 @@ NOTES = {
 }
 
 
-#: Methods the functional tier drives through the Nova REST API, checking
-#: the result in libvirt's or the engine simulator's state.
-_API_LIBVIRT = (
-    'spawn', 'destroy', 'reboot', 'power_off', 'power_on', 'pause',
-    'unpause', 'suspend', 'resume', 'snapshot', 'rescue', 'unrescue',
-    'migrate_disk_and_power_off', 'finish_migration', 'confirm_migration',
-    'finish_revert_migration', 'attach_interface', 'detach_interface',
-    'get_console_output', 'get_vnc_console', 'get_available_nodes',
-    'get_nodenames_by_uuid', 'update_provider_tree', 'get_info')
-_API_OVIRT = (
-    'spawn', 'destroy', 'reboot', 'power_off', 'power_on', 'suspend',
-    'resume', 'snapshot', 'rescue', 'unrescue', 'migrate_disk_and_power_off',
-    'finish_migration', 'confirm_migration', 'finish_revert_migration',
-    'attach_interface', 'detach_interface', 'get_vnc_console',
-    'get_available_nodes', 'get_nodenames_by_uuid', 'update_provider_tree',
-    'get_info')
-#: Methods the live tier runs on a real qemu guest through the driver.
-_LIVE_LIBVIRT = ('spawn', 'destroy', 'reboot', 'power_off', 'power_on',
-                 'get_console_output', 'get_info')
+def driver_methods():
+    """Public methods of nova's ComputeDriver, by introspection."""
+    from nova.virt import driver as nova_driver
 
-#: {backend: (test tiers, methods)}: where each claimed method is tested.
-_TESTED = {
-    'libvirt': [
-        ('Nova REST API (functional)', _API_LIBVIRT),
-        ('real qemu guest (live)', _LIVE_LIBVIRT),
-    ],
-    'ovirt': [
-        ('Nova REST API (functional)', _API_OVIRT),
-    ],
-}
-#: Tiers that cover every claimed method of a backend.
-_TESTED_ALL = {
-    'libvirt': ('nova\'s driver test case (conformance)',
-                'libvirt pool unit tests'),
-    'ovirt': ('oVirt pool unit tests against the engine simulator',),
-}
+    return sorted(name for name in dir(nova_driver.ComputeDriver)
+                  if not name.startswith('_') and
+                  callable(getattr(nova_driver.ComputeDriver, name)))
 
 
-def tested_by(backend, method):
-    """Test tiers exercising a claimed method (empty for missing ones)."""
-    if level(backend, method) == MISSING:
-        return []
-    tiers = [tier for tier, methods in _TESTED.get(backend, [])
-             if method in methods]
-    return tiers + list(_TESTED_ALL.get(backend, ()))
+def _raises_not_implemented(func):
+    """Call `func` (a plain function of a class) with a bare object for
+    self and None arguments: does it raise NotImplementedError?
+
+    Used only on nova's ComputeDriver and the Pool contract's defaults,
+    which are one-liners (raise, pass, or an answer derived from other
+    methods): whatever else they raise on a bare object means they do
+    have an implementation.
+    """
+    import inspect
+    import types
+
+    # classmethod and staticmethod objects as vars() holds them.
+    func = getattr(func, '__func__', func)
+    params = list(inspect.signature(func).parameters.values())[1:]
+    args = [None for p in params if p.default is p.empty and p.kind in (
+        p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    try:
+        func(types.SimpleNamespace(), *args)
+    except NotImplementedError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+def _defined_by(cls, name):
+    """The class of cls's MRO that defines attribute `name`."""
+    return next(k for k in cls.__mro__ if name in vars(k))
+
+
+def overrides(method):
+    """True when OvirtDriver has its own `method` (not nova's)."""
+    from nova.virt import driver as nova_driver
+
+    from nova_ovirt import driver as ovirt_driver
+
+    return (_defined_by(ovirt_driver.OvirtDriver, method) is not
+            nova_driver.ComputeDriver)
+
+
+def implemented(backend, method):
+    """Whether `method` works for `backend`, decided by the code.
+
+    OvirtDriver's own method delegates to the pool's method of the same
+    name (when the Pool contract has one): the backend implements it when
+    its pool class overrides the contract's default or that default does
+    not raise NotImplementedError. A method OvirtDriver does not override
+    is nova's, implemented unless nova's raises NotImplementedError.
+    """
+    from nova.virt import driver as nova_driver
+
+    from nova_ovirt import pools as pool_loader
+    from nova_ovirt.pools import base as pool_base
+
+    if not overrides(method):
+        return not _raises_not_implemented(
+            vars(nova_driver.ComputeDriver)[method])
+    if method not in vars(pool_base.Pool):
+        return True  # answered by the facade alone
+    pool_cls = pool_loader.backend_class(backend, 'support-matrix')
+    if _defined_by(pool_cls, method) is not pool_base.Pool:
+        return True
+    return not _raises_not_implemented(vars(pool_base.Pool)[method])
 
 
 def level(backend, method):
-    """Level of `method` for `backend`; unlisted methods are missing."""
-    return SUPPORT.get(backend, {}).get(method, MISSING)
+    """Level of `method` for `backend`.
+
+    Listed methods have their listed level; any other ComputeDriver method
+    is ``default`` or ``missing``, as :func:`implemented` finds.
+    """
+    listed = SUPPORT.get(backend, {}).get(method)
+    if listed is not None:
+        return listed
+    if backend not in SUPPORT:
+        return MISSING
+    if overrides(method):
+        # OvirtDriver's own methods are listed (the unit tests hold that).
+        return MISSING
+    return DEFAULT if implemented(backend, method) else MISSING
+
+
+def matrix():
+    """{backend: {method: level}} for every ComputeDriver method."""
+    return {backend: {m: level(backend, m) for m in driver_methods()}
+            for backend in sorted(SUPPORT)}
 
 
 def claimed(backend):
@@ -259,6 +355,22 @@ def missing(backend):
     """Methods listed as missing for `backend`."""
     return sorted(m for m, lv in SUPPORT.get(backend, {}).items()
                   if lv == MISSING)
+
+
+#: Test tiers whose records are evidence for the matrix: they drive the
+#: driver as nova-compute does (through nova's REST API, or a real guest).
+EVIDENCE_TIERS = ('functional', 'live')
+
+
+def unreached(backend, evidence):
+    """Claimed methods of `backend` that no evidence tier reached.
+
+    :param evidence: ``{backend: {method: {tier: [test ids]}}}`` as
+        ``tools/run_suite.py`` records it
+    """
+    reached = evidence.get(backend, {})
+    return [m for m in claimed(backend)
+            if not any(reached.get(m, {}).get(t) for t in EVIDENCE_TIERS)]
 
 
 #: tempest ``[compute-feature-enabled]`` flags and the driver methods each

@@ -4,7 +4,7 @@
 # nova 34 and the pinned Python dependencies), then runs every tier
 # (unit, conformance and functional in both of nova's concurrency modes,
 # live). Pass tier names to run only those (see tools/run_suite.py).
-# Ends with the line "N passed, N failed".
+# Ends with the line "N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup-env.sh

@@ -17,20 +17,45 @@
 Each tier is one stestr run (so nova's concurrency mode, chosen per
 process, is consistent inside it). The nova-based tiers run twice: in
 native threading mode (nova 34's default) and in eventlet mode. The last
-line printed is ``N passed, N failed`` (``, N skipped`` follows when some
-were skipped); the exit code is non-zero when anything failed.
+line printed is ``N passed, N failed, N skipped``; the exit code is
+non-zero when anything failed.
 
-Usage: python tools/run_suite.py [TIER ...]   (default: every tier)
+Checks beyond the tests themselves (each counts as one failure):
+
+* with ``CI=true`` (as CI sets it), a skipped test in the functional,
+  live or resilience tiers fails the run: CI installs every prerequisite,
+  so a skip there means a test did not run. Conformance skips name
+  methods the support matrix declares missing and are allowed.
+* the functional and live tiers record which driver methods each test
+  reached on which backend (:mod:`tests.evidence`); after a run with a
+  functional tier, a method that ``nova_ovirt/support.py`` claims
+  (complete or partial) for a backend but that no passing functional or
+  live test reached there fails the run. ``--record`` (implied when every
+  tier runs) writes the merged record to
+  ``doc/source/support-evidence.json``, which the support matrix shows.
+
+Usage: python tools/run_suite.py [--record] [TIER ...]   (default: all)
 """
 
 import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 
 import subunit
 import testtools
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+# This process only runs stestr and merges records: importing the tests'
+# package must not switch it to eventlet (each tier sets its own mode).
+os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
+
+from nova_ovirt import support  # noqa: E402
+from tests import evidence  # noqa: E402
 
 THREADING = {'OS_NOVA_DISABLE_EVENTLET_PATCHING': '1'}
 EVENTLET = {'OS_NOVA_DISABLE_EVENTLET_PATCHING': '0'}
@@ -47,6 +72,12 @@ TIERS = [
     ('resilience-threading', 'tests.resilience', THREADING, 2),
     ('resilience-eventlet', 'tests.resilience', EVENTLET, 2),
 ]
+#: Tiers where CI allows no skip (prerequisites CI installs).
+NO_SKIP_TIERS = ('functional', 'live', 'resilience')
+#: Tiers whose runs record evidence for the support matrix.
+EVIDENCE_TIERS = ('functional-threading', 'functional-eventlet', 'live')
+EVIDENCE_RECORD = os.path.join(ROOT, 'doc', 'source',
+                               'support-evidence.json')
 
 
 class Tally(testtools.StreamResult):
@@ -56,6 +87,7 @@ class Tally(testtools.StreamResult):
         super().__init__()
         self.passed, self.failed, self.skipped = [], [], []
         self.tracebacks = {}
+        self.skip_reasons = {}
 
     def status(self, test_id=None, test_status=None, file_name=None,
                file_bytes=None, **kwargs):
@@ -63,16 +95,19 @@ class Tally(testtools.StreamResult):
             return
         if file_name == 'traceback' and file_bytes:
             self.tracebacks.setdefault(test_id, b'')
-            self.tracebacks[test_id] += file_bytes
+            self.tracebacks[test_id] += bytes(file_bytes)
         if test_status in ('success', 'xfail'):
             self.passed.append(test_id)
         elif test_status in ('fail', 'uxsuccess'):
             self.failed.append(test_id)
         elif test_status == 'skip':
             self.skipped.append(test_id)
+        if file_name == 'reason' and file_bytes:
+            self.skip_reasons[test_id] = self.skip_reasons.get(
+                test_id, '') + bytes(file_bytes).decode('utf-8', 'replace')
 
 
-def run_tier(name, test_filter, env, workers, log_dir):
+def run_tier(name, test_filter, env, workers, log_dir, evidence_dir):
     started = time.monotonic()
     subunit_path = os.path.join(log_dir, '%s.subunit' % name)
     print('=== tier %s: stestr run %s (%s)' % (
@@ -82,7 +117,8 @@ def run_tier(name, test_filter, env, workers, log_dir):
         proc = subprocess.run(
             [sys.executable, '-m', 'stestr', 'run', '--subunit',
              '--concurrency', str(workers), test_filter],
-            stdout=out, env=dict(os.environ, **env))
+            stdout=out, env=dict(os.environ, **env,
+                                 **{evidence.ENV: evidence_dir}))
     tally = Tally()
     with open(subunit_path, 'rb') as stream:
         subunit.ByteStreamToStreamResult(
@@ -99,31 +135,82 @@ def run_tier(name, test_filter, env, workers, log_dir):
             'utf-8', 'replace')
         print('\n'.join('        ' + line
                         for line in traceback.splitlines()[-30:]))
+    for test_id in tally.skipped:
+        print('    SKIPPED %s: %s' % (test_id,
+                                     tally.skip_reasons.get(test_id, '')))
     print('    %s: %d passed, %d failed, %d skipped in %.0f s' % (
         name, len(tally.passed), len(tally.failed), len(tally.skipped),
         time.monotonic() - started), flush=True)
     return tally
 
 
+def ci_skip_failures(tier_tallies):
+    """Skips CI does not allow: every skip of a no-skip tier."""
+    return ['%s (CI allows no skip in the %s tier)' % (test_id, name)
+            for name, tally in tier_tallies
+            if name.split('-')[0] in NO_SKIP_TIERS
+            for test_id in tally.skipped]
+
+
+def check_evidence(merged):
+    """Claimed methods no passing functional/live test reached."""
+    return ['support matrix: %s methods claimed in nova_ovirt/support.py '
+            'but reached by no functional or live test: %s' % (
+                backend, ', '.join(methods))
+            for backend in sorted(support.SUPPORT)
+            for methods in [support.unreached(backend, merged)] if methods]
+
+
+def write_record(merged, tiers):
+    record = {'tiers': sorted(tiers), 'backends': merged}
+    with open(EVIDENCE_RECORD, 'w') as out:
+        json.dump(record, out, indent=1, sort_keys=True)
+        out.write('\n')
+    print('    wrote %s' % os.path.relpath(EVIDENCE_RECORD, ROOT))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--record', action='store_true',
+                        help='write the evidence of this run to %s '
+                        '(implied when every tier runs)' %
+                        os.path.relpath(EVIDENCE_RECORD, ROOT))
     parser.add_argument('tiers', nargs='*',
                         help='tiers to run (default: all): %s' %
                         ', '.join(t[0] for t in TIERS))
     args = parser.parse_args()
+    unknown = set(args.tiers) - {t[0] for t in TIERS}
+    if unknown:
+        parser.error('unknown tier(s): %s' % ', '.join(sorted(unknown)))
     tiers = [t for t in TIERS if not args.tiers or t[0] in args.tiers]
     log_dir = '.test-logs'
-    os.makedirs(log_dir, exist_ok=True)
+    evidence_dir = os.path.abspath(os.path.join(log_dir, 'evidence'))
+    shutil.rmtree(evidence_dir, ignore_errors=True)
+    os.makedirs(evidence_dir)
     passed = failed = skipped = 0
+    tallies = []
     for name, test_filter, env, workers in tiers:
-        tally = run_tier(name, test_filter, env, workers, log_dir)
+        tally = run_tier(name, test_filter, env, workers, log_dir,
+                         evidence_dir)
+        tallies.append((name, tally))
         passed += len(tally.passed)
         failed += len(tally.failed)
         skipped += len(tally.skipped)
-    line = '%d passed, %d failed' % (passed, failed)
-    if skipped:
-        line += ', %d skipped' % skipped
-    print(line)
+    checks = []
+    if os.environ.get('CI', '').lower() == 'true':
+        checks += ci_skip_failures(tallies)
+    ran = {name for name, _ in tallies}
+    if ran & {'functional-threading', 'functional-eventlet'}:
+        merged = evidence.merge(
+            evidence_dir, passed={t for _, tally in tallies
+                                  for t in tally.passed})
+        checks += check_evidence(merged)
+        if args.record or ran >= set(EVIDENCE_TIERS) and not args.tiers:
+            write_record(merged, ran & set(EVIDENCE_TIERS))
+    for check in checks:
+        print('    FAILED check: %s' % check)
+    failed += len(checks)
+    print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
     return 1 if failed else 0
 
 

@@ -12,7 +12,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""nova's own virt driver test case, run against OvirtDriver.
+"""nova's own virt driver test case, run against OvirtDriver's libvirt pool.
 
 ``nova.tests.unit.virt.test_virt_drivers._VirtDriverTestCase`` is the
 contract nova checks its in-tree drivers with. Here it drives OvirtDriver
@@ -21,34 +21,25 @@ libvirt pool of two real libvirtd hosts and real qemu guests booted from
 the tiny test image. nova's class replaces libvirt with its fake; this
 subclass replaces that fake setup with the real hosts instead.
 
-nova's ``catch_notimplementederror`` only logs a NotImplementedError. The
-strict check here fails a test when a method that ``nova_ovirt.support``
-claims (complete or partial) raises it, and SupportMatrixTestCase checks
-the claims against the code in both directions.
+A test that ends in NotImplementedError is skipped with the method's name
+(or fails, when the support matrix claims the method): see
+:mod:`tests.conformance.base`. The oVirt backend meets the same case in
+:mod:`tests.conformance.test_ovirt_driver`.
 """
-
-import functools
-import inspect
-import traceback
 
 import fixtures
 import libvirt  # noqa: F401  (load the real binding before nova's poison)
-import testtools
 
 from nova import exception
 from nova import test
 from nova.tests.unit import utils as test_utils
 from nova.tests.unit.virt import test_virt_drivers as nova_virt_tests
-from nova.virt import driver as nova_driver
 
 from nova_ovirt import driver as ovirt_driver
-from nova_ovirt import pools as pool_loader
-from nova_ovirt.pools import base as pool_base
-from nova_ovirt import support
 from tests import base
+from tests.conformance import base as conformance
 from tests.fixtures import libvirtd
 
-BACKEND = 'libvirt'
 POOL = 'conformance'
 # Small enough for real guests on a two-core test machine; nova's test
 # flavor asks for 4 vCPUs, 2 GiB and 120 GiB of disks per guest.
@@ -57,16 +48,24 @@ TINY_FLAVOR = {'flavorid': 'ovirt-conformance', 'name': 'ovirt.conformance',
                'ephemeral_gb': 0, 'swap': 0}
 
 
-class OvirtDriverConformanceTestCase(nova_virt_tests._VirtDriverTestCase,
+def CONF_host():
+    return nova_virt_tests.CONF.host
+
+
+@conformance.honest
+class OvirtDriverConformanceTestCase(conformance.HonestDriverTestMixin,
+                                     nova_virt_tests._VirtDriverTestCase,
                                      test.TestCase):
     """_VirtDriverTestCase against OvirtDriver and real libvirtd hosts."""
+
+    BACKEND = 'libvirt'
 
     def setUp(self):
         # The name nova loads the driver by (through the nova/virt/ovirt
         # shim of our wheel), as compute_driver = ovirt.OvirtDriver does.
         self.driver_module = 'nova.virt.ovirt.OvirtDriver'
-        self._claimed_not_implemented = []
         super().setUp()
+        self.record_not_implemented()
         self.image_service.set_image_data(base.NOVA_TEST_IMAGE_ID,
                                           base.guest_image())
         # nova's tests soft-reboot a guest a moment after spawning it,
@@ -77,7 +76,6 @@ class OvirtDriverConformanceTestCase(nova_virt_tests._VirtDriverTestCase,
         self.connection.init_host(CONF_host())
         self.addCleanup(self.connection.cleanup_host, CONF_host())
         self.nodename = sorted(self.connection.get_available_nodes())[0]
-        self._guard_claimed_methods()
 
     # -- replacing nova's fake libvirt with the real hosts ------------------
 
@@ -108,8 +106,8 @@ class OvirtDriverConformanceTestCase(nova_virt_tests._VirtDriverTestCase,
         instance.save()
         network_info = test_utils.get_test_network_info()
         vif = network_info[0]
-        # nova's test VIF is an Open vSwitch port; the test hosts have a
-        # Linux bridge and no Open vSwitch.
+        # nova's test VIF is an Open vSwitch port; plug it into the test
+        # hosts' Linux bridge (no ovs-vsctl needed for that).
         vif['type'] = 'bridge'
         vif['network']['bridge'] = self.hosts.bridge
         vif['network']['subnets'][0]['meta']['dhcp_server'] = '1.1.1.1'
@@ -118,47 +116,7 @@ class OvirtDriverConformanceTestCase(nova_virt_tests._VirtDriverTestCase,
                               [], 'herp', {}, network_info=network_info)
         return instance, network_info
 
-    # -- the strict check ---------------------------------------------------
-
-    def _guard_claimed_methods(self):
-        """Record NotImplementedError from methods the docs claim.
-
-        nova's tests swallow NotImplementedError; a claimed method raising
-        it fails the test at cleanup.
-        """
-        for name in support.claimed(BACKEND):
-            method = getattr(self.connection, name)
-            setattr(self.connection, name, self._guard(name, method))
-        self.addCleanup(self._check_claimed_methods)
-
-    def _guard(self, name, method):
-        @functools.wraps(method)
-        def guarded(*args, **kwargs):
-            try:
-                return method(*args, **kwargs)
-            except NotImplementedError:
-                self._claimed_not_implemented.append(
-                    (name, traceback.format_exc()))
-                raise
-        return guarded
-
-    def _check_claimed_methods(self):
-        if self._claimed_not_implemented:
-            self.fail('methods that nova_ovirt/support.py claims for the '
-                      '%s backend raised NotImplementedError:\n%s' % (
-                          BACKEND, '\n'.join(
-                              '%s:\n%s' % nt
-                              for nt in self._claimed_not_implemented)))
-
-    # -- nova tests adapted to a driver with several nodes -------------------
-
-    @nova_virt_tests.catch_notimplementederror
-    def test_get_available_resource(self):
-        # nova's test asks for the node 'myhostname'; this driver serves
-        # only the nodes of its pools.
-        resources = self.connection.get_available_resource(self.nodename)
-        self._check_available_resource_fields(resources)
-        self.assertEqual(self.nodename, resources['hypervisor_hostname'])
+    # -- beyond nova's case ---------------------------------------------------
 
     def test_get_available_resource_unknown_node(self):
         self.assertRaises(exception.NovaException,
@@ -172,30 +130,6 @@ class OvirtDriverConformanceTestCase(nova_virt_tests._VirtDriverTestCase,
         again = ovirt_driver.OvirtDriver(nova_virt_tests.fake.FakeVirtAPI())
         self.assertEqual(by_uuid, again.get_nodenames_by_uuid())
 
-    def test_live_migration(self):
-        # Not wrapped by nova's catch_notimplementederror, and live
-        # migration is 'missing' in the support matrix: the driver must
-        # say so rather than half-work.
-        self.assertEqual(support.MISSING,
-                         support.level(BACKEND, 'live_migration'))
-        instance = test_utils.get_test_instance(self.ctxt, obj=True)
-        self.assertRaises(NotImplementedError,
-                          self.connection.live_migration, self.ctxt,
-                          instance, 'otherhost', lambda *a, **k: None,
-                          lambda *a, **k: None)
-
-    def test_live_migration_force_complete(self):
-        # nova's test first seeds the private ``active_migrations`` dict
-        # that nova's own libvirt and fake drivers keep; this driver has no
-        # live migration ('missing' in the support matrix) and so no such
-        # dict. What it must do instead is say it does not support it.
-        self.assertEqual(support.MISSING, support.level(
-            BACKEND, 'live_migration_force_complete'))
-        instance = test_utils.get_test_instance(self.ctxt, obj=True)
-        self.assertRaises(NotImplementedError,
-                          self.connection.live_migration_force_complete,
-                          instance)
-
     def test_spawn_real_guest_runs(self):
         instance, _ = self._get_running_instance()
         hosts = base.find_domain(self.hosts.hosts, instance.uuid)
@@ -205,82 +139,3 @@ class OvirtDriverConformanceTestCase(nova_virt_tests._VirtDriverTestCase,
             'running', base.DomainView(hosts[0], instance.uuid).state)
         info = self.connection.get_info(instance)
         self.assertEqual(1, info.state)  # nova.compute.power_state.RUNNING
-
-
-def CONF_host():
-    return nova_virt_tests.CONF.host
-
-
-class SupportMatrixTestCase(testtools.TestCase):
-    """nova_ovirt/support.py says what the code does, in both directions."""
-
-    def test_levels_and_methods_are_known(self):
-        for backend, methods in support.SUPPORT.items():
-            for method, level in methods.items():
-                self.assertIn(level, support.LEVELS,
-                              '%s.%s' % (backend, method))
-                self.assertTrue(
-                    callable(getattr(nova_driver.ComputeDriver, method,
-                                     None)),
-                    '%s is not a nova ComputeDriver method' % method)
-                if level == support.PARTIAL:
-                    self.assertIn(method, support.NOTES.get(backend, {}),
-                                  'a partial level needs a note')
-
-    def test_brief_claims_are_listed(self):
-        wanted = {
-            'spawn', 'destroy', 'reboot', 'power_off', 'power_on', 'pause',
-            'unpause', 'suspend', 'resume', 'snapshot',
-            'migrate_disk_and_power_off', 'finish_migration',
-            'confirm_migration', 'finish_revert_migration', 'rescue',
-            'unrescue', 'attach_interface', 'detach_interface',
-            'get_console_output', 'get_vnc_console', 'get_info',
-            'list_instances', 'list_instance_uuids', 'instance_exists',
-            'get_available_resource', 'update_provider_tree',
-            'get_available_nodes', 'get_nodenames_by_uuid'}
-        self.assertEqual(set(), wanted - set(support.claimed(BACKEND)))
-        for method in ('swap_volume', 'live_migration'):
-            self.assertEqual(support.MISSING,
-                             support.level(BACKEND, method))
-
-    @staticmethod
-    def _raises_not_implemented(func):
-        try:
-            source = inspect.getsource(func)
-        except (OSError, TypeError):
-            return False
-        return 'raise NotImplementedError' in source
-
-    def _implemented(self, pool_cls, method):
-        """True when OvirtDriver and the pool class implement `method`."""
-        facade = getattr(ovirt_driver.OvirtDriver, method)
-        if facade is getattr(nova_driver.ComputeDriver, method, None) and \
-                self._raises_not_implemented(facade):
-            return False
-        base_impl = getattr(pool_base.Pool, method, None)
-        if base_impl is None:
-            return True  # answered by the facade alone
-        impl = getattr(pool_cls, method)
-        if impl is base_impl:
-            return not self._raises_not_implemented(base_impl)
-        return not (getattr(impl, '__isabstractmethod__', False))
-
-    def test_claimed_methods_are_implemented(self):
-        for backend in sorted(support.SUPPORT):
-            pool_cls = pool_loader.backend_class(backend, 'support-matrix')
-            not_implemented = [m for m in support.claimed(backend)
-                               if not self._implemented(pool_cls, m)]
-            self.assertEqual([], not_implemented,
-                             'claimed for %s in nova_ovirt/support.py but '
-                             'not implemented by OvirtDriver/%s' % (
-                                 backend, pool_cls.__name__))
-
-    def test_missing_methods_are_not_implemented(self):
-        for backend in sorted(support.SUPPORT):
-            pool_cls = pool_loader.backend_class(backend, 'support-matrix')
-            implemented = [m for m in support.missing(backend)
-                           if self._implemented(pool_cls, m)]
-            self.assertEqual([], implemented,
-                             'implemented by %s but listed as missing in '
-                             'nova_ovirt/support.py: update the matrix' %
-                             pool_cls.__name__)

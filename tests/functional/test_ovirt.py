@@ -464,3 +464,26 @@ class OvirtSnapshotAndFailedSpawnTest(obase.OvirtPoolFunctionalTestBase):
 
         self._delete_ovirt(server)
         self.assertNoUsage()
+
+
+class OvirtHostRebootTest(obase.OvirtPoolFunctionalTestBase):
+
+    def test_vms_resume_after_restart(self):
+        # The engine stopped a VM while nova-compute was down (a host
+        # reboot, an operator): with resume_guests_state_on_host_boot
+        # nova-compute starts it again when it starts
+        # (resume_state_on_host_boot), and re-plugs its ports (plug_vifs).
+        server = self._boot_ovirt()
+        self.assertVmStatus(server, 'up')
+        self.compute.stop()
+        self.sim.admin_stop_vm(self.sim_vm(server).id)
+        self.assertVmStatus(server, 'down')
+
+        self.flags(resume_guests_state_on_host_boot=True)
+        self.compute = self.start_stopped_compute()
+        self.assertVmStatus(server, 'up', timeout=60)
+        self.assertVmOnNode(server)
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual(1, server['OS-EXT-STS:power_state'])  # RUNNING
+        self._delete_ovirt(server)
+        self.assertNoUsage()

@@ -44,6 +44,7 @@ from nova.virt import fake as fake_virt
 
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import driver as ovirt_driver
+from tests import evidence
 from tests.base import STATE_NAMES
 from tests.fixtures import guest_image
 from tests.fixtures import libvirtd
@@ -123,6 +124,8 @@ class LiveTestCase(oslotest_base.BaseTestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.Timeout(TEST_TIMEOUT, gentle=True))
+        # Which driver methods the test reaches, for the support matrix.
+        self.useFixture(evidence.DriverEvidenceFixture(self.id()))
         self.hosts = self.useFixture(libvirtd.LibvirtHostsFixture(count=2))
         self.hosts.attach_on_failure(self)
         self.host_of_node = dict(zip(NODES, self.hosts.hosts))

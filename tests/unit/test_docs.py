@@ -12,8 +12,14 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""The documentation builds offline with warnings as errors (tox -e docs)."""
+"""The documentation builds offline with warnings as errors (tox -e docs).
 
+The support matrix page is generated from ``nova_ovirt/support.py`` and the
+committed evidence record ``doc/source/support-evidence.json``: the build
+fails when a claimed method has no evidence there.
+"""
+
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +28,7 @@ import tempfile
 import testtools
 
 import nova_ovirt
+from nova_ovirt import support
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(nova_ovirt.__file__)))
 
@@ -36,3 +43,22 @@ class DocsTestCase(testtools.TestCase):
                 cwd=ROOT, capture_output=True, text=True)
         self.assertEqual(0, result.returncode,
                          'sphinx-build failed:\n%s' % result.stderr)
+
+    def test_evidence_record_names_backends_methods_and_tests(self):
+        path = os.path.join(ROOT, 'doc', 'source', 'support-evidence.json')
+        with open(path) as f:
+            record = json.load(f)
+        self.assertTrue(set(record['tiers']) <= {
+            'functional-threading', 'functional-eventlet', 'live'},
+            record['tiers'])
+        methods = support.driver_methods()
+        for backend, reached in record['backends'].items():
+            self.assertIn(backend, support.SUPPORT)
+            self.assertEqual([], sorted(set(reached) - set(methods)),
+                             'not ComputeDriver methods')
+            for method, tiers in reached.items():
+                self.assertTrue(set(tiers) <= set(support.EVIDENCE_TIERS),
+                                '%s %s: %s' % (backend, method, tiers))
+                for tests in tiers.values():
+                    self.assertTrue(all(t.startswith('tests.') for t in
+                                        tests), tests)

@@ -42,6 +42,7 @@ import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 
 from nova import exception as nova_exception
+from nova import objects
 
 from nova_ovirt.pools.ovirt import session as ovirt_session
 from nova_ovirt.pools.ovirt import transfer as ovirt_transfer
@@ -148,6 +149,19 @@ class ImageCache(object):
                 search='name=%s' % name))
         found = [t for t in found if t.name == name]
         return found[0] if found else None
+
+    def with_image_id(self, context, instance, image_meta):
+        """image_meta as Glance has it when nova passed one without its id.
+
+        nova hands over the instance's own image without an id in some
+        paths (rescue without a rescue image, its driver conformance
+        tests); like nova's libvirt driver, fall back to the instance's
+        image_ref.
+        """
+        if image_meta.obj_attr_is_set('id'):
+            return image_meta
+        return objects.ImageMeta.from_image_ref(context, self._image_api,
+                                                instance.image_ref)
 
     def template_for(self, context, image_meta, cluster_id):
         """Id of the image's template (made now if needed), status ok.

@@ -77,6 +77,8 @@ class Rescue(object):
     def rescue(self, context, instance, image_meta, rescue_password):
         vm_id = self.vmops.vm_id(instance)
         vm = self.vmops.get_vm(vm_id)
+        image_meta = self.pool.images.with_image_id(context, instance,
+                                                    image_meta)
         template_id = self.pool.images.template_for(
             context, image_meta, vm.cluster.id)
         self.vmops.stop(vm_id)
