@@ -134,6 +134,7 @@ _LIBVIRT = {
     # not supported (yet)
     **_NOT_YET,
     # Cinder volumes through qemu's own initiators (doc/source/volumes.rst)
+    'get_volume_connector': COMPLETE,
     'attach_volume': PARTIAL,
     'detach_volume': COMPLETE,
     'extend_volume': COMPLETE,
