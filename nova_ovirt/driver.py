@@ -394,11 +394,15 @@ class OvirtDriver(driver.ComputeDriver):
 
     def get_volume_connector(self, instance):
         # nova asks on every delete too, also for instances no pool has
-        # (a build that failed before its claim): answer with our identity.
-        try:
-            connector = self._pool_of(instance).get_volume_connector(instance)
-        except nova_exception.InstanceNotFound:
-            connector = None
+        # (a build that failed before its claim, or no node at all):
+        # answer with our identity.
+        connector = None
+        if getattr(instance, 'node', None) is not None:
+            try:
+                connector = self._pool_of(instance).get_volume_connector(
+                    instance)
+            except nova_exception.InstanceNotFound:
+                pass
         return connector or {'ip': CONF.my_block_storage_ip,
                              'host': CONF.host, 'initiator': None}
 

@@ -51,6 +51,8 @@ SIM_DELAYS = {k: 0.02 for k in (
     'vm_save_state', 'vm_restore_state', 'vm_reboot', 'vm_migrate',
     'disk_lock', 'template_lock', 'snapshot_lock', 'transfer_init',
     'transfer_finalize')}
+#: A vNIC profile of the simulator's default scenario.
+SIM_PROFILE = 'physnet1'
 TINY_FLAVOR = {'flavorid': 'ovirt-conformance', 'name': 'ovirt.conformance',
                'memory_mb': 128, 'vcpus': 1, 'root_gb': 1,
                'ephemeral_gb': 0, 'swap': 0}
@@ -92,7 +94,12 @@ class OvirtPoolConformanceTestCase(conformance.HonestDriverTestMixin,
             nova_virt_tests.CONF, POOL, ovirt_conf.OVIRT_POOL_OPTS)
         snippet = configparser.ConfigParser(interpolation=None)
         snippet.read_string(self.sim.config_snippet(POOL))
-        self.flags(group=group, **dict(snippet[group]))
+        values = dict(snippet[group])
+        # nova's test network, mapped by its UUID (tenant networks are
+        # never mapped by name, and there is no default profile).
+        values['vnic_profile_mappings'] = {
+            test_utils.FAKE_NETWORK_UUID: SIM_PROFILE}
+        self.flags(group=group, **values)
         self.flags(pools=[POOL], event_poll_interval=1, spawn_timeout=60,
                    group=ovirt_conf.OVIRT_GROUP)
         self.useFixture(fixtures.MonkeyPatch(

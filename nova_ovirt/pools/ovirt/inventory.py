@@ -167,7 +167,7 @@ def resources(cluster, hosts, storage_domain, engine_version,
         'memory_mb_used': 0,
         'local_gb_used': used_disk,
         # What nova's libvirt driver reports: free space for new disks.
-        'disk_available_least': hw[orc.DISK_GB]['total'],
+        'disk_available_least': disk_gb,
         # nova's HVType has no 'ovirt'; oVirt guests are KVM guests.
         'hypervisor_type': fields.HVType.KVM,
         'hypervisor_version': engine_version,
