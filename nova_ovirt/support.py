@@ -78,6 +78,8 @@ _COMMON = {
     'cleanup': UNTESTED,
     'instance_exists': UNTESTED,
     'get_volume_connector': UNTESTED,
+    # nova names the root device of every boot with it
+    'default_root_device_name': COMPLETE,
     # NotImplementedError: nova rebuilds by destroy and spawn itself
     'rebuild': MISSING,
 }

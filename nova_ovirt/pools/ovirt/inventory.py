@@ -179,6 +179,14 @@ def resources(cluster, hosts, storage_domain, engine_version,
     }
 
 
+#: Seconds between two counts of the disks of Nova's VMs. The count only
+#: splits the storage domain's used space between Nova (placement's
+#: allocations) and everything else (the sharing provider's reserved); it
+#: needs a listing of every Nova VM with its disks, whose cost grows with
+#: the cloud, so it is not repeated every resource update.
+NOVA_DISK_COUNT_TTL = 600
+
+
 class Inventory(object):
     """Cached hosts and storage domain of one engine."""
 
@@ -188,8 +196,9 @@ class Inventory(object):
         self.ttl = ttl
         self._hosts = None
         self._sd = None
-        self._nova_disk_bytes = 0
+        self._others_bytes = 0
         self._fetched = None
+        self._nova_disks_counted = None
         self._lock = threading.Lock()
 
     def _stale(self):
@@ -205,20 +214,32 @@ class Inventory(object):
             sd = self._session.read(
                 lambda system: system.storage_domains_service()
                 .storage_domain_service(self._sd_id).get())
-            # Every Nova VM of the engine, whatever its cluster or pool:
-            # all of them hold allocations against the domain's provider,
-            # and every pool must report the same reservation for it.
-            vms = self._session.read(
-                lambda system: system.vms_service().list(
-                    search=vm_cache.LIST_SEARCH,
-                    follow='disk_attachments.disk'))
             by_cluster = {}
             for h in hosts:
                 cid = h.cluster.id if h.cluster is not None else None
                 by_cluster.setdefault(cid, []).append(h)
             self._hosts, self._sd = by_cluster, sd
-            self._nova_disk_bytes = nova_disk_bytes(vms, self._sd_id)
+            self._count_nova_disks(force)
             self._fetched = time.monotonic()
+
+    def _count_nova_disks(self, force):
+        now = time.monotonic()
+        if not force and self._nova_disks_counted is not None and \
+                now - self._nova_disks_counted < NOVA_DISK_COUNT_TTL:
+            return
+        # Every Nova VM of the engine, whatever its cluster or pool: all of
+        # them hold allocations against the domain's provider, and every
+        # pool must report the same reservation for it.
+        vms = self._session.read(
+            lambda system: system.vms_service().list(
+                search=vm_cache.LIST_SEARCH,
+                follow='disk_attachments.disk'))
+        # What the domain holds besides Nova's disks, as of this count: it
+        # stays the sharing provider's reserved until the next count, so
+        # the disks Nova adds meanwhile are never taken for others'.
+        self._others_bytes = max(0, (self._sd.used or 0) - nova_disk_bytes(
+            vms, self._sd_id))
+        self._nova_disks_counted = now
 
     def hosts(self, cluster_id):
         self.refresh()
@@ -236,4 +257,5 @@ class Inventory(object):
         self.refresh()
         if self._sd is None:
             return []
-        return [shared_storage(self._sd, self._nova_disk_bytes)]
+        nova_bytes = max(0, (self._sd.used or 0) - self._others_bytes)
+        return [shared_storage(self._sd, nova_bytes)]
