@@ -327,6 +327,79 @@ class OvirtDriver(driver.ComputeDriver):
             context, instance, network_info, migration, block_device_info,
             power_on)
 
+    # -- live migration (pools/*/live_migration.py) -------------------------
+    # Destination-side calls name no node: the migrate data does, filled in
+    # by the destination pool's first check.
+
+    def _pool_of_migration(self, migrate_data):
+        for pool in self._pools.values():
+            if pool.owns_live_migration(migrate_data):
+                return pool
+        raise nova_exception.MigrationError(
+            reason='no pool of this service is the destination of the '
+                   'live migration')
+
+    def check_can_live_migrate_destination(self, context, instance,
+                                           src_compute_info,
+                                           dst_compute_info,
+                                           block_migration=False,
+                                           disk_over_commit=False):
+        nodename = dst_compute_info['hypervisor_hostname']
+        return self._pool_of_node(nodename).check_can_live_migrate_destination(
+            context, instance, nodename, block_migration, disk_over_commit)
+
+    def cleanup_live_migration_destination_check(self, context,
+                                                 dest_check_data):
+        self._pool_of_migration(
+            dest_check_data).cleanup_live_migration_destination_check(
+            context, dest_check_data)
+
+    def check_can_live_migrate_source(self, context, instance,
+                                      dest_check_data, block_device_info=None):
+        return self._pool_of(instance).check_can_live_migrate_source(
+            context, instance, dest_check_data)
+
+    def get_instance_disk_info(self, instance, block_device_info=None):
+        return self._pool_of(instance).get_instance_disk_info(instance)
+
+    def pre_live_migration(self, context, instance, block_device_info,
+                           network_info, disk_info, migrate_data):
+        return self._pool_of_migration(migrate_data).pre_live_migration(
+            context, instance, network_info, disk_info, migrate_data)
+
+    def live_migration(self, context, instance, dest, post_method,
+                       recover_method, block_migration=False,
+                       migrate_data=None):
+        self._pool_of(instance).live_migration(
+            context, instance, dest, post_method, recover_method,
+            block_migration, migrate_data)
+
+    def live_migration_abort(self, instance):
+        self._pool_of(instance).live_migration_abort(instance)
+
+    def live_migration_force_complete(self, instance):
+        self._pool_of(instance).live_migration_force_complete(instance)
+
+    def post_live_migration_at_source(self, context, instance, network_info):
+        # libvirt removed the guest, and its ports, from the source host.
+        pass
+
+    def post_live_migration_at_destination(self, context, instance,
+                                           network_info,
+                                           block_migration=False,
+                                           block_device_info=None):
+        self._pool_of(instance).post_live_migration_at_destination(
+            context, instance)
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               network_info,
+                                               block_device_info,
+                                               destroy_disks=True,
+                                               migrate_data=None):
+        self._pool_of_migration(
+            migrate_data).rollback_live_migration_at_destination(
+            context, instance, destroy_disks, migrate_data)
+
     # -- housekeeping ------------------------------------------------------
 
     def manage_image_cache(self, context, all_instances):

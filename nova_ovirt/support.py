@@ -35,13 +35,15 @@ PARTIAL = 'partial'
 MISSING = 'missing'
 LEVELS = (COMPLETE, PARTIAL, MISSING)
 
-#: What no backend supports yet: Cinder volumes and live migration.
+#: What no backend supports yet: Cinder volumes.
 _NOT_YET = dict.fromkeys(
-    ('attach_volume', 'detach_volume', 'swap_volume', 'extend_volume',
-     'live_migration', 'live_migration_abort',
-     'live_migration_force_complete', 'check_can_live_migrate_destination',
-     'check_can_live_migrate_source', 'pre_live_migration',
-     'post_live_migration_at_destination'), MISSING)
+    ('attach_volume', 'detach_volume', 'swap_volume', 'extend_volume'),
+    MISSING)
+_LIVE_MIGRATION = ('live_migration', 'live_migration_abort',
+                   'live_migration_force_complete',
+                   'check_can_live_migrate_destination',
+                   'check_can_live_migrate_source', 'pre_live_migration',
+                   'post_live_migration_at_destination')
 _NO_VOLUMES_YET = dict.fromkeys(
     ('attach_volume', 'detach_volume', 'swap_volume', 'extend_volume'),
     'Cinder volumes are not supported yet.')
@@ -81,6 +83,8 @@ _LIBVIRT = {
     # consoles
     'get_console_output': COMPLETE,
     'get_vnc_console': COMPLETE,
+    # live migration
+    **dict.fromkeys(_LIVE_MIGRATION, PARTIAL),
     # not supported (yet)
     **_NOT_YET,
 }
@@ -120,6 +124,10 @@ _OVIRT = {
     # consoles
     'get_console_output': MISSING,
     'get_vnc_console': PARTIAL,
+    # live migration: nova's pre-checks refuse it with the reason
+    **dict.fromkeys(_LIVE_MIGRATION, MISSING),
+    'check_can_live_migrate_destination': PARTIAL,
+    'check_can_live_migrate_source': PARTIAL,
     # not supported (yet)
     **_NOT_YET,
 }
@@ -135,8 +143,11 @@ SUPPORT = {
 NOTES = {
     'libvirt': {
         **_NO_VOLUMES_YET,
-        'live_migration': 'Live migration is not supported yet; cold '
-                          'migration and resize are.',
+        **dict.fromkeys(
+            _LIVE_MIGRATION,
+            'Between nodes of two nova-compute services (nova\'s rule), '
+            'client-managed; block migration or shared storage, detected. '
+            'No Cinder volumes, NUMA, PCI or vTPM guests.'),
     },
     'ovirt': {
         'spawn': 'Images only (raw or qcow2; no boot from volume). User '
@@ -163,9 +174,11 @@ NOTES = {
                            'console token\'s secret; VNC over TLS to the '
                            'host is not used.',
         **_NO_VOLUMES_YET,
-        'live_migration': 'Live migration between Nova nodes (clusters) '
-                          'is not supported; oVirt still live-migrates '
-                          'inside a cluster.',
+        **dict.fromkeys(
+            _LIVE_MIGRATION,
+            'Live migration between Nova nodes (clusters) is not supported '
+            'yet: nova\'s pre-checks refuse it with that reason. oVirt '
+            'still live-migrates inside a cluster.'),
     },
 }
 
@@ -178,7 +191,8 @@ _API_LIBVIRT = (
     'migrate_disk_and_power_off', 'finish_migration', 'confirm_migration',
     'finish_revert_migration', 'attach_interface', 'detach_interface',
     'get_console_output', 'get_vnc_console', 'get_available_nodes',
-    'get_nodenames_by_uuid', 'update_provider_tree', 'get_info')
+    'get_nodenames_by_uuid', 'update_provider_tree', 'get_info',
+    *_LIVE_MIGRATION)
 _API_OVIRT = (
     'spawn', 'destroy', 'reboot', 'power_off', 'power_on', 'suspend',
     'resume', 'snapshot', 'rescue', 'unrescue', 'migrate_disk_and_power_off',

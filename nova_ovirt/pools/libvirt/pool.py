@@ -19,6 +19,7 @@ Thin on purpose: it finds the host of each call and hands the work to
 """
 
 import collections
+import json
 
 from oslo_log import log as logging
 
@@ -31,6 +32,7 @@ from nova_ovirt.pools import base
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import console
 from nova_ovirt.pools.libvirt import host as host_mod
+from nova_ovirt.pools.libvirt import live_migration
 from nova_ovirt.pools.libvirt import migration
 from nova_ovirt.pools.libvirt import nodes
 from nova_ovirt.pools.libvirt import vmops
@@ -56,6 +58,7 @@ class LibvirtPool(base.Pool):
             for spec in specs)
         self._guests = vmops.GuestOps(name, conf)
         self._moves = migration.MigrationOps(self._guests)
+        self._live = live_migration.LiveMigrationOps(self._guests)
 
     # -- nodes -------------------------------------------------------------
 
@@ -298,3 +301,65 @@ class LibvirtPool(base.Pool):
         if libvirt_host is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
         return self._moves.open_root_disk_export(libvirt_host, instance)
+
+    # -- live migration (see live_migration.py) ------------------------------
+
+    def owns_live_migration(self, migrate_data):
+        return self._live_dest_host(migrate_data) is not None
+
+    def _live_dest_host(self, migrate_data):
+        if 'target_connect_addr' not in migrate_data:
+            return None
+        try:
+            uri, _addr = live_migration.parse_connect_info(
+                migrate_data.target_connect_addr)
+        except nova_exception.MigrationPreCheckError:
+            return None
+        for libvirt_host in self._hosts.values():
+            if libvirt_host.uri == uri:
+                return libvirt_host
+        return None
+
+    def check_can_live_migrate_destination(self, context, instance, nodename,
+                                           block_migration,
+                                           disk_over_commit):
+        return self._live.check_destination(
+            self.node_host(nodename), instance, block_migration,
+            disk_over_commit)
+
+    def cleanup_live_migration_destination_check(self, context, data):
+        self._live.cleanup_destination_check(self._live_dest_host(data), data)
+
+    def check_can_live_migrate_source(self, context, instance, data):
+        return self._live.check_source(self._host_of(instance), instance,
+                                       data)
+
+    def get_instance_disk_info(self, instance):
+        return json.dumps(self._live.disk_info(self._host_of(instance),
+                                               instance))
+
+    def pre_live_migration(self, context, instance, network_info, disk_info,
+                           data):
+        return self._live.pre_live_migration(
+            self._live_dest_host(data), context, instance, data, disk_info)
+
+    def live_migration(self, context, instance, dest, post_method,
+                       recover_method, block_migration, data):
+        self._live.live_migration(self._host_of(instance), context, instance,
+                                  dest, post_method, recover_method,
+                                  block_migration, data)
+
+    def live_migration_abort(self, instance):
+        self._live.abort(self._host_of(instance), instance)
+
+    def live_migration_force_complete(self, instance):
+        self._live.force_complete(self._host_of(instance), instance)
+
+    def post_live_migration_at_destination(self, context, instance):
+        self._live.post_live_migration_at_destination(
+            self._host_of(instance), instance)
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               destroy_disks, data):
+        self._live.rollback_at_destination(self._live_dest_host(data),
+                                           instance, destroy_disks)
