@@ -24,6 +24,8 @@ second: a guest moved live keeps counting, a restarted one starts at 1.
 import re
 import time
 
+import libvirt
+
 from tests import base
 from tests.fixtures import guest_image
 from tests.functional import base as functional_base
@@ -105,6 +107,19 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
         self.fail('no live migration of %s in status %s (found %s)' % (
             server['id'], statuses, found))
 
+    def _abort_libvirt_jobs(self):
+        """A failed test must not leave a slow migration running."""
+        for host in self.hosts.hosts:
+            conn = host.conn()
+            try:
+                for domain in conn.listAllDomains(0):
+                    try:
+                        domain.abortJob()
+                    except libvirt.libvirtError:
+                        pass  # no job
+            finally:
+                conn.close()
+
     def _volumes_of(self, node, server):
         return [v for v in self.host_of_node[node].volume_names()
                 if server['id'] in v]
@@ -143,6 +158,7 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
     def test_abort_leaves_the_guest_running_on_the_source(self):
         # 1 MiB/s: the guest's memory takes tens of seconds to copy.
         self.flags(live_migration_bandwidth=1, group='libvirt')
+        self.addCleanup(self._abort_libvirt_jobs)
         server = self._boot_running()
         source, dest = self.node_of(server), self._other_node(server)
 
@@ -172,4 +188,90 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
             guest_image.GUEST_OK_LINE))
         self.assertUsage(source, 'ovirt-tiny')
         self.assertUsage(dest)
+        self._delete_and_check(server)
+
+    # -- host maintenance --------------------------------------------------------
+
+    def _update_service(self, node, body):
+        service = [s for s in self.admin_api.api_get(
+            '/os-services?binary=nova-compute').body['services']
+            if s['host'] == SERVICES[node]][0]
+        self.admin_api.api_put('/os-services/%s' % service['id'], body)
+
+    def _set_service(self, node, status):
+        body = {'status': status}
+        if status == 'disabled':
+            body['disabled_reason'] = 'maintenance'
+        self._update_service(node, body)
+
+    def test_drain_a_host_for_maintenance(self):
+        """The documented procedure: disable, host-evacuate-live, service.
+
+        ``nova host-evacuate-live HOST`` live-migrates every server of the
+        host with no destination named; the scheduler picks one.
+        """
+        # Both guests on node1 first.
+        self._set_service('node2', 'disabled')
+        servers = [self._boot_running() for _ in range(2)]
+        self.assertEqual(['node1', 'node1'],
+                         [self.node_of(s) for s in servers])
+        self._set_service('node2', 'enabled')
+        before = {s['id']: ticks(self.console_log(s))[-1] for s in servers}
+
+        # Maintenance: node1 takes no new guests, its guests move away.
+        self._set_service('node1', 'disabled')
+        for server in servers:
+            self.admin_api.post_server_action(server['id'], {
+                'os-migrateLive': {'host': None, 'block_migration': 'auto'}})
+        servers = [self._wait_for_server_on(s, 'node2') for s in servers]
+
+        self.assertEqual([], self.host_of_node['node1'].domain_names())
+        for server in servers:
+            self.assertDomain(server, 'running')
+            self.assertEqual([], self._volumes_of('node1', server))
+            self._wait_for_ticks(server, 2)
+            self.assertGreater(ticks(self.console_log(server))[0],
+                               before[server['id']])
+        self.assertUsage('node1')
+        usage = self.usage('node2')
+        self.assertEqual(2 * self.flavors['ovirt-tiny']['ram'],
+                         usage['MEMORY_MB'])
+        # A new server goes to node2 while node1 is in maintenance.
+        third = self._boot(networks='none')
+        self.assertEqual('node2', self.node_of(
+            self._wait_for_state_change(third, 'ACTIVE')))
+        for server in servers + [third]:
+            self._delete_and_check(server)
+
+    # -- evacuate ----------------------------------------------------------------
+
+    def test_evacuate_rebuilds_elsewhere_and_the_old_host_is_cleaned(self):
+        server = self._boot_running()
+        source, dest = self.node_of(server), self._other_node(server)
+        source_compute = self.computes[SERVICES[source]]
+        # The source service is down (its host keeps running the guest,
+        # as a host cut off from the network would).
+        self._update_service(source, {'forced_down': True})
+
+        self.admin_api.post_server_action(server['id'], {'evacuate': {}})
+        server = self._wait_for_server_on(server, dest)
+        self._wait_for_migration_status(server, ['done'])
+        # Rebuilt from its image on the destination: it booted there.
+        self.assertGuestBooted(server)
+        self.assertIn(server['id'] + '_disk', self._volumes_of(dest, server))
+        self.assertEqual(['instance-%s' % server['id']],
+                         self.host_of_node[source].domain_names())
+
+        # The source service comes back and removes what it left.
+        self.flags(pools=[POOLS[source]], group='ovirt')
+        self.restart_compute_service(source_compute,
+                                     keep_hypervisor_state=False)
+        self._update_service(source, {'forced_down': False})
+        base.wait_until(
+            lambda: not self.host_of_node[source].domain_names() and
+            not self._volumes_of(source, server), 60, interval=0.5,
+            message='the evacuated guest removed from %s' % source)
+        self.assertDomain(server, 'running')
+        self.assertUsage(dest, 'ovirt-tiny')
+        self.assertUsage(source)
         self._delete_and_check(server)

@@ -589,7 +589,9 @@ def _save_progress(instance, migration, stats):
                        ('disk_total', 'disk_total'),
                        ('disk_processed', 'disk_processed'),
                        ('disk_remaining', 'disk_remaining')):
-        setattr(migration, field, stats.get(key, 0))
+        # Zero means "not reported" (no disk copy, nothing yet): nova's
+        # API shows those as null.
+        setattr(migration, field, stats.get(key) or None)
     try:
         migration.save()
     except Exception as e:
