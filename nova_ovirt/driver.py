@@ -52,6 +52,8 @@ class OvirtDriver(driver.ComputeDriver):
         supports_migrate_to_same_host=True,
         supports_image_type_qcow2=True,
         supports_image_type_raw=True,
+        # Pools decide per guest (see Pool.check_can_evacuate).
+        supports_evacuate=True,
     )
 
     def __init__(self, virtapi, read_only=False):
@@ -266,6 +268,8 @@ class OvirtDriver(driver.ComputeDriver):
                 attach_block_devices, network_info=None, evacuate=False,
                 block_device_info=None, preserve_ephemeral=False,
                 accel_uuids=None, reimage_boot_volume=False):
+        if evacuate:
+            self._pool_of(instance).check_can_evacuate(context, instance)
         self._pool_of(instance).rebuild(
             context, instance, image_meta, injected_files, admin_password,
             allocations, bdms, detach_block_devices, attach_block_devices,

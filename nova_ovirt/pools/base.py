@@ -183,6 +183,17 @@ class Pool(metaclass=abc.ABCMeta):
         """Rebuild in place; NotImplementedError lets nova destroy+spawn."""
         raise NotImplementedError()
 
+    def check_can_evacuate(self, context, instance):
+        """Refuse an evacuation (rebuild elsewhere) the backend must not do.
+
+        Nova evacuates when the source service is down, not the guest: a
+        backend that cannot tell that the old guest is gone refuses.
+        """
+        raise nova_exception.InstanceEvacuateNotSupported(
+            message='Pool %s (backend %s) does not evacuate: it cannot '
+                    'make sure that the guest is not still running on the '
+                    'old node.' % (self.name, type(self).__name__))
+
     def attach_interface(self, context, instance, image_meta, vif):
         raise NotImplementedError()
 

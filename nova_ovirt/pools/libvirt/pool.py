@@ -304,6 +304,9 @@ class LibvirtPool(base.Pool):
 
     # -- live migration (see live_migration.py) ------------------------------
 
+    def check_can_evacuate(self, context, instance):
+        """Rebuilt from its image; the old host cleans up when it returns."""
+
     def owns_live_migration(self, migrate_data):
         return self._live_dest_host(migrate_data) is not None
 
