@@ -155,12 +155,25 @@ OVIRT_POOL_OPTS = [
                     'instance disks.'),
     cfg.DictOpt('vnic_profile_mappings',
                 default={},
-                help='Neutron physical network (or network name) to oVirt '
-                     'vNIC profile, as ``physnet1:profile1,...``.'),
-    cfg.StrOpt('default_vnic_profile',
-               default='ovirtmgmt',
-               help='vNIC profile for ports whose network has no entry in '
-                    '``vnic_profile_mappings``.'),
+                help='Which oVirt vNIC profile carries which Neutron '
+                     'network, as ``<key>:<profile>,...``. A key is a '
+                     'provider physical network (``physnet1``) or a '
+                     'network\'s UUID; the physical network is looked up '
+                     'first. Network names are never keys: tenants choose '
+                     'them. There is no default profile: a port on a '
+                     'network that matches no key fails the boot or the '
+                     'interface attach with a fault naming the network and '
+                     'this option.'),
+    cfg.BoolOpt('set_mac_anti_spoofing_filter',
+                default=False,
+                help='Let the driver set the engine\'s MAC anti-spoofing '
+                     'network filter (``vdsm-no-mac-spoofing``) on every '
+                     'vNIC profile of ``vnic_profile_mappings`` that has no '
+                     'network filter, at start. With False the profiles '
+                     'are left as they are and each one without a filter '
+                     'is reported (a warning at start and in '
+                     'nova-ovirt-status): its guests can send frames with '
+                     'any MAC address.'),
     cfg.IntOpt('timeout',
                default=60,
                min=1,

@@ -104,11 +104,8 @@ class OvirtDriver(driver.ComputeDriver):
     def init_host(self, host):
         # nova refuses a second start without the service's identity file.
         nova.virt.node.get_local_node_uuid()
-        if not CONF.allow_resize_to_same_host:
-            LOG.warning('[DEFAULT] allow_resize_to_same_host is False: all '
-                        'nodes of this driver belong to one nova-compute '
-                        'host, so resizes will fail to find a destination. '
-                        'Set it to True.')
+        # No check of allow_resize_to_same_host here: nova-api reads it,
+        # not nova-compute (doc/source/topology.rst).
         for pool in self._pools.values():
             pool.start()
         self._map_nodes()
@@ -120,8 +117,10 @@ class OvirtDriver(driver.ComputeDriver):
             pool.stop()
 
     def get_available_nodes(self, refresh=False):
-        if refresh:
-            self._map_nodes()
+        # Always: cheap (no remote call), and a pool whose engine was away
+        # at start brings its nodes once it answers; nova's periodic
+        # resource update asks without refresh.
+        self._map_nodes()
         return list(self._node_pool)
 
     def get_nodenames_by_uuid(self, refresh=False):
@@ -142,8 +141,22 @@ class OvirtDriver(driver.ComputeDriver):
         traits = {t for t, on in capability_traits.items() if on}
         traits.add(pool.pool_trait)
         traits.update(pool.node_traits(nodename))
+        hardware = pool.get_inventory(nodename)
+        shared = pool.shared_inventory(nodename)
+        if placement.needs_reshape(provider_tree, nodename, hardware,
+                                   shared):
+            # DISK_GB of an oVirt node moved to its storage domain's
+            # sharing provider: nova moves the allocations in a reshape.
+            if allocations is None:
+                raise nova_exception.ReshapeNeeded()
+            placement.update_shared_providers(provider_tree, nodename,
+                                              shared)
+            placement.move_allocations(
+                allocations, provider_tree.data(nodename).uuid, hardware,
+                shared)
+        placement.update_shared_providers(provider_tree, nodename, shared)
         placement.update_provider_tree(
-            provider_tree, nodename, pool.get_inventory(nodename), traits)
+            provider_tree, nodename, hardware, traits)
         placement.remove_traits(
             provider_tree, nodename,
             [t for t, on in capability_traits.items() if not on])
@@ -312,7 +325,10 @@ class OvirtDriver(driver.ComputeDriver):
                          network_info, image_meta, resize_instance,
                          allocations, block_device_info=None, power_on=True,
                          share_info=None):
-        source_pool = self._pool_of_node(migration.source_node)
+        # None when another nova-compute service owns the source node
+        # (doc/source/topology.rst): the destination pool then finds the
+        # server in its own backend (one engine shared by both services).
+        source_pool = self._node_pool.get(migration.source_node)
         self._pool_of_node(migration.dest_node).finish_migration(
             context, migration, instance, disk_info, network_info, image_meta,
             resize_instance, allocations, block_device_info, power_on,

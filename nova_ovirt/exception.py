@@ -46,6 +46,34 @@ class BackendUnavailable(exception.NovaException):
     msg_fmt = '%(backend)s %(target)s is unavailable: %(reason)s'
 
 
+class BackendUnavailableDuring(BackendUnavailable):
+    """The backend could not be reached while doing an operation."""
+    msg_fmt = ('%(operation)s failed on %(target)s: %(backend)s is '
+               'unavailable: %(reason)s')
+
+
 class BackendOperationFailed(exception.NovaException):
     """The backend refused or failed an operation; its reason is kept."""
     msg_fmt = '%(operation)s failed on %(target)s: %(reason)s'
+
+
+class UnmappedNetwork(exception.InvalidInput):
+    """A port's network has no vNIC profile: the boot or attach fails
+    (InvalidInput: nova aborts the build instead of rescheduling it)."""
+    # Short: nova keeps 255 characters of a fault, after its own prefix.
+    msg_fmt = ('No oVirt vNIC profile for network %(network)s: set one '
+               'in %(option)s')
+
+
+class OwnershipConflict(exception.NovaException):
+    """Two engine VMs carry one instance's ownership mark."""
+    msg_fmt = ('Instance %(instance)s: the engine has %(count)d VMs marked '
+               'as this instance (%(vm_ids)s); nothing is changed until an '
+               'engine administrator removes the mark from the copies')
+
+
+class ClaimIsLive(exception.NovaException):
+    """A takeover of a claim whose service still sends heartbeats."""
+    msg_fmt = ('%(node)s is managed by %(owner)s, which is alive: stop that '
+               'service or remove the node from its configuration first, '
+               'or pass --force')

@@ -143,6 +143,8 @@ SUPPORT = {
 NOTES = {
     'libvirt': {
         **_NO_VOLUMES_YET,
+        'rescue': 'The rescue password reaches the rescue system as '
+                  'admin_pass on a config drive of the rescue\'s own.',
         **dict.fromkeys(
             _LIVE_MIGRATION,
             'Between nodes of two nova-compute services (nova\'s rule), '
@@ -153,7 +155,8 @@ NOTES = {
         'spawn': 'Images only (raw or qcow2; no boot from volume). User '
                  'data reaches the guest as the cloud-init custom script, '
                  'with the host name and SSH key; injected files and '
-                 'config drives are not passed.',
+                 'config drives are not passed. hw_qemu_guest_agent '
+                 'cannot turn off the agent channel the engine adds.',
         'pause': 'The oVirt engine has no pause action.',
         'unpause': 'The oVirt engine has no pause action.',
         'snapshot': 'The root disk only, uploaded to Glance as a raw '
@@ -164,10 +167,17 @@ NOTES = {
                   'cloud-init (run once). The image properties '
                   'hw_rescue_bus and hw_rescue_device are not honoured.',
         'finish_migration': 'Within one engine the VM changes cluster in '
-                            'place; between engines the root disk is '
-                            'streamed (other disks are not moved).',
+                            'place, also between two nova-compute services '
+                            'sharing the engine; between engines (one '
+                            'service) the root disk is streamed (other '
+                            'disks are not moved).',
         'get_console_output': 'The oVirt engine offers no serial console '
                               'log through its API.',
+        'update_provider_tree': 'DISK_GB is the storage domain\'s, offered '
+                                'once by a sharing provider in an '
+                                'aggregate with the clusters.',
+        'attach_interface': 'Only networks mapped in vnic_profile_mappings '
+                            '(physical network or UUID); others fail.',
         'get_vnc_console': 'Through a relay in nova-compute that logs in '
                            'with the VM\'s console ticket and serves only '
                            'nova-novncproxy connections with a live '
@@ -275,6 +285,21 @@ TEMPEST_FEATURES = {
 }
 
 
+#: tempest flags that need complete support, because they test exactly
+#: what a partial entry leaves out: stable_rescue boots the rescue image
+#: on hw_rescue_bus/hw_rescue_device (ignored by the oVirt backend);
+#: shelve_migrate unshelves and then cold-migrates the server with all its
+#: disks (oVirt's snapshot and move carry the root disk only).
+TEMPEST_COMPLETE_FEATURES = {
+    'stable_rescue': ('rescue', 'unrescue'),
+    'shelve_migrate': ('snapshot', 'spawn', 'migrate_disk_and_power_off',
+                       'finish_migration'),
+}
+
+#: tempest's section of each flag not under [compute-feature-enabled].
+TEMPEST_SECTIONS = {'extend_attached_volume': 'volume-feature-enabled'}
+
+
 def tempest_flags(backends):
     """{tempest compute-feature-enabled option: bool} for a set of pool
     backends (e.g. ``['ovirt', 'libvirt']``)."""
@@ -285,14 +310,18 @@ def tempest_flags(backends):
     if unknown:
         raise ValueError('unknown backend(s): %s (known: %s)' % (
             ', '.join(unknown), ', '.join(sorted(SUPPORT))))
-    return {flag: all(level(b, m) in (COMPLETE, PARTIAL)
-                      for b in backends for m in methods)
-            for flag, methods in sorted(TEMPEST_FEATURES.items())}
+    flags = {flag: all(level(b, m) in (COMPLETE, PARTIAL)
+                       for b in backends for m in methods)
+             for flag, methods in TEMPEST_FEATURES.items()}
+    flags.update({flag: all(level(b, m) == COMPLETE
+                            for b in backends for m in methods)
+                  for flag, methods in TEMPEST_COMPLETE_FEATURES.items()})
+    return dict(sorted(flags.items()))
 
 
 def main(argv=None):
     """``python -m nova_ovirt.support tempest-flags BACKEND...``: one line
-    ``compute-feature-enabled <option> True|False`` per tempest flag."""
+    ``<tempest section> <option> True|False`` per tempest flag."""
     import sys
 
     args = sys.argv[1:] if argv is None else list(argv)
@@ -306,7 +335,8 @@ def main(argv=None):
         print('nova_ovirt.support: %s' % e, file=sys.stderr)
         return 2
     for flag, value in sorted(flags.items()):
-        print('compute-feature-enabled %s %s' % (flag, value))
+        print('%s %s %s' % (TEMPEST_SECTIONS.get(
+            flag, 'compute-feature-enabled'), flag, value))
     return 0
 
 

@@ -27,6 +27,7 @@ BODY_TYPES = {
     'image_transfer': types.ImageTransfer, 'nic': types.Nic,
     'disk_attachment': types.DiskAttachment, 'snapshot': types.Snapshot,
     'host': types.Host, 'cluster': types.Cluster, 'event': types.Event,
+    'vnic_profile': types.VnicProfile,
 }
 
 SUB_KINDS = {'nics': 'nic', 'diskattachments': 'disk_attachment', 'snapshots': 'snapshot',
@@ -329,11 +330,20 @@ class Api(object):
             obj = e.update_attachment(owner.id, obj.id,
                                       parse_body(body, types.DiskAttachment,
                                                  'disk_attachment', 'update'))
+        elif kind == 'vnic_profile':
+            obj = e.update_vnic_profile(obj.id, parse_body(
+                body, types.VnicProfile, 'vnic_profile', 'update'))
         elif kind == 'host':
             host_in = parse_body(body, types.Host, 'host', 'update')
             for field in ('name', 'description', 'comment'):
                 if getattr(host_in, field) is not None:
                     setattr(obj, field, getattr(host_in, field))
+        elif kind == 'cluster':
+            # The engine keeps a cluster's comment (nova-ovirt's claims).
+            cluster_in = parse_body(body, types.Cluster)
+            for field in ('description', 'comment'):
+                if getattr(cluster_in, field) is not None:
+                    setattr(obj, field, getattr(cluster_in, field))
         else:
             raise self._not_allowed('PUT')
         return self.render.one(kind, obj)

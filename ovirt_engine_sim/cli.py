@@ -28,6 +28,9 @@ def _parser():
     p.add_argument('--scenario', default='default', choices=sorted(scenarios.SCENARIOS))
     p.add_argument('--username', default='admin@internal')
     p.add_argument('--password', default='secret')
+    p.add_argument('--password-file',
+                   help='read the password from this file (keeps it out of '
+                        'the command line; devstack uses it)')
     p.add_argument('--persist', action='store_true',
                    help='write state.json into --state-dir on exit')
     p.add_argument('--delays', help='JSON object overriding state machine delays, '
@@ -51,6 +54,12 @@ def _fail(message):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    if args.password_file:
+        try:
+            with open(args.password_file) as f:
+                args.password = f.read().strip()
+        except OSError as e:
+            return _fail('--password-file: %s' % e)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format='%(asctime)s %(levelname)s %(name)s %(message)s')
     if not 0.0 <= args.error_rate <= 1.0:

@@ -41,8 +41,8 @@ COLLECTIONS = (
     'datacenters', 'clusters', 'hosts', 'storage_domains', 'networks',
     'vnic_profiles', 'templates', 'vms', 'disks', 'nics', 'disk_attachments',
     'template_disk_attachments', 'snapshots', 'jobs', 'events',
-    'image_transfers', 'cpu_profiles', 'disk_profiles', 'backups', 'checkpoints',
-    'tags', 'affinity_labels',
+    'image_transfers', 'cpu_profiles', 'disk_profiles', 'network_filters',
+    'backups', 'checkpoints', 'tags', 'affinity_labels',
 )
 
 

@@ -95,6 +95,8 @@ KINDS = {k.name: k for k in [
     Kind('tag', 'tag', 'tags', 'tags'),
     Kind('affinity_label', 'affinity_label', 'affinitylabels', 'affinity_labels'),
     Kind('disk_profile', 'disk_profile', 'diskprofiles', 'disk_profiles'),
+    Kind('network_filter', 'network_filter', 'networkfilters',
+         'network_filters'),
     # sub-resources
     Kind('nic', 'nic', 'nics', subs=['statistics', 'reported_devices'],
          actions=['activate', 'deactivate'], parent=_nic_parent),

@@ -112,6 +112,10 @@ def _storage_domain(store, dc, name='data', available=500 * GiB):
     return sd
 
 
+#: The engine's network filter that drops frames with another MAC.
+NO_MAC_SPOOFING = 'vdsm-no-mac-spoofing'
+
+
 def _network(store, dc, name, vlan=None):
     n = types.Network(
         id=stable_id('network', name), name=name,
@@ -121,10 +125,19 @@ def _network(store, dc, name, vlan=None):
                                           if name == 'ovirtmgmt' else []),
         vlan=types.Vlan(id=vlan) if vlan else None)
     store.networks[n.id] = n
+    # The engine gives a new network's default profile its MAC
+    # anti-spoofing filter; profiles an admin made by hand may lack it.
+    nf = store.network_filters.get(stable_id('networkfilter', NO_MAC_SPOOFING))
+    if nf is None:
+        nf = types.NetworkFilter(id=stable_id('networkfilter', NO_MAC_SPOOFING),
+                                 name=NO_MAC_SPOOFING)
+        store.network_filters[nf.id] = nf
     p = types.VnicProfile(id=stable_id('vnicprofile', name), name=name,
                           network=types.Network(id=n.id), pass_through=types.VnicPassThrough(
                               mode=types.VnicPassThroughMode.DISABLED),
-                          port_mirroring=False)
+                          port_mirroring=False,
+                          network_filter=types.NetworkFilter(id=nf.id)
+                          if name == 'ovirtmgmt' else None)
     store.vnic_profiles[p.id] = p
     return n, p
 

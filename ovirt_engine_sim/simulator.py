@@ -9,6 +9,8 @@ import tempfile
 from ovirt_engine_sim.compat import socket
 from ovirt_engine_sim.compat import threading
 
+from ovirtsdk4 import types
+
 from ovirt_engine_sim import api as api_mod
 from ovirt_engine_sim import clock as clock_mod
 from ovirt_engine_sim import engine as engine_mod
@@ -253,3 +255,21 @@ class EngineSimulator(object):
     def admin_add_vm(self, name, cluster_name, description=None, status='up', **kw):
         with self.store.lock:
             return self.engine.admin_add_vm(name, cluster_name, description, status, **kw)
+
+    def admin_clone_vm(self, vm_id, name):
+        """What "Clone VM" in the admin portal leaves: a new VM (down) with
+        the source's description and configuration, in its cluster. The
+        disks are not copied: tests look at ownership, not data."""
+        with self.store.lock:
+            self.store.tick()
+            source = self.engine.vm(vm_id)
+            cluster = self.store.clusters[source.cluster.id]
+            return self.engine.admin_add_vm(
+                name, cluster.name, source.description, 'down',
+                memory=source.memory)
+
+    def admin_edit_vm(self, vm_id, **fields):
+        """Edit name, description or comment as an admin would."""
+        with self.store.lock:
+            self.store.tick()
+            return self.engine.update_vm(vm_id, types.Vm(**fields))

@@ -585,6 +585,16 @@ class VmOps(object):
         self.store.nics[nic.id] = nic
         return nic
 
+    def update_vnic_profile(self, profile_id, profile_in):
+        profile = self.get('vnic_profiles', profile_id, 'VnicProfile')
+        nf = profile_in.network_filter
+        if nf is not None and nf.id:
+            self.get('network_filters', nf.id, 'NetworkFilter')
+        elif nf is not None:
+            profile_in.network_filter = None
+        common.merge(profile, profile_in, skip=('id', 'network', 'href'))
+        return profile
+
     def update_nic(self, vm_id, nic_id, nic_in):
         vm = self.vm(vm_id)
         nic = self._nic(vm, nic_id)

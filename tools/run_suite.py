@@ -38,6 +38,7 @@ EVENTLET = {'OS_NOVA_DISABLE_EVENTLET_PATCHING': '0'}
 # (name, stestr filter, environment, worker processes)
 TIERS = [
     ('unit', 'tests.unit', THREADING, 2),
+    ('install', 'tests.install', THREADING, 1),
     ('conformance-threading', 'tests.conformance', THREADING, 1),
     ('conformance-eventlet', 'tests.conformance', EVENTLET, 1),
     ('functional-threading', 'tests.functional', THREADING, 2),

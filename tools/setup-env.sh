@@ -61,8 +61,11 @@ ensure_python_packages() {
             -r requirements.txt -r test-requirements.txt
         echo "$want" > "$stamp"
     fi
-    # The driver itself: a regular (non-editable) install, because its
-    # loading shim nova/virt/ovirt has to sit inside nova's own package.
+    # The driver itself, with its loading hook nova-ovirt.pth (see
+    # doc/source/install.rst); an editable install would work as well.
+    # setuptools keeps build/ between builds: files removed from the
+    # source tree would otherwise live on in the wheel.
+    rm -rf build ovirt_engine_sim/build
     "$VENV/bin/pip" install -q --no-deps --force-reinstall . 2>&1 |
         grep -v "^WARNING: Location" || true
     # The engine simulator: a distribution of its own (never in the

@@ -82,7 +82,7 @@ OVIRT_STAGE_OF_OPTION = {
     'clusters': 'clusters',
     'storage_domain': 'storage domain',
     'vnic_profile_mappings': 'vNIC profiles',
-    'default_vnic_profile': 'vNIC profiles',
+    'set_mac_anti_spoofing_filter': 'vNIC profiles',
 }
 
 RESOURCE_CLASSES = ('VCPU', 'MEMORY_MB', 'DISK_GB')
@@ -205,8 +205,10 @@ def check_nova_settings(report):
     else:
         section.warning('allow_resize_to_same_host',
                         '[DEFAULT] allow_resize_to_same_host = False: every '
-                        'node of this driver is on one nova-compute host, '
-                        'so resizes find no destination; set it to True')
+                        'node of this service is on one nova-compute host, '
+                        'so resizes between them need it True in nova-api\'s '
+                        'configuration (nova-api reads it), or one service '
+                        'per cluster (see the topology guide)')
     return section
 
 
@@ -237,7 +239,7 @@ def _version(number):
                          number % 1000)
 
 
-def _capacity(inventory):
+def _capacity(inventory, shared=()):
     data, parts = {}, []
     for rc in RESOURCE_CLASSES:
         record = inventory.get(rc)
@@ -247,17 +249,28 @@ def _capacity(inventory):
                     'max_unit': record.get('max_unit', 0)}
         parts.append('%s %d (max_unit %d)' % (rc, data[rc]['total'],
                                                data[rc]['max_unit']))
+    for storage in shared:
+        for rc, record in storage.hardware.items():
+            data[rc] = {'total': record.get('total', 0),
+                        'max_unit': record.get('max_unit', 0),
+                        'reserved': record.get('reserved', 0),
+                        'shared_by': storage.uuid}
+            parts.append('%s %d, %d reserved, shared by the nodes of '
+                         'provider %s' % (rc, data[rc]['total'],
+                                          data[rc]['reserved'],
+                                          storage.uuid))
     return data, ', '.join(parts)
 
 
 def check_node_capacity(section, pool, nodename):
     try:
         inventory = pool.get_inventory(nodename)
+        shared = pool.shared_inventory(nodename)
     except Exception as e:
         section.failure('capacity', 'reading the inventory failed: %s' %
                         one_line(e))
         return
-    data, text = _capacity(inventory)
+    data, text = _capacity(inventory, shared)
     section.data['inventory'] = data
     empty = [rc for rc in RESOURCE_CLASSES
              if rc in data and data[rc]['total'] <= 0]
@@ -398,6 +411,12 @@ def check_ovirt_pool(report, section, pool, start_error):
     found = pool.describe()
     section.data['found'] = found
     failed_stage = None
+    if start_error is None and isinstance(pool.last_failure,
+                                          exception.PoolConfigError):
+        # Started, but the engine's side keeps the pool unavailable (a
+        # renamed cluster, a certificate that does not verify): nova-compute
+        # runs the other pools and reports this one's nodes unavailable.
+        start_error = pool.last_failure
     if isinstance(start_error, exception.PoolConfigError):
         failed_stage = OVIRT_STAGE_OF_OPTION.get(start_error.option,
                                                  'reachable')
@@ -438,10 +457,21 @@ def check_ovirt_pool(report, section, pool, start_error):
                             pool.group_name, sd['name'], sd['type']))
     else:
         section.ok('storage domain', sd_text)
-    section.ok('vNIC profiles', ', '.join(
-        '%s -> %s' % (key, p['name'])
-        for key, p in sorted(found['vnic_profiles'].items())) or
-        'none configured')
+    profiles = sorted(found['vnic_profiles'].items())
+    text = ', '.join('%s -> %s' % (key, p['name']) for key, p in profiles)
+    unfiltered = sorted({p['name'] for _key, p in profiles
+                         if not p['mac_filter']})
+    if not profiles:
+        section.warning('vNIC profiles', 'none configured: every port fails '
+                        'until [%s] vnic_profile_mappings maps its network'
+                        % pool.group_name)
+    elif unfiltered:
+        section.warning('vNIC profiles', '%s; without a MAC anti-spoofing '
+                        'network filter: %s (set vdsm-no-mac-spoofing on '
+                        'them, or [%s] set_mac_anti_spoofing_filter = True)'
+                        % (text, ', '.join(unfiltered), pool.group_name))
+    else:
+        section.ok('vNIC profiles', text)
     try:
         count = len(pool.list_instance_uuids())
         section.ok('Nova instances', '%d VM(s) in the pool\'s clusters owned '

@@ -100,6 +100,15 @@ class Pool(metaclass=abc.ABCMeta):
         """Traits of the node beyond the capability and pool traits."""
         return set()
 
+    def shared_inventory(self, nodename):
+        """Storage the node shares with other nodes, as placement models it.
+
+        A list of :class:`nova_ovirt.placement.SharedStorage`, each offered
+        once through a sharing provider in an aggregate with every node that
+        uses it. Nodes with only their own storage return [] (the default).
+        """
+        return []
+
     # -- instances ---------------------------------------------------------
 
     @abc.abstractmethod

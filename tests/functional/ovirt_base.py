@@ -39,6 +39,8 @@ import configparser
 
 import fixtures
 
+from nova.tests import fixtures as nova_fixtures
+
 from nova_ovirt import conf as ovirt_conf
 from ovirt_engine_sim.fixture import EngineSimFixture
 from nova_ovirt.pools.ovirt import cache as ovirt_cache
@@ -62,6 +64,11 @@ SIM_DELAYS = {k: 0.05 for k in (
     'vm_save_state', 'vm_restore_state', 'vm_reboot', 'vm_migrate',
     'disk_lock', 'template_lock', 'snapshot_lock', 'transfer_init',
     'transfer_finalize')}
+
+#: nova's Neutron fixture's network_1 and the engine's vNIC profile that
+#: carries it in these tests.
+TENANT_NETWORK_ID = nova_fixtures.NeutronFixture.network_1['id']
+TENANT_NETWORK_PROFILE = 'physnet1'
 
 #: Flavors that land in the oVirt pool.
 E1_TINY = 'e1-tiny'
@@ -131,6 +138,10 @@ class OvirtPoolFunctionalTestBase(fbase.OvirtFunctionalTestBase):
         # Strings: oslo.config converts them by each option's type.
         values = dict(snippet[group])
         self.assertEqual(', '.join(CLUSTERS), values['clusters'])
+        # The tenant network of nova's Neutron fixture, mapped by its UUID
+        # (the only key besides a physical network; it has none).
+        values['vnic_profile_mappings'] = {
+            TENANT_NETWORK_ID: TENANT_NETWORK_PROFILE}
         values.update(overrides)
         self.flags(group=group, **values)
         return group
@@ -242,9 +253,24 @@ class OvirtPoolFunctionalTestBase(fbase.OvirtFunctionalTestBase):
 
     # -- placement ------------------------------------------------------------
 
+    def assertUsage(self, node, flavor_id=None):
+        """The node's usage is the flavor's (or zero without one); a
+        cluster's disk is used on its storage domain's sharing provider
+        (see tests.functional.test_placement), never on the cluster."""
+        if node not in CLUSTERS:
+            return super().assertUsage(node, flavor_id)
+        flavor = self.flavors.get(flavor_id) if flavor_id else None
+        expected = {
+            'VCPU': flavor['vcpus'] if flavor else 0,
+            'MEMORY_MB': flavor['ram'] if flavor else 0,
+            'DISK_GB': 0,
+        }
+        usage = self.usage(node)
+        self.assertEqual(expected, {k: usage.get(k, 0) for k in expected},
+                         'placement usage of %s' % node)
+
     def assertNoUsage(self):
-        # assertUsage comes from the libvirt base; here there are three
-        # nodes, two of them clusters.
+        # Three nodes, two of them clusters.
         for node in ALL_NODES:
             self.assertUsage(node)
 

@@ -114,9 +114,10 @@ class ServerLifecycleTest(fbase.OvirtFunctionalTestBase):
         disks = self.disk_paths(server)
         server = self._rescue_server(server)
         self.assertDomain(server, 'running')
-        # The rescue disk boots, the server's own disks stay attached.
+        # The rescue disk boots, the server's own disks stay attached; the
+        # rescue password comes on a config drive of the rescue's own.
         rescue_disks = self.disk_paths(server)
-        self.assertEqual(len(disks) + 1, len(rescue_disks))
+        self.assertEqual(len(disks) + 2, len(rescue_disks))
         self.assertTrue(set(disks) <= set(rescue_disks))
         self.assertGuestBooted(server)
         server = self._unrescue_server(server)

@@ -34,8 +34,13 @@ class TestSecurity(base.ResilienceTestCase):
         sim = self.start_sim()
         other = self.useFixture(fixtures.TempDir()).path
         ca_file, _ = sim_tls.setup(other, '127.0.0.1')
-        ok, error = f.run(self.make_pool, sim, ca_file=ca_file)
+        # The pool starts (other pools keep serving) and stays unavailable
+        # with the reason.
+        pool = self.make_pool(sim, ca_file=ca_file)
+        ok, error = f.run(pool.get_inventory, 'cluster1')
         self.assertFalse(ok)
+        self.assertIsInstance(error, exception.BackendUnavailable)
+        error = pool.last_failure
         self.assertIsInstance(error, exception.PoolConfigError)
         self.assertEqual('ca_file', error.option)
         self.assertIn('does not verify', str(error))

@@ -14,15 +14,19 @@
 
 """devstack/plugin.sh, run by bash against a stand-in for devstack.
 
-Each test sources a small stand-in of devstack's functions (``iniset``
-writes real ini files, ``run_process``/``stop_process`` really start and
-stop the engine simulator on a free port; ``setup_develop`` and
-``install_package`` only record their calls), then ``devstack/settings``,
-then runs the plugin's phases as devstack does (``source plugin.sh stack
-pre-install`` ... ``unstack``, ``clean``). The nova.conf the plugin writes
-must load with oslo.config (nova's options and the driver's), pass the
-preflight check (``nova-ovirt-status``) against the simulator it started,
-and tempest's feature flags must follow :mod:`nova_ovirt.support`.
+devstack is not installable from a package index, so
+tests/unit/devstack_standin/ stands in for it: ``functions`` holds
+devstack's own service-list, ``trueorfalse``, ``die`` and systemd
+``run_process``/``stop_process`` functions copied unchanged from
+openstack/devstack at commit 493835a61a996731a7031861f80c7629acd5d6f2
+(2026-07-17); ``stack.sh`` runs the plugin's phases in stack.sh's order,
+with the global-venv switch after the settings are read and nova's
+kvm -> qemu fallback before post-config; ``systemctl`` really starts the
+engine simulator from the unit file run_process writes. Each test writes
+a local.conf localrc, stacks, and checks what a real devstack would end
+with: nova.conf loads with oslo.config and passes the preflight check
+against the simulator, tempest.conf has support.py's flags in tempest's
+sections.
 """
 
 import configparser
@@ -31,8 +35,10 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import textwrap
 import time
 
 import fixtures
@@ -47,85 +53,10 @@ from nova_ovirt import support
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 PLUGIN_DIR = os.path.join(ROOT, 'devstack')
+STANDIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           'devstack_standin')
 PASSWORD = 'devstack-secret'
-
-#: devstack's functions, as far as the plugin uses them.
-FAKE_DEVSTACK = r'''
-CALLS=$WORK/calls.log
-_record() { echo "$*" >> "$CALLS"; }
-
-iniset() {
-    # iniset [-sudo] FILE SECTION OPTION VALUE
-    [[ "$1" == "-sudo" ]] && shift
-    "$TEST_PYTHON" "$WORK/iniset.py" "$@"
-}
-is_service_enabled() {
-    local s
-    for s in "$@"; do
-        [[ ",$ENABLED_SERVICES," == *",$s,"* ]] && return 0
-    done
-    return 1
-}
-enable_service() {
-    local s
-    for s in "$@"; do
-        is_service_enabled "$s" || ENABLED_SERVICES+=",$s"
-    done
-}
-trueorfalse() {
-    local default=$1 name=$2 value
-    value=${!name:-}
-    [[ -z "$value" ]] && { echo "$default"; return; }
-    case "$value" in
-        1|yes|Yes|YES|true|True|TRUE|on|On|ON) echo True ;;
-        0|no|No|NO|false|False|FALSE|off|Off|OFF) echo False ;;
-        *) die $LINENO "$name has an invalid value: $value" ;;
-    esac
-}
-define_plugin() { _record define_plugin "$@"; }
-plugin_requires() { _record plugin_requires "$@"; }
-setup_develop() { _record setup_develop "$@"; }
-install_package() { _record install_package "$@"; }
-run_process() {
-    local name=$1 command=$2
-    _record run_process "$name"
-    setsid bash -c "exec $command" > "$WORK/$name.log" 2>&1 < /dev/null &
-    echo $! > "$WORK/$name.pid"
-}
-stop_process() {
-    local name=$1 pid
-    _record stop_process "$name"
-    [[ -f "$WORK/$name.pid" ]] || return 0
-    pid=$(cat "$WORK/$name.pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    local i
-    for i in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    rm -f "$WORK/$name.pid"
-}
-die() {
-    local line=$1
-    shift
-    echo "die at line $line: $*" >&2
-    exit 1
-}
-'''
-
-INISET_PY = r'''
-import configparser, sys
-path, section, option, value = sys.argv[1:5]
-parser = configparser.ConfigParser(interpolation=None,
-                                   default_section='__no_default__')
-parser.optionxform = str
-parser.read(path)
-if not parser.has_section(section):
-    parser.add_section(section)
-parser.set(section, option, value)
-with open(path, 'w') as f:
-    parser.write(f)
-'''
+SIM_UNIT = 'devstack@ovirt-engine-sim.service'
 
 
 def free_port():
@@ -144,28 +75,47 @@ def port_open(port):
         return False
 
 
+def write_script(path, text):
+    with open(path, 'w') as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+
+
 class DevstackPluginTest(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
         self.work = self.useFixture(fixtures.TempDir()).path
         self.port = free_port()
-        with open(os.path.join(self.work, 'functions'), 'w') as f:
-            f.write(FAKE_DEVSTACK)
-        with open(os.path.join(self.work, 'iniset.py'), 'w') as f:
-            f.write(INISET_PY)
+        self.data = os.path.join(self.work, 'data')
         self.nova_conf = os.path.join(self.work, 'etc', 'nova', 'nova.conf')
         self.tempest_conf = os.path.join(self.work, 'tempest.conf')
         os.makedirs(os.path.dirname(self.nova_conf))
-        # What devstack's nova has written before the plugin's post-config.
-        with open(self.nova_conf, 'w') as f:
-            f.write('[DEFAULT]\nstate_path = %s\n' % os.path.join(
-                self.work, 'nova-state'))
-        self.sim_dir = os.path.join(self.work, 'data', 'ovirt-engine-sim')
-        self.addCleanup(self._kill_sim)
+        self.sim_dir = os.path.join(self.data, 'ovirt-engine-sim')
+        #: What stack.sh's configure_nova finds: /dev/kvm or not.
+        self.host_has_kvm = True
+        self._make_pythons()
+        self.addCleanup(self._stop_sim)
 
-    def _kill_sim(self):
-        pid_file = os.path.join(self.work, 'ovirt-engine-sim.pid')
+    def _make_pythons(self):
+        """The system python (before stack.sh's venv switch: no
+        nova_ovirt there) and the global venv's (the test runner's)."""
+        system_bin = os.path.join(self.work, 'system', 'bin')
+        venv_bin = os.path.join(self.data, 'venv', 'bin')
+        os.makedirs(system_bin)
+        os.makedirs(venv_bin)
+        write_script(os.path.join(system_bin, 'python3'),
+                     '#!/bin/sh\nexec %s -I "$@"\n'
+                     % sys._base_executable)
+        write_script(os.path.join(venv_bin, 'python3'),
+                     '#!/bin/sh\nexec %s "$@"\n' % sys.executable)
+        write_script(os.path.join(venv_bin, 'nova-ovirt-engine-sim'),
+                     '#!/bin/sh\nexec %s -m ovirt_engine_sim "$@"\n'
+                     % sys.executable)
+        self.system_python = os.path.join(system_bin, 'python3')
+
+    def _stop_sim(self):
+        pid_file = os.path.join(self.work, 'systemd-state', SIM_UNIT + '.pid')
         if os.path.exists(pid_file):
             with open(pid_file) as f:
                 pid = int(f.read())
@@ -174,47 +124,58 @@ class DevstackPluginTest(testtools.TestCase):
             except OSError:
                 pass
 
-    def env(self, **settings):
+    def env(self):
         env = dict(os.environ)
-        bin_dir = os.path.dirname(sys.executable)
         env.update({
-            'PATH': bin_dir + os.pathsep + env.get('PATH', ''),
             'WORK': self.work,
+            'STANDIN_DIR': STANDIN_DIR,
+            'STANDIN_REAL_UNITS': SIM_UNIT,
+            'STANDIN_HOST_HAS_KVM': str(self.host_has_kvm),
             'TEST_PYTHON': sys.executable,
-            'PYTHON': sys.executable,
+            'PYTHON': self.system_python,
+            'TOP_DIR': os.path.join(self.work, 'devstack'),
             'DEST': os.path.dirname(ROOT),
             'NOVA_OVIRT_DIR': ROOT,
-            'DATA_DIR': os.path.join(self.work, 'data'),
+            'DATA_DIR': self.data,
             'NOVA_CONF': self.nova_conf,
+            'NOVA_CONF_DIR': os.path.dirname(self.nova_conf),
+            'NOVA_CPU_CONF': os.path.join(os.path.dirname(self.nova_conf),
+                                          'nova-cpu.conf'),
+            'NOVA_BIN_DIR': os.path.join(self.data, 'venv', 'bin'),
             'TEMPEST_CONFIG': self.tempest_conf,
             'ADMIN_PASSWORD': PASSWORD,
-            'LIBVIRT_TYPE': 'qemu',
-            'ENABLED_SERVICES': 'n-cpu,n-api,tempest',
+            'HOSTNAME': 'devstack1',
             'OVIRT_SIM_LISTEN': '127.0.0.1:%d' % self.port,
         })
-        env.update(settings)
         return env
 
-    def devstack(self, phases, **settings):
-        """Run `phases` [(mode, phase)] in one bash, as stack.sh does."""
-        script = ['set -eu', 'source "$WORK/functions"',
-                  'source "%s/settings"' % PLUGIN_DIR]
-        for phase in phases:
-            script.append('source "%s/plugin.sh" %s' % (
-                PLUGIN_DIR, ' '.join(phase)))
-        proc = subprocess.run(
-            ['bash', '-c', '\n'.join(script)], env=self.env(**settings),
-            capture_output=True, text=True, timeout=60)
-        self.assertEqual(0, proc.returncode,
-                         'devstack phases %s failed:\n%s' % (
-                             phases, proc.stderr[-3000:]))
-        return proc
+    def localrc(self, text):
+        with open(os.path.join(self.work, 'localrc'), 'w') as f:
+            f.write(textwrap.dedent(text))
 
-    def stack(self, **settings):
-        return self.devstack([('stack', 'pre-install'), ('stack', 'install'),
-                              ('stack', 'post-config'),
-                              ('stack', 'extra'),
-                              ('stack', 'test-config')], **settings)
+    def sample_localrc(self, name, extra=''):
+        """The [[local|localrc]] section of devstack/samples/<name>.conf
+        (the documented local.conf), then ``extra`` lines."""
+        with open(os.path.join(PLUGIN_DIR, 'samples', name + '.conf')) as f:
+            lines = f.read().splitlines()
+        start = lines.index('[[local|localrc]]') + 1
+        section = []
+        for line in lines[start:]:
+            if line.startswith('[['):
+                break
+            section.append(line)
+        # The test's password, to find it where it must not be.
+        section.append('ADMIN_PASSWORD=%s' % PASSWORD)
+        self.localrc('\n'.join(section) + '\n' + textwrap.dedent(extra))
+
+    def run_stack(self, mode='stack', check=True):
+        proc = subprocess.run(
+            ['bash', os.path.join(STANDIN_DIR, 'stack.sh'), mode],
+            env=self.env(), capture_output=True, text=True, timeout=120)
+        if check:
+            self.assertEqual(0, proc.returncode, 'stack.sh %s failed:\n%s' % (
+                mode, proc.stderr[-4000:]))
+        return proc
 
     def calls(self):
         path = os.path.join(self.work, 'calls.log')
@@ -223,13 +184,23 @@ class DevstackPluginTest(testtools.TestCase):
         with open(path) as f:
             return [line.split() for line in f.read().splitlines()]
 
-    def load_nova_conf(self):
+    def units(self):
+        path = os.path.join(self.work, 'systemd')
+        return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
+    def read_ini(self, path):
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        parser.optionxform = str
+        parser.read(path)
+        return parser
+
+    def load_nova_conf(self, path=None):
         """nova.conf through nova's oslo.config CONF, with our options."""
         conf = nova.conf.CONF
         self.addCleanup(conf.reset)
         ovirt_conf.register_opts(conf)
         conf.reset()
-        conf(['--config-file', self.nova_conf], project='nova',
+        conf(['--config-file', path or self.nova_conf], project='nova',
              default_config_files=[], default_config_dirs=[])
         for pool in conf.ovirt.pools:
             ovirt_conf.register_pool_common_opts(conf, pool)
@@ -243,7 +214,6 @@ class DevstackPluginTest(testtools.TestCase):
     def preflight(self):
         """nova-ovirt-status on the nova.conf: (exit code, JSON report)."""
         stdout, stderr = io.StringIO(), io.StringIO()
-        # nova's CONF is the preflight's: loaded afresh.
         nova.conf.CONF.reset()
         with fixtures.MonkeyPatch('sys.stdout', stdout), \
                 fixtures.MonkeyPatch('sys.stderr', stderr):
@@ -252,136 +222,285 @@ class DevstackPluginTest(testtools.TestCase):
         out = stdout.getvalue()
         self.assertIn(rc, (0, 1), 'preflight failed (%s):\n%s\n%s' % (
             rc, out, stderr.getvalue()))
-        self.assertNotIn(PASSWORD, out + stderr.getvalue())
         return rc, json.loads(out)
 
     def tempest_flags(self):
-        parser = configparser.ConfigParser(interpolation=None)
-        parser.read(self.tempest_conf)
-        return {k: parser.getboolean('compute-feature-enabled', k)
-                for k in parser.options('compute-feature-enabled')}
+        """{(section, option): bool} of tempest.conf."""
+        parser = self.read_ini(self.tempest_conf)
+        return {(section, key): parser.getboolean(section, key)
+                for section in parser.sections()
+                for key in parser.options(section)}
 
-    def assertSimRunning(self):
+    def expected_tempest_flags(self, backends):
+        return {(support.TEMPEST_SECTIONS.get(
+            k, 'compute-feature-enabled'), k): v
+            for k, v in support.tempest_flags(backends).items()}
+
+    def assertSimServing(self):
         self.assertTrue(port_open(self.port),
                         'no simulator on port %d' % self.port)
 
-    # -- tests ------------------------------------------------------------------
+    def assertNoSimulator(self):
+        self.assertNotIn(SIM_UNIT, self.units())
+        self.assertFalse(port_open(self.port))
+        self.assertFalse(os.path.exists(self.sim_dir))
 
-    def test_sim_pool(self):
-        """OVIRT_POOLS=sim: the whole life of a devstack."""
-        self.stack(OVIRT_POOLS='sim')
-        calls = self.calls()
-        self.assertIn(['define_plugin', 'nova-ovirt'], calls)
-        self.assertIn(['plugin_requires', 'nova-ovirt', 'nova'], calls)
-        self.assertIn(['setup_develop', ROOT], calls)
-        installs = [c for c in calls if c[0] == 'install_package']
-        self.assertEqual(1, len(installs))
-        self.assertIn('genisoimage', installs[0])
-        self.assertIn(['run_process', 'ovirt-engine-sim'], calls)
-        self.assertSimRunning()
+    # -- the three documented local.conf setups ---------------------------
 
+    def test_simulator_only(self):
+        """devstack/samples/simulator-only.conf."""
+        self.sample_localrc('simulator-only')
+        self.run_stack()
+        self.assertIn(['setup_develop', ROOT], self.calls())
+        self.assertIn(['pip_install', os.path.join(ROOT, 'ovirt_engine_sim')],
+                      self.calls())
+        self.assertSimServing()
         conf = self.load_nova_conf()
         self.assertEqual('ovirt.OvirtDriver', conf.compute_driver)
-        self.assertTrue(conf.allow_resize_to_same_host)
         self.assertEqual(['sim'], conf.ovirt.pools)
         pool = conf['ovirt_pool:sim']
-        self.assertEqual('ovirt', pool.backend)
         self.assertEqual('https://127.0.0.1:%d/ovirt-engine/api' % self.port,
                          pool.url)
         self.assertEqual(PASSWORD, pool.password)
-        self.assertEqual(os.path.join(self.sim_dir, 'ca.pem'),
-                         pool.ca_file)
         self.assertTrue(os.path.exists(pool.ca_file))
         self.assertEqual(['cluster1', 'cluster2'], pool.clusters)
-        self.assertEqual('data', pool.storage_domain)
-
-        # The preflight check reaches the simulator and finds both
-        # clusters.
         rc, report = self.preflight()
         text = json.dumps(report)
         for cluster in ('cluster1', 'cluster2'):
             self.assertIn(cluster, text)
-
-        flags = self.tempest_flags()
-        self.assertEqual(support.tempest_flags(['ovirt']), flags)
-        self.assertFalse(flags['live_migration'])
-        self.assertFalse(flags['pause'])
-        self.assertFalse(flags['console_output'])
-        self.assertTrue(flags['snapshot'])
+        self.assertEqual(self.expected_tempest_flags(['ovirt']),
+                         self.tempest_flags())
 
         # unstack stops the simulator; clean removes its state.
-        self.devstack([('unstack',)], OVIRT_POOLS='sim')
-        self.assertIn(['stop_process', 'ovirt-engine-sim'], self.calls())
-        deadline = time.monotonic() + 5
+        self.run_stack('unstack')
+        deadline = time.monotonic() + 10
         while port_open(self.port) and time.monotonic() < deadline:
             time.sleep(0.1)
         self.assertFalse(port_open(self.port), 'simulator still serving')
-        self.assertTrue(os.path.isdir(self.sim_dir))
-        self.devstack([('clean',)], OVIRT_POOLS='sim')
+        self.run_stack('clean')
         self.assertFalse(os.path.exists(self.sim_dir))
 
-    def test_sim_and_libvirt_pools(self):
-        """OVIRT_POOLS=sim,kvm with libvirt's test driver as the host."""
-        self.stack(OVIRT_POOLS='sim,kvm', OVIRT_LIBVIRT_URIS='test:///default')
-        self.assertSimRunning()
+    def test_real_engine(self):
+        """devstack/samples/real-engine.conf: no simulator."""
+        self.sample_localrc('real-engine')
+        started = time.monotonic()
+        self.run_stack()
+        self.assertLess(time.monotonic() - started, 30)
+        self.assertNoSimulator()
         conf = self.load_nova_conf()
-        self.assertEqual(['sim', 'kvm'], conf.ovirt.pools)
-        kvm = conf['ovirt_pool:kvm']
-        self.assertEqual('libvirt', kvm.backend)
-        self.assertEqual(['test:///default'], kvm.uris)
-        self.assertEqual('qemu', kvm.domain_type)
-        rc, report = self.preflight()
-        text = json.dumps(report)
-        self.assertIn('"kvm"', text)
-        self.assertIn('"sim"', text)
+        self.assertEqual(['engine1'], conf.ovirt.pools)
+        pool = conf['ovirt_pool:engine1']
+        self.assertEqual('nova@internal', pool.username)
+        self.assertEqual(['production', 'batch'], pool.clusters)
+        self.assertNotIn('install_libvirt', [c[0] for c in self.calls()])
 
-        flags = self.tempest_flags()
-        self.assertEqual(support.tempest_flags(['ovirt', 'libvirt']), flags)
-        # pause works on libvirt only: off while an oVirt pool is there.
-        self.assertFalse(flags['pause'])
-        self.assertFalse(flags['live_migration'])
-        self.assertTrue(flags['resize'])
-        self.devstack([('unstack',)], OVIRT_POOLS='sim,kvm')
-
-    def test_libvirt_only_without_sim(self):
-        """OVIRT_SIM=False, OVIRT_POOLS=kvm: no simulator, libvirt's
-        flags."""
-        self.stack(OVIRT_POOLS='kvm', OVIRT_SIM='False',
-                   OVIRT_LIBVIRT_URIS='test:///default')
-        self.assertNotIn('run_process', [c[0] for c in self.calls()])
-        self.assertFalse(os.path.exists(self.sim_dir))
+    def test_libvirt_hosts_only(self):
+        """devstack/samples/libvirt-only.conf (libvirt's test driver as the
+        host, so that the preflight check can reach it)."""
+        self.sample_localrc('libvirt-only', '''
+            OVIRT_LIBVIRT_URIS=test:///default
+        ''')
+        self.run_stack()
+        self.assertNoSimulator()
         conf = self.load_nova_conf()
         self.assertEqual(['kvm'], conf.ovirt.pools)
-        flags = self.tempest_flags()
-        self.assertEqual(support.tempest_flags(['libvirt']), flags)
-        self.assertTrue(flags['pause'])
-        self.assertTrue(flags['console_output'])
-        # tempest runs its live migration tests with two compute services.
-        self.assertTrue(flags['live_migration'])
+        self.assertEqual(['test:///default'], conf['ovirt_pool:kvm'].uris)
+        rc, report = self.preflight()
+        self.assertIn('"kvm"', json.dumps(report))
+        self.assertEqual(self.expected_tempest_flags(['libvirt']),
+                         self.tempest_flags())
 
-    def test_no_tempest(self):
-        """Without the tempest service the plugin leaves tempest alone."""
-        self.stack(OVIRT_POOLS='kvm', OVIRT_SIM='False',
-                   OVIRT_LIBVIRT_URIS='test:///default',
-                   ENABLED_SERVICES='n-cpu')
-        self.assertFalse(os.path.exists(self.tempest_conf))
+    # -- the defects of issue 9, section 2 --------------------------------
+
+    def test_settings_require_no_plugin_named_nova(self):
+        # nova is not a plugin: devstack's Zuul role that writes
+        # local.conf resolves plugin_requires names to plugins.
+        with open(os.path.join(PLUGIN_DIR, 'settings')) as f:
+            required = [line.split()[1:] for line in f
+                        if line.startswith('plugin_requires')]
+        self.assertEqual([], [r for r in required if 'nova' in r[1:]])
+
+    def test_tempest_config_uses_the_global_venv(self):
+        # settings are read before stack.sh switches $PYTHON to its
+        # global venv; the system python has no nova_ovirt.
+        proc = subprocess.run([self.system_python, '-c', 'import nova_ovirt'],
+                              capture_output=True, env=self.env())
+        self.assertNotEqual(0, proc.returncode)
+        self.localrc('''
+            OVIRT_SIM=False
+            OVIRT_POOLS=kvm
+        ''')
+        self.run_stack()
+        self.assertIn(('compute-feature-enabled', 'pause'),
+                      self.tempest_flags())
+
+    def test_tempest_flag_sections(self):
+        self.localrc('''
+            OVIRT_POOLS=sim,kvm
+            OVIRT_LIBVIRT_URIS=test:///default
+        ''')
+        self.run_stack()
+        flags = self.tempest_flags()
+        self.assertIn(('volume-feature-enabled', 'extend_attached_volume'),
+                      flags)
+        self.assertNotIn(('compute-feature-enabled', 'extend_attached_volume'),
+                         flags)
+        # The oVirt backend ignores hw_rescue_bus/hw_rescue_device.
+        self.assertFalse(flags[('compute-feature-enabled', 'stable_rescue')])
+        self.assertFalse(flags[('compute-feature-enabled', 'shelve_migrate')])
+        self.assertEqual(self.expected_tempest_flags(['ovirt', 'libvirt']),
+                         flags)
+
+    def test_domain_type_follows_devstacks_qemu_fallback(self):
+        # VIRT_DRIVER=libvirt on a host without /dev/kvm: devstack's
+        # configure_nova switches LIBVIRT_TYPE to qemu before post-config.
+        self.localrc('''
+            OVIRT_SIM=False
+            OVIRT_POOLS=kvm
+        ''')
+        self.host_has_kvm = False
+        self.run_stack()
+        self.assertEqual('qemu', self.load_nova_conf()['ovirt_pool:kvm']
+                         .domain_type)
+
+    def test_virt_driver_ovirt_installs_libvirtd_and_checks_kvm(self):
+        self.localrc('''
+            VIRT_DRIVER=ovirt
+            OVIRT_SIM=False
+            OVIRT_POOLS=kvm
+            OVIRT_KVM_DEVICE=/nonexistent/kvm
+        ''')
+        self.run_stack()
+        self.assertIn(['install_libvirt'], self.calls())
+        self.assertEqual('qemu', self.load_nova_conf()['ovirt_pool:kvm']
+                         .domain_type)
+
+    def test_disabled_simulator_service_means_no_sim_pool(self):
+        self.localrc('''
+            disable_service ovirt-engine-sim
+        ''')
+        started = time.monotonic()
+        proc = self.run_stack()
+        self.assertLess(time.monotonic() - started, 30)
+        self.assertNoSimulator()
+        self.assertEqual(['kvm'], self.load_nova_conf().ovirt.pools)
+        self.assertNotIn('Attempt to enable_service', proc.stderr)
+
+    def test_ovirt_sim_false_means_no_sim_pool(self):
+        self.localrc('''
+            OVIRT_SIM=False
+        ''')
+        self.run_stack()
+        self.assertNoSimulator()
+        self.assertEqual(['kvm'], self.load_nova_conf().ovirt.pools)
+
+    def test_sim_pool_without_simulator_is_refused(self):
+        self.localrc('''
+            OVIRT_SIM=False
+            OVIRT_POOLS=sim,kvm
+        ''')
+        proc = self.run_stack(check=False)
+        self.assertNotEqual(0, proc.returncode)
+        self.assertIn("names the pool 'sim' but the ovirt-engine-sim "
+                      "service is disabled", proc.stderr)
+
+    def test_bad_boolean_falls_back_to_the_default(self):
+        # devstack's trueorfalse returns the default for a bad value.
+        self.localrc('''
+            OVIRT_SIM=maybe
+            OVIRT_POOLS=sim
+        ''')
+        self.run_stack()
+        self.assertSimServing()
+
+    def test_stack_again_without_unstack(self):
+        self.localrc('''
+            OVIRT_POOLS=sim
+        ''')
+        self.run_stack()
+        self.assertSimServing()
+        self.run_stack()
+        self.assertSimServing()
+        rc, report = self.preflight()
+        self.assertIn('cluster1', json.dumps(report))
+
+    def test_simulator_password_not_on_its_command_line(self):
+        self.localrc('''
+            OVIRT_POOLS=sim
+        ''')
+        self.run_stack()
+        unit = self.read_ini(os.path.join(self.work, 'systemd', SIM_UNIT))
+        exec_start = unit['Service']['ExecStart']
+        self.assertNotIn(PASSWORD, exec_start)
+        self.assertIn('--password-file', exec_start)
+        password_file = exec_start.split('--password-file ')[1].split()[0]
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(password_file).st_mode))
+        with open(os.path.join(self.work, 'systemd-state',
+                               SIM_UNIT + '.pid')) as f:
+            pid = int(f.read())
+        # The simulator's own process and its children.
+        cmdlines = subprocess.run(['ps', '-o', 'args=', '--ppid', str(pid),
+                                   '-p', str(pid)], capture_output=True,
+                                  text=True).stdout
+        self.assertIn('--password-file', cmdlines)
+        self.assertNotIn(PASSWORD, cmdlines)
+
+    def test_packages_in_devstack_files(self):
+        # devstack's install_prereqs reads devstack/files/{debs,rpms}/<plugin>.
+        for kind, must in (('debs', 'libvirt-dev'), ('rpms', 'libvirt-devel')):
+            with open(os.path.join(PLUGIN_DIR, 'files', kind,
+                                   'nova-ovirt')) as f:
+                packages = f.read().split()
+            self.assertIn(must, packages)
+            self.assertIn('genisoimage', packages)
+        with open(os.path.join(PLUGIN_DIR, 'plugin.sh')) as f:
+            self.assertNotIn('install_package', f.read())
+
+    def test_controller_without_n_cpu_runs_no_simulator(self):
+        self.localrc('''
+            ENABLED_SERVICES=n-api,n-cond,n-sch
+        ''')
+        self.run_stack()
+        self.assertNoSimulator()
+        conf = self.read_ini(self.nova_conf)
+        self.assertNotIn('compute_driver', conf['DEFAULT'])
 
     def test_sim_port_taken(self):
-        """A port in use makes post-config die, before starting anything."""
+        """A foreign process on the port: post-config dies, clearly."""
         blocker = socket.socket()
         blocker.bind(('127.0.0.1', self.port))
-        blocker.listen(1)
+        blocker.listen(128)
         self.addCleanup(blocker.close)
-        script = '\n'.join([
-            'set -eu', 'source "$WORK/functions"',
-            'source "%s/settings"' % PLUGIN_DIR,
-            'source "%s/plugin.sh" stack post-config' % PLUGIN_DIR])
-        started = time.monotonic()
-        proc = subprocess.run(
-            ['bash', '-c', script], env=self.env(OVIRT_POOLS='sim'),
-            capture_output=True, text=True, timeout=60)
+        self.localrc('''
+            OVIRT_POOLS=sim
+        ''')
+        proc = self.run_stack(check=False)
         self.assertNotEqual(0, proc.returncode)
         self.assertIn('OVIRT_SIM_LISTEN=127.0.0.1:%d: the port is in use'
                       % self.port, proc.stderr)
-        self.assertLess(time.monotonic() - started, 10)
-        self.assertNotIn('run_process', [c[0] for c in self.calls()])
+
+    # -- topology ----------------------------------------------------------
+
+    def test_one_compute_service_per_pool(self):
+        """OVIRT_SERVICE_PER_POOL=True: n-cpu has the first pool, a second
+        nova-compute (own host, own state_path) the next one."""
+        self.sample_localrc('service-per-pool', '''
+            OVIRT_LIBVIRT_URIS=test:///default
+        ''')
+        self.run_stack()
+        self.assertEqual(['sim'], self.load_nova_conf().ovirt.pools)
+        self.assertIn('devstack@n-cpu-kvm.service', self.units())
+        unit = self.read_ini(os.path.join(self.work, 'systemd',
+                                          'devstack@n-cpu-kvm.service'))
+        kvm_conf = os.path.join(os.path.dirname(self.nova_conf),
+                                'nova-cpu-kvm.conf')
+        self.assertIn('--config-file %s' % kvm_conf,
+                      unit['Service']['ExecStart'])
+        conf = self.load_nova_conf(kvm_conf)
+        self.assertEqual('devstack1-kvm', conf.host)
+        self.assertEqual(os.path.join(self.data, 'nova-kvm'), conf.state_path)
+        self.assertEqual(['kvm'], conf.ovirt.pools)
+        self.assertEqual(['test:///default'], conf['ovirt_pool:kvm'].uris)
+        self.run_stack('unstack')
+        self.assertIn(['systemctl', 'stop', 'devstack@n-cpu-kvm.service'],
+                      self.calls())

@@ -14,26 +14,64 @@
 
 """The driver loads the way nova loads it, and its sample config is fresh."""
 
+import importlib
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import zipfile
 
+import fixtures
 import testtools
 
 import nova_ovirt
+from nova_ovirt import driver
+from nova_ovirt import loading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(nova_ovirt.__file__)))
 
 
 class PackagingTestCase(testtools.TestCase):
 
-    def test_shim_reexports_the_driver(self):
-        # nova imports 'nova.virt.' + CONF.compute_driver.
-        from nova.virt import ovirt as shim
-        from nova_ovirt import driver
-        self.assertIs(driver.OvirtDriver, shim.OvirtDriver)
+    def test_finder_serves_nova_virt_ovirt_only(self):
+        # nova imports 'nova.virt.' + CONF.compute_driver; nothing else of
+        # nova's may resolve differently once the driver is installed.
+        finder = loading.DriverModuleFinder()
+        for name in ('nova', 'nova.virt', 'nova.virt.libvirt',
+                     'nova.virt.ovirt.driver', 'nova_ovirt'):
+            self.assertIsNone(finder.find_spec(name, None), name)
+        self.assertEqual('nova.virt.ovirt',
+                         finder.find_spec('nova.virt.ovirt', None).name)
+
+    def test_nova_virt_ovirt_is_the_driver(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'sys.meta_path', list(sys.meta_path)))
+        self.useFixture(fixtures.MonkeyPatch(
+            'sys.modules', dict(sys.modules)))
+        sys.modules.pop('nova.virt.ovirt', None)
+        loading.install()
+        loading.install()  # once per process, however often .pth files run
+        self.assertEqual(1, sum(isinstance(f, loading.DriverModuleFinder)
+                                for f in sys.meta_path))
+        self.assertIsInstance(sys.meta_path[0], loading.DriverModuleFinder)
+        module = importlib.import_module('nova.virt.ovirt')
+        self.assertIs(driver.OvirtDriver, module.OvirtDriver)
+
+    def test_wheel_installs_the_hook(self):
+        with tempfile.TemporaryDirectory() as out:
+            subprocess.run(
+                [sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
+                 '--no-build-isolation', '-w', out, ROOT],
+                check=True, capture_output=True)
+            [wheel] = os.listdir(out)
+            with zipfile.ZipFile(os.path.join(out, wheel)) as zf:
+                names = zf.namelist()
+                pth = zf.read('nova-ovirt.pth').decode()
+        self.assertEqual(
+            'import nova_ovirt.loading; nova_ovirt.loading.install()\n', pth)
+        # Nothing inside nova's own package tree.
+        self.assertEqual([], [n for n in names if n.startswith('nova/')])
 
     def test_no_eventlet_import_in_the_driver(self):
         # nova 34's threading mode makes 'import eventlet' raise.
@@ -64,11 +102,10 @@ class PackagingTestCase(testtools.TestCase):
         with open(os.path.join(ROOT, 'setup.cfg')) as f:
             self.assertNotIn('ovirt_engine_sim', f.read())
 
-    def test_we_ship_no_nova_package_init(self):
-        self.assertFalse(os.path.exists(
-            os.path.join(ROOT, 'nova', '__init__.py')))
-        self.assertFalse(os.path.exists(
-            os.path.join(ROOT, 'nova', 'virt', '__init__.py')))
+    def test_we_ship_no_nova_package(self):
+        # A nova/ directory here would be a namespace portion of nova:
+        # see nova_ovirt/loading.py.
+        self.assertFalse(os.path.exists(os.path.join(ROOT, 'nova')))
 
     def test_sample_config_is_current(self):
         committed = os.path.join(ROOT, 'etc', 'nova',

@@ -78,3 +78,86 @@ class InventoryTestCase(testtools.TestCase):
         self.assertEqual({'CUSTOM_SET_BY_OPERATOR', 'CUSTOM_OVIRT_POOL_KVM'},
                          set(data.traits))
         self.assertEqual(4, data.inventory[orc.VCPU]['total'])
+
+
+SD_UUID = 'c3a5d1a4-0000-4000-8000-0000000005d0'
+NODE1 = 'c3a5d1a4-0000-4000-8000-000000000001'
+NODE2 = 'c3a5d1a4-0000-4000-8000-000000000002'
+
+
+def storage(total=500, reserved=70):
+    return placement.SharedStorage(
+        uuid=SD_UUID, name='ovirt-storage-domain-%s' % SD_UUID,
+        aggregate=SD_UUID,
+        hardware={orc.DISK_GB: {'total': total, 'max_unit': total,
+                                'reserved': reserved}})
+
+
+class SharedStorageTestCase(testtools.TestCase):
+    """A storage domain of two clusters is offered once."""
+
+    def subtree(self, name, uuid, aggregates=()):
+        # What nova 34's resource tracker hands the driver: the node's
+        # own subtree, without the sharing providers placement knows.
+        tree = provider_tree.ProviderTree()
+        tree.new_root(name, uuid)
+        tree.update_aggregates(name, list(aggregates))
+        return tree.subtree(uuid)
+
+    def test_sharing_provider_added_as_a_root_with_the_node_in_its_aggregate(
+            self):
+        tree = self.subtree('cluster1', NODE1, ['host-aggregate'])
+        placement.update_shared_providers(tree, 'cluster1', [storage()])
+        placement.update_provider_tree(
+            tree, 'cluster1', {orc.VCPU: {'total': 4, 'max_unit': 4}}, set())
+        self.assertEqual({NODE1, SD_UUID}, set(tree.get_provider_uuids()))
+        shared = tree.data(SD_UUID)
+        self.assertIsNone(shared.parent_uuid)
+        self.assertEqual({'MISC_SHARES_VIA_AGGREGATE'}, set(shared.traits))
+        self.assertEqual({SD_UUID}, set(shared.aggregates))
+        self.assertEqual(500, shared.inventory[orc.DISK_GB]['total'])
+        # The storage's reservation, not nova's per-host reserved disk.
+        self.assertEqual(70, shared.inventory[orc.DISK_GB]['reserved'])
+        node = tree.data('cluster1')
+        self.assertEqual({'host-aggregate', SD_UUID}, set(node.aggregates))
+        self.assertNotIn(orc.DISK_GB, node.inventory)
+        self.assertTrue(tree.has_sharing_provider(orc.DISK_GB))
+
+    def test_two_nodes_report_the_same_provider_once(self):
+        # Whatever node reports it, the provider and its inventory are the
+        # same: one DISK_GB record for the whole domain.
+        results = []
+        for name, uuid in (('cluster1', NODE1), ('cluster2', NODE2)):
+            tree = self.subtree(name, uuid)
+            placement.update_shared_providers(tree, name, [storage()])
+            results.append(tree.data(SD_UUID).inventory)
+        self.assertEqual(results[0], results[1])
+
+    def test_reshape_moves_disk_allocations_to_the_sharing_provider(self):
+        tree = self.subtree('cluster1', NODE1)
+        tree.update_inventory('cluster1', {
+            orc.DISK_GB: {'total': 500}, orc.VCPU: {'total': 4}})
+        hardware = {orc.VCPU: {'total': 4, 'max_unit': 4}}
+        self.assertTrue(placement.needs_reshape(tree, 'cluster1', hardware,
+                                                [storage()]))
+        allocations = {
+            'inst1': {'allocations': {NODE1: {'resources': {
+                orc.VCPU: 1, orc.DISK_GB: 10}}}},
+            'inst2': {'allocations': {NODE1: {'resources': {
+                orc.DISK_GB: 5}}}},
+        }
+        placement.move_allocations(allocations, NODE1, hardware,
+                                   [storage()])
+        self.assertEqual(
+            {NODE1: {'resources': {orc.VCPU: 1}},
+             SD_UUID: {'resources': {orc.DISK_GB: 10}}},
+            allocations['inst1']['allocations'])
+        self.assertEqual({SD_UUID: {'resources': {orc.DISK_GB: 5}}},
+                         allocations['inst2']['allocations'])
+
+    def test_no_reshape_for_nodes_with_their_own_disk(self):
+        tree = self.subtree('node1', NODE1)
+        tree.update_inventory('node1', {orc.DISK_GB: {'total': 50}})
+        self.assertFalse(placement.needs_reshape(
+            tree, 'node1', {orc.DISK_GB: {'total': 50, 'max_unit': 50}},
+            []))

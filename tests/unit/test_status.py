@@ -98,6 +98,7 @@ class StatusTestCase(testtools.TestCase):
             'ca_file': self.sim.ca_file,
             'clusters': 'cluster1, cluster2',
             'storage_domain': 'data',
+            'vnic_profile_mappings': 'physnet1:ovirtmgmt',
         }
         options.update(overrides)
         return {k: v for k, v in options.items() if v is not None}
@@ -175,13 +176,18 @@ class StatusTestCase(testtools.TestCase):
         self.assertEqual({'cluster1', 'cluster2'}, set(found['clusters']))
         self.assertNotIn('password', found)
         # cluster1: two up hosts of 2 sockets x 4 cores; cluster2: two of
-        # 1 x 8 x 2 threads. The disk is the storage domain's free space.
+        # 1 x 8 x 2 threads. The disk is the storage domain's, shared by
+        # both (520 GiB, the scenario's 20 GiB of other data reserved).
         node1 = self.section(report, 'engine1', 'cluster1')
         self.assertEqual(found['clusters']['cluster1']['id'], node1['uuid'])
         self.assertEqual({'total': 16, 'max_unit': 8},
                          node1['inventory']['VCPU'])
-        self.assertEqual({'total': 500, 'max_unit': 500},
+        sd_id = found['storage_domain']['id']
+        self.assertEqual({'total': 520, 'max_unit': 520, 'reserved': 20,
+                          'shared_by': sd_id},
                          node1['inventory']['DISK_GB'])
+        self.assertEqual(node1['inventory']['DISK_GB'], self.section(
+            report, 'engine1', 'cluster2')['inventory']['DISK_GB'])
         self.assertGreater(node1['inventory']['MEMORY_MB']['total'], 0)
         self.assertEqual(0, node1['nova_instances'])
         node2 = self.section(report, 'engine1', 'cluster2')

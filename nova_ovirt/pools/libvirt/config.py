@@ -29,8 +29,16 @@ METADATA_ROOT = 'instance'
 
 etree.register_namespace(METADATA_PREFIX, METADATA_NS)
 
-#: A disk of a guest. ``device`` is disk or cdrom, ``bus`` virtio or ide.
+#: A disk of a guest. ``device`` is disk or cdrom, ``bus`` virtio, scsi,
+#: sata, usb or ide.
 Disk = collections.namedtuple('Disk', 'path format target bus device')
+#: The guest CPU: ``mode`` host-model, host-passthrough, custom or None
+#: (qemu's default model); the topology always.
+Cpu = collections.namedtuple('Cpu', 'mode model sockets cores threads')
+#: A virtio RNG device fed by the host's /dev/urandom; rate limits or None.
+Rng = collections.namedtuple('Rng', 'model rate_bytes rate_period')
+#: Where libvirt puts a guest agent channel: the name qemu-ga looks for.
+GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0'
 
 
 def disk(path, fmt, target, bus='virtio', device='disk'):
@@ -43,7 +51,8 @@ class GuestConfig(object):
     def __init__(self, uuid, name, memory_mib, vcpus, domain_type='kvm',
                  disks=(), interfaces=(), console_log=None,
                  vnc_listen='127.0.0.1', metadata=None, machine='pc',
-                 arch='x86_64'):
+                 arch='x86_64', cpu=None, firmware=None, video_model='vga',
+                 rng=None, guest_agent=False, windows=False):
         self.uuid = uuid
         self.name = name
         self.memory_mib = memory_mib
@@ -56,6 +65,14 @@ class GuestConfig(object):
         self.metadata = metadata
         self.machine = machine
         self.arch = arch
+        self.cpu = cpu
+        # 'efi' or None (BIOS): libvirt picks the firmware image from the
+        # descriptors the firmware packages install (Debian's ovmf).
+        self.firmware = firmware
+        self.video_model = video_model
+        self.rng = rng
+        self.guest_agent = guest_agent
+        self.windows = windows
 
 
 def _sub(parent, tag, text=None, **attrs):
@@ -123,17 +140,61 @@ def _local_name(tag):
 
 
 def _os(domain, config):
-    os_element = _sub(domain, 'os')
+    os_element = _sub(domain, 'os', firmware=config.firmware)
     _sub(os_element, 'type', 'hvm', arch=config.arch, machine=config.machine)
+    if config.firmware == 'efi':
+        # Without these the firmware autoselection may pick a Secure Boot
+        # image with enrolled keys, which refuses unsigned boot loaders;
+        # nova boots plain UEFI unless asked for Secure Boot.
+        firmware = _sub(os_element, 'firmware')
+        _sub(firmware, 'feature', enabled='no', name='secure-boot')
+        _sub(firmware, 'feature', enabled='no', name='enrolled-keys')
     _sub(os_element, 'boot', dev='hd')
-    # Firmware messages on the serial console: a guest that fails to boot
-    # still leaves something in its console log.
-    _sub(os_element, 'bios', useserial='yes')
+    if config.firmware != 'efi':
+        # SeaBIOS messages on the serial console: a guest that fails to
+        # boot still leaves something in its console log.
+        _sub(os_element, 'bios', useserial='yes')
     features = _sub(domain, 'features')
     # acpi: without it the guest never sees the power button, so clean
     # shutdown and soft reboot cannot work.
     _sub(features, 'acpi')
     _sub(features, 'apic')
+    if config.windows:
+        # What nova's libvirt driver gives Windows guests: Hyper-V
+        # enlightenments that keep them from spinning on idle vCPUs.
+        hyperv = _sub(features, 'hyperv')
+        _sub(hyperv, 'relaxed', state='on')
+        _sub(hyperv, 'vapic', state='on')
+        _sub(hyperv, 'spinlocks', state='on', retries=8191)
+
+
+def _cpu(domain, cpu):
+    if cpu is None:
+        return
+    element = _sub(domain, 'cpu', mode=cpu.mode)
+    if cpu.mode == 'custom':
+        # forbid: a model the host cannot run fails the start instead of
+        # silently becoming another one.
+        _sub(element, 'model', cpu.model, fallback='forbid')
+    _sub(element, 'topology', sockets=cpu.sockets,
+         cores=cpu.cores, threads=cpu.threads)
+
+
+def _rng(devices, rng):
+    if rng is None:
+        return
+    element = _sub(devices, 'rng', model=rng.model)
+    if rng.rate_bytes:
+        _sub(element, 'rate', bytes=rng.rate_bytes,
+             period=rng.rate_period or None)
+    _sub(element, 'backend', '/dev/urandom', model='random')
+
+
+def _guest_agent(devices):
+    # No source path: libvirt makes one per domain under its own state
+    # directory, which works for remote hosts too.
+    channel = _sub(devices, 'channel', type='unix')
+    _sub(channel, 'target', type='virtio', name=GUEST_AGENT_CHANNEL)
 
 
 def _disk(devices, spec):
@@ -167,7 +228,9 @@ def domain_element(config):
     _sub(domain, 'memory', config.memory_mib, unit='MiB')
     _sub(domain, 'vcpu', config.vcpus)
     _os(domain, config)
-    _sub(domain, 'clock', offset='utc')
+    _cpu(domain, config.cpu)
+    # Windows keeps its clock in local time (nova's libvirt driver too).
+    _sub(domain, 'clock', offset='localtime' if config.windows else 'utc')
     _sub(domain, 'on_poweroff', 'destroy')
     _sub(domain, 'on_reboot', 'restart')
     _sub(domain, 'on_crash', 'destroy')
@@ -180,13 +243,67 @@ def domain_element(config):
     _sub(devices, 'graphics', type='vnc', autoport='yes',
          listen=config.vnc_listen)
     video = _sub(devices, 'video')
-    _sub(video, 'model', type='vga')
+    _sub(video, 'model', type=config.video_model)
     _sub(devices, 'input', type='tablet', bus='usb')
+    _rng(devices, config.rng)
+    if config.guest_agent:
+        _guest_agent(devices)
     return domain
 
 
 def domain_xml(config):
     return etree.tostring(domain_element(config), encoding='unicode')
+
+
+def uses_nvram(domain_xml_text):
+    """Whether a definition has UEFI variables libvirt must remove too."""
+    root = etree.fromstring(domain_xml_text)
+    return (root.find('os/nvram') is not None or
+            root.find('os').get('firmware') == 'efi')
+
+
+class DomainCapabilities(object):
+    """What a host's qemu offers for one machine type (virConnect-
+    GetDomainCapabilities), in the terms the guest settings need."""
+
+    def __init__(self, xml_text):
+        self.root = etree.fromstring(xml_text)
+
+    def _values(self, path):
+        element = self.root.find(path)
+        if element is None:
+            return []
+        return [v.text for v in element.findall('value')]
+
+    @property
+    def machine(self):
+        """The canonical machine type (``pc`` -> ``pc-i440fx-7.2``)."""
+        return self.root.findtext('machine')
+
+    @property
+    def firmwares(self):
+        return self._values("os/enum[@name='firmware']")
+
+    @property
+    def disk_buses(self):
+        return self._values("devices/disk/enum[@name='bus']")
+
+    @property
+    def video_models(self):
+        return self._values("devices/video/enum[@name='modelType']")
+
+    @property
+    def rng_models(self):
+        return self._values("devices/rng/enum[@name='model']")
+
+    def cpu_mode_supported(self, mode):
+        element = self.root.find("cpu/mode[@name='%s']" % mode)
+        return element is not None and element.get('supported') == 'yes'
+
+    def cpu_models(self, usable_only=True):
+        return [m.text for m in self.root.findall("cpu/mode[@name='custom']"
+                                                  "/model")
+                if not usable_only or m.get('usable') != 'no']
 
 
 def interfaces_of(domain_xml_text):

@@ -36,7 +36,10 @@ from nova import exception as nova_exception
 from nova.objects import fields
 from nova.virt import event as virtevent
 
+from nova_ovirt import claims as claims_mod
 from nova_ovirt import compat
+from nova_ovirt import exception
+from nova_ovirt.pools.libvirt import claims as libvirt_claims
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import errors
 from nova_ovirt.pools.libvirt import nodes
@@ -107,8 +110,12 @@ class Host(object):
     #: How often the monitor checks a lost connection (seconds).
     TICK = 0.5
 
-    def __init__(self, spec, pool_name, conf, event_queue):
+    def __init__(self, spec, pool_name, conf, event_queue, service_host=None):
         self.nodename = spec.name
+        #: The nova-compute service (its [DEFAULT] host) claiming this host.
+        self.service_host = service_host
+        self.claim_error = None
+        self._heartbeats = claims_mod.Heartbeats()
         self.uri = spec.uri
         self.node_uuid = spec.uuid
         self.pool_name = pool_name
@@ -163,7 +170,11 @@ class Host(object):
     def start(self):
         ensure_event_loop()
         self._running = True
-        if not self.try_connect():
+        connected = self.try_connect()
+        if self.claim_error is not None:
+            # Another service manages this host: refuse to start.
+            raise self.claim_error
+        if not connected:
             LOG.warning('[%(group)s] uris: cannot connect to %(uri)s: '
                         '%(reason)s. Node %(node)s is unavailable until '
                         'the connection succeeds; retrying every %(retry)d '
@@ -188,11 +199,18 @@ class Host(object):
                                   self.conf.connection_retry_interval)
             try:
                 self._connect()
+            except exception.PoolConfigError as e:
+                if self.claim_error is None:
+                    LOG.error('%s', e)
+                self.claim_error = e
+                self._down_reason = str(e)
+                return False
             except Exception as e:
                 reason = (errors.message(e)
                           if isinstance(e, libvirt.libvirtError) else str(e))
                 self._down_reason = reason
                 return False
+        self.claim_error = None
         LOG.info('Connected to libvirt at %(uri)s: node %(node)s is '
                  'available', {'uri': self.uri, 'node': self.nodename})
         return True
@@ -208,6 +226,11 @@ class Host(object):
                 None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                 self._on_lifecycle, None)
             self.storage.ensure_pool(conn)
+            if self.service_host:
+                libvirt_claims.acquire(
+                    conn, self.service_host, self.nodename,
+                    'ovirt_pool:%s' % self.pool_name, 'uris', self.uri)
+                self._heartbeats.beat(self.nodename)
         except Exception:
             self._close_quietly(conn)
             raise
@@ -421,7 +444,23 @@ class Host(object):
                 'capabilities': conn.getCapabilities(),
             }
 
+    def heartbeat(self):
+        """Refresh this service's claim on the host, once a minute."""
+        if not self.service_host or not self._heartbeats.due(self.nodename):
+            return
+        if not libvirt_claims.heartbeat(self.connection(), self.service_host):
+            error = exception.PoolConfigError(
+                'ovirt_pool:%s' % self.pool_name, 'uris', self.uri,
+                'libvirt host %r was handed over to another service' %
+                self.nodename)
+            LOG.error('%s; node %s is unavailable', error, self.nodename)
+            self.claim_error = error
+            self._drop_connection(str(error))
+            return
+        self._heartbeats.beat(self.nodename)
+
     def get_available_resource(self):
+        self.heartbeat()
         hw = self._hardware()
         cpu_info = config.host_cpu_info(hw['capabilities'])
         # The guests this pool defines are x86_64 (see config.GuestConfig).

@@ -21,6 +21,8 @@ Thin on purpose: it finds the host of each call and hands the work to
 import collections
 import json
 
+import libvirt
+
 from oslo_log import log as logging
 
 import nova.conf
@@ -29,6 +31,7 @@ from nova import exception as nova_exception
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
 from nova_ovirt.pools import base
+from nova_ovirt.pools.libvirt import claims as libvirt_claims
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import console
 from nova_ovirt.pools.libvirt import host as host_mod
@@ -54,7 +57,8 @@ class LibvirtPool(base.Pool):
         specs = nodes.parse_nodes(self.group_name, self.NODES_OPTION,
                                   conf.uris, host)
         self._hosts = collections.OrderedDict(
-            (spec.name, host_mod.Host(spec, name, conf, event_queue))
+            (spec.name, host_mod.Host(spec, name, conf, event_queue,
+                                      service_host=host))
             for spec in specs)
         self._guests = vmops.GuestOps(name, conf)
         self._moves = migration.MigrationOps(self._guests)
@@ -72,6 +76,37 @@ class LibvirtPool(base.Pool):
     def stop(self):
         for libvirt_host in self._hosts.values():
             libvirt_host.stop()
+
+    # -- claims (nova-ovirt-manage claim) ----------------------------------
+
+    def _claim_connection(self, nodename):
+        # A connection of its own: the command runs outside nova-compute.
+        return libvirt.open(self.node_host(nodename).uri)
+
+    def read_claims(self):
+        """{node: Claim or None} for the configured hosts."""
+        found = {}
+        for nodename in self._hosts:
+            conn = self._claim_connection(nodename)
+            try:
+                found[nodename] = libvirt_claims.read(conn)
+            finally:
+                conn.close()
+        return found
+
+    def take_over_claim(self, nodename, force=False):
+        conn = self._claim_connection(nodename)
+        try:
+            libvirt_claims.take_over(conn, self.host, nodename, force)
+        finally:
+            conn.close()
+
+    def release_claim(self, nodename):
+        conn = self._claim_connection(nodename)
+        try:
+            return libvirt_claims.release(conn, self.host)
+        finally:
+            conn.close()
 
     def node_host(self, nodename):
         try:
@@ -240,13 +275,14 @@ class LibvirtPool(base.Pool):
     def rescue(self, context, instance, network_info, image_meta,
                rescue_password, block_device_info, share_info):
         self._guests.rescue(self._host_of(instance), context, instance,
-                            network_info, image_meta)
+                            network_info, image_meta, rescue_password)
 
     def unrescue(self, context, instance):
         self._guests.unrescue(self._host_of(instance), instance)
 
     def attach_interface(self, context, instance, image_meta, vif):
-        self._guests.attach_interface(self._host_of(instance), instance, vif)
+        self._guests.attach_interface(self._host_of(instance), instance, vif,
+                                      image_meta)
 
     def detach_interface(self, context, instance, vif):
         self._guests.detach_interface(self._host_of(instance), instance, vif)

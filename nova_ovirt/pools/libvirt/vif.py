@@ -50,8 +50,11 @@ def _mtu(vif):
     return meta.get('mtu')
 
 
-def interface_element(vif, ovs_bridge='br-int'):
-    """<interface> for one nova VIF; raise UnsupportedVifType otherwise."""
+def interface_element(vif, ovs_bridge='br-int', model='virtio'):
+    """<interface> for one nova VIF; raise UnsupportedVifType otherwise.
+
+    model: the NIC qemu emulates (the image's hw_vif_model).
+    """
     vif_type = vif.get('type')
     if vif_type not in SUPPORTED_TYPES:
         raise errors.UnsupportedVifType(port_id=vif.get('id'),
@@ -59,7 +62,7 @@ def interface_element(vif, ovs_bridge='br-int'):
     interface = etree.Element('interface', type='bridge')
     etree.SubElement(interface, 'mac', address=vif['address'])
     etree.SubElement(interface, 'source', bridge=_bridge(vif, ovs_bridge))
-    etree.SubElement(interface, 'model', type='virtio')
+    etree.SubElement(interface, 'model', type=model)
     devname = vif.get('devname')
     if devname:
         etree.SubElement(interface, 'target', dev=devname[:_MAX_DEVNAME])
@@ -72,11 +75,11 @@ def interface_element(vif, ovs_bridge='br-int'):
     return interface
 
 
-def interface_xml(vif, ovs_bridge='br-int'):
-    return etree.tostring(interface_element(vif, ovs_bridge),
+def interface_xml(vif, ovs_bridge='br-int', model='virtio'):
+    return etree.tostring(interface_element(vif, ovs_bridge, model),
                           encoding='unicode')
 
 
-def interfaces(network_info, ovs_bridge='br-int'):
-    return [interface_element(vif, ovs_bridge)
+def interfaces(network_info, ovs_bridge='br-int', model='virtio'):
+    return [interface_element(vif, ovs_bridge, model)
             for vif in (network_info or [])]

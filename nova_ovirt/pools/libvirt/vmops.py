@@ -39,8 +39,10 @@ from nova.virt import configdrive
 from nova.virt import hardware
 
 from nova_ovirt import exception
+from nova_ovirt import guest_config as user_settings
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import errors
+from nova_ovirt.pools.libvirt import guest_settings
 from nova_ovirt.pools.libvirt import images
 from nova_ovirt.pools.libvirt import vif as vif_xml
 
@@ -69,13 +71,17 @@ EPHEMERAL = 'disk.eph0'
 SWAP = 'disk.swap'
 CONFIG_DRIVE = 'disk.config'
 RESCUE = 'disk.rescue'
+# The config drive of a rescue: the rescue password as the admin password
+# (the guest's own config drive keeps its own).
+RESCUE_CONFIG_DRIVE = 'disk.config.rescue'
 CONSOLE_LOG = 'console.log'
-# Order and target of the guest's disks; the config drive is an IDE cdrom
-# because the default "pc" machine has no SATA controller.
-DISK_LAYOUT = [(ROOT, 'vda', 'virtio', 'disk'),
-               (EPHEMERAL, 'vdb', 'virtio', 'disk'),
-               (SWAP, 'vdc', 'virtio', 'disk'),
-               (CONFIG_DRIVE, 'hda', 'ide', 'cdrom')]
+# Order of the guest's disks; their bus comes from hw_disk_bus, the config
+# drive is a cdrom on the machine type's own controller (IDE or SATA).
+DISK_LAYOUT = [(ROOT, 'disk'), (EPHEMERAL, 'disk'), (SWAP, 'disk'),
+               (CONFIG_DRIVE, 'cdrom')]
+RESCUE_LAYOUT = [(RESCUE, 'disk'), (ROOT, 'disk'),
+                 (RESCUE_CONFIG_DRIVE, 'cdrom')]
+RAW_VOLUMES = (CONFIG_DRIVE, RESCUE_CONFIG_DRIVE)
 
 POLL_INTERVAL = 0.5
 
@@ -112,27 +118,24 @@ class GuestOps(object):
     def _volume_formats(self, host, instance):
         """{kind: (path, format)} of the instance's volumes on the host."""
         found = {}
-        for kind, _target, _bus, _device in DISK_LAYOUT + [
-                (RESCUE, None, None, None)]:
+        for kind in dict.fromkeys(k for k, _ in DISK_LAYOUT + RESCUE_LAYOUT):
             volume = host.storage.lookup(volume_name(instance.uuid, kind))
             if volume is not None:
-                fmt = 'raw' if kind == CONFIG_DRIVE else 'qcow2'
+                fmt = 'raw' if kind in RAW_VOLUMES else 'qcow2'
                 found[kind] = (volume.path(), fmt)
         return found
 
-    def _disks(self, host, instance, rescue):
+    def _disks(self, host, instance, rescue, guest):
         volumes = self._volume_formats(host, instance)
-        layout = [(k, t, b, d) for k, t, b, d in DISK_LAYOUT
-                  if k in volumes]
-        if rescue:
-            # The rescue image boots first; the guest's own root disk is
-            # second so the rescue system can repair it.
-            layout = [(RESCUE, 'vda', 'virtio', 'disk'),
-                      (ROOT, 'vdb', 'virtio', 'disk')] + [
-                (CONFIG_DRIVE, 'hda', 'ide', 'cdrom')] * (
-                CONFIG_DRIVE in volumes)
-        return [config.disk(volumes[k][0], volumes[k][1], t, b, d)
-                for k, t, b, d in layout if k in volumes]
+        # Rescue: the rescue image boots first; the guest's own root disk
+        # is second so the rescue system can repair it.
+        layout = [(k, d) for k, d in (RESCUE_LAYOUT if rescue
+                                      else DISK_LAYOUT) if k in volumes]
+        buses = [guest.cdrom_bus if device == 'cdrom' else guest.disk_bus
+                 for _kind, device in layout]
+        targets = guest_settings.disk_targets(buses)
+        return [config.disk(volumes[k][0], volumes[k][1], target, bus, d)
+                for (k, d), target, bus in zip(layout, targets, buses)]
 
     def _console_log_path(self, host, instance):
         volume = host.storage.lookup(volume_name(instance.uuid, CONSOLE_LOG))
@@ -144,21 +147,36 @@ class GuestOps(object):
             instance.flavor, instance.project_id, instance.user_id,
             self.pool_name, host.nodename, image_id=image_id)
 
+    def guest(self, host, instance, image_meta=None):
+        """LibvirtGuest: the flavor's and image's settings on this host.
+
+        :raises UnsupportedGuestProperty: naming what the host cannot do
+        """
+        settings = user_settings.read(
+            instance.flavor, user_settings.image_meta_of(instance, image_meta),
+            host.nodename)
+        return guest_settings.resolve(settings, host, self.conf.domain_type)
+
     def guest_config(self, host, instance, network_info=None,
                      interfaces=None, rescue=False, image_id=None):
+        guest = self.guest(host, instance)
         if interfaces is None:
             interfaces = vif_xml.interfaces(network_info,
-                                            self.conf.ovs_bridge)
+                                            self.conf.ovs_bridge,
+                                            guest.vif_model)
         flavor = instance.flavor
         return config.GuestConfig(
             uuid=instance.uuid, name=domain_name(instance),
             memory_mib=flavor.memory_mb, vcpus=flavor.vcpus,
             domain_type=self.conf.domain_type,
-            disks=self._disks(host, instance, rescue),
+            disks=self._disks(host, instance, rescue, guest),
             interfaces=interfaces,
             console_log=self._console_log_path(host, instance),
             vnc_listen=self.conf.vnc_listen,
-            metadata=self._metadata(host, instance, image_id))
+            metadata=self._metadata(host, instance, image_id),
+            machine=guest.machine, cpu=guest.cpu, firmware=guest.firmware,
+            video_model=guest.video_model, rng=guest.rng,
+            guest_agent=guest.guest_agent, windows=guest.windows)
 
     def define(self, host, instance, network_info=None, rescue=False,
                image_id=None):
@@ -224,14 +242,13 @@ class GuestOps(object):
         return volume
 
     def create_config_drive(self, host, instance, injected_files,
-                            admin_password, network_info, created):
-        if not configdrive.required_by(instance):
-            return
+                            admin_password, network_info, created,
+                            kind=CONFIG_DRIVE):
         extra_md = {'admin_pass': admin_password} if admin_password else {}
         metadata = instance_metadata.InstanceMetadata(
             instance, content=injected_files, extra_md=extra_md,
             network_info=network_info)
-        name = volume_name(instance.uuid, CONFIG_DRIVE)
+        name = volume_name(instance.uuid, kind)
         with tempfile.TemporaryDirectory(prefix='nova-ovirt-cd-') as tmp:
             path = os.path.join(tmp, 'disk.config')
             with configdrive.ConfigDriveBuilder(instance_md=metadata) as cdb:
@@ -249,6 +266,8 @@ class GuestOps(object):
     def spawn(self, host, context, instance, image_meta, injected_files,
               admin_password, network_info, power_on=True):
         self._check_uuid_free(host, instance)
+        # Settings the host cannot honour fail here, before anything exists.
+        self.guest(host, instance, image_meta)
         image_meta = images.with_image_id(context, instance, image_meta)
         created = []
         try:
@@ -256,9 +275,10 @@ class GuestOps(object):
                                  domain_name(instance)):
                 base = self.create_disks(host, context, instance, image_meta,
                                          created)
-                self.create_config_drive(host, instance, injected_files,
-                                         admin_password, network_info,
-                                         created)
+                if configdrive.required_by(instance):
+                    self.create_config_drive(host, instance, injected_files,
+                                             admin_password, network_info,
+                                             created)
             domain = self.define(host, instance, network_info or [],
                                  image_id=image_meta.id)
             if power_on:
@@ -309,9 +329,13 @@ class GuestOps(object):
             return False
         with host.translated('Removing guest %s' % instance_uuid):
             self.destroy_domain(host, domain)
-            # No NVRAM flag: guests boot BIOS, and some drivers refuse it.
             flags = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
                      libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
+            # The NVRAM flag only for UEFI guests (their variables go too):
+            # some drivers refuse it.
+            if config.uses_nvram(domain.XMLDesc(
+                    libvirt.VIR_DOMAIN_XML_INACTIVE)):
+                flags |= libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
             try:
                 domain.undefineFlags(flags)
             except libvirt.libvirtError as e:
@@ -452,7 +476,16 @@ class GuestOps(object):
 
     # -- rescue ------------------------------------------------------------
 
-    def rescue(self, host, context, instance, network_info, image_meta):
+    def rescue(self, host, context, instance, network_info, image_meta,
+               rescue_password=None):
+        """Boot the rescue image with the guest's disks attached.
+
+        The rescue password reaches the rescue system as the admin
+        password of a config drive of its own (cloud-init, or whatever
+        the rescue image runs, reads it there), as in nova's libvirt
+        driver; without a password only a guest that uses config drives
+        gets one.
+        """
         domain = host.lookup(instance.uuid)
         image_meta = images.with_image_id(context, instance, image_meta)
         created = []
@@ -461,6 +494,12 @@ class GuestOps(object):
             self._create(created, host.storage,
                          volume_name(instance.uuid, RESCUE),
                          base.virtual_size, 'qcow2', base.volume, base.format)
+            if rescue_password or configdrive.required_by(instance):
+                with host.translated('Creating the rescue config drive of '
+                                     '%s' % domain_name(instance)):
+                    self.create_config_drive(
+                        host, instance, None, rescue_password, network_info,
+                        created, kind=RESCUE_CONFIG_DRIVE)
             with host.translated('Rescuing %s' % domain_name(instance),
                                  instance.uuid):
                 self.destroy_domain(host, domain)
@@ -477,6 +516,8 @@ class GuestOps(object):
                              instance.uuid):
             self.destroy_domain(host, domain)
             host.storage.delete(volume_name(instance.uuid, RESCUE))
+            host.storage.delete(volume_name(instance.uuid,
+                                            RESCUE_CONFIG_DRIVE))
         domain = self.define(host, instance)
         self.start(host, instance, domain)
 
@@ -489,9 +530,11 @@ class GuestOps(object):
             flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
         return flags
 
-    def attach_interface(self, host, instance, vif):
+    def attach_interface(self, host, instance, vif, image_meta=None):
         domain = host.lookup(instance.uuid)
-        xml = vif_xml.interface_xml(vif, self.conf.ovs_bridge)
+        xml = vif_xml.interface_xml(vif, self.conf.ovs_bridge,
+                                    self.guest(host, instance,
+                                               image_meta).vif_model)
         try:
             with host.translated('Attaching port %s to %s' %
                                  (vif['id'], domain_name(instance)),

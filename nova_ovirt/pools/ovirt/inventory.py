@@ -12,14 +12,24 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Cluster hosts -> what a Nova node has.
+"""Cluster hosts and the storage domain -> what placement is told.
 
 The resource tracker asks every node every minute, possibly from several
-threads at once. One listing of all hosts and one read of the storage
-domain serve every cluster of the pool for ``ttl`` seconds, so a resource
-update of all clusters costs two requests, not two per cluster.
+threads at once. One listing of all hosts, one read of the storage domain
+and one listing of Nova's VMs with their disks serve every cluster of the
+pool for ``ttl`` seconds, so a resource update of all clusters costs three
+requests, not three per cluster.
+
+Storage: every cluster of the pool uses the same storage domain (and other
+pools, other nova-computes may use it too), so DISK_GB is not a cluster's:
+it belongs to one sharing provider per storage domain (uuid = the domain's
+id), see :mod:`nova_ovirt.placement`. Its total is the domain's size; its
+reservation is what the domain holds besides the disks of Nova's guests
+(the operator's VMs, image templates, snapshots), since placement counts
+Nova's guests' disks through their allocations at their full flavor size.
 """
 
+import math
 import threading
 import time
 
@@ -29,6 +39,9 @@ from oslo_serialization import jsonutils
 from ovirtsdk4 import types
 
 from nova.objects import fields
+
+from nova_ovirt import placement
+from nova_ovirt.pools.ovirt import cache as vm_cache
 
 MiB = 1024 ** 2
 GiB = 1024 ** 3
@@ -53,7 +66,7 @@ def host_memory_mb(host):
     return (host.max_scheduling_memory or 0) // MiB
 
 
-def hardware(hosts, disk_available_bytes, nova_memory_mb=0):
+def hardware(hosts, nova_memory_mb=0):
     """{resource class: {'total', 'max_unit'}} of a cluster's hosts.
 
     The engine's schedulable memory already excludes what running guests
@@ -66,13 +79,53 @@ def hardware(hosts, disk_available_bytes, nova_memory_mb=0):
     vcpus = [host_vcpus(h) for h in hosts]
     memory = [host_memory_mb(h) for h in hosts]
     memory_total = sum(memory) + nova_memory_mb if hosts else 0
-    disk_gb = (disk_available_bytes or 0) // GiB
     return {
         orc.VCPU: {'total': sum(vcpus), 'max_unit': max(vcpus, default=0)},
         orc.MEMORY_MB: {'total': memory_total,
                         'max_unit': max(memory, default=0)},
-        orc.DISK_GB: {'total': disk_gb, 'max_unit': disk_gb},
     }
+
+
+def storage_hardware(storage_domain, nova_disk_bytes):
+    """DISK_GB figures of a storage domain's sharing provider.
+
+    total: the domain's size (used + available). reserved: what the domain
+    holds besides Nova's guests' disks, rounded up. Placement then offers
+    total - reserved - allocations, which never exceeds the free space as
+    long as Nova's thin disks stay within their flavor's size.
+    """
+    used = storage_domain.used or 0
+    total = (used + (storage_domain.available or 0)) // GiB
+    others = max(0, used - nova_disk_bytes)
+    return {orc.DISK_GB: {'total': total, 'max_unit': total,
+                          'reserved': min(total,
+                                          int(math.ceil(others / GiB)))}}
+
+
+def shared_storage(storage_domain, nova_disk_bytes):
+    """The storage domain as placement's sharing provider."""
+    return placement.SharedStorage(
+        uuid=storage_domain.id,
+        name='ovirt-storage-domain-%s' % storage_domain.id,
+        # Aggregate uuids are a namespace of their own: the domain's id
+        # names the aggregate of the clusters that use the domain.
+        aggregate=storage_domain.id,
+        hardware=storage_hardware(storage_domain, nova_disk_bytes))
+
+
+def nova_disk_bytes(vms, storage_domain_id):
+    """Actual size of the disks of Nova's VMs on the storage domain."""
+    total = 0
+    for vm in vms:
+        if vm_cache.owner_of(vm) is None:
+            continue
+        for att in vm.disk_attachments or []:
+            disk = att.disk
+            if disk is None or not disk.storage_domains:
+                continue
+            if disk.storage_domains[0].id == storage_domain_id:
+                total += disk.actual_size or 0
+    return total
 
 
 def cpu_trait(cpu_type):
@@ -93,8 +146,10 @@ def hypervisor_version(product):
 def resources(cluster, hosts, storage_domain, engine_version,
               nova_memory_mb=0):
     """nova's get_available_resource dict of one cluster."""
-    hw = hardware(hosts, storage_domain.available if storage_domain else 0,
-                  nova_memory_mb)
+    hw = hardware(hosts, nova_memory_mb)
+    # The compute node record's local_gb: the domain, as the status tool
+    # and the hypervisor API show it (placement gets it once, shared).
+    disk_gb = (storage_domain.available or 0) // GiB if storage_domain else 0
     used_disk = (storage_domain.used or 0) // GiB if storage_domain else 0
     cpu_type = cluster.cpu.type if cluster.cpu is not None else None
     arch = 'x86_64'
@@ -107,7 +162,7 @@ def resources(cluster, hosts, storage_domain, engine_version,
         'uuid': cluster.id,
         'vcpus': hw[orc.VCPU]['total'],
         'memory_mb': hw[orc.MEMORY_MB]['total'],
-        'local_gb': hw[orc.DISK_GB]['total'] + used_disk,
+        'local_gb': disk_gb + used_disk,
         'vcpus_used': 0,
         'memory_mb_used': 0,
         'local_gb_used': used_disk,
@@ -131,6 +186,7 @@ class Inventory(object):
         self.ttl = ttl
         self._hosts = None
         self._sd = None
+        self._nova_disk_bytes = 0
         self._fetched = None
         self._lock = threading.Lock()
 
@@ -147,11 +203,19 @@ class Inventory(object):
             sd = self._session.read(
                 lambda system: system.storage_domains_service()
                 .storage_domain_service(self._sd_id).get())
+            # Every Nova VM of the engine, whatever its cluster or pool:
+            # all of them hold allocations against the domain's provider,
+            # and every pool must report the same reservation for it.
+            vms = self._session.read(
+                lambda system: system.vms_service().list(
+                    search=vm_cache.LIST_SEARCH,
+                    follow='disk_attachments.disk'))
             by_cluster = {}
             for h in hosts:
                 cid = h.cluster.id if h.cluster is not None else None
                 by_cluster.setdefault(cid, []).append(h)
             self._hosts, self._sd = by_cluster, sd
+            self._nova_disk_bytes = nova_disk_bytes(vms, self._sd_id)
             self._fetched = time.monotonic()
 
     def hosts(self, cluster_id):
@@ -163,6 +227,11 @@ class Inventory(object):
         return self._sd
 
     def hardware(self, cluster_id, nova_memory_mb=0):
-        sd = self.storage_domain()
-        return hardware(self.hosts(cluster_id), sd.available if sd else 0,
-                        nova_memory_mb)
+        return hardware(self.hosts(cluster_id), nova_memory_mb)
+
+    def shared(self):
+        """[SharedStorage] of the pool's storage domain."""
+        self.refresh()
+        if self._sd is None:
+            return []
+        return [shared_storage(self._sd, self._nova_disk_bytes)]

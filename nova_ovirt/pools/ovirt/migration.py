@@ -63,7 +63,12 @@ class Migrations(object):
         vm = self._source_vm(instance, migration)
         if vm is None:
             return
-        if migration.dest_node in self.pool.nodes():
+        # The VM moved inside this engine (to a node of this pool, or of
+        # another service's pool on the same engine), or it stayed here
+        # while another engine got a copy.
+        moved = (migration.dest_node in self.pool.nodes() or
+                 vm.cluster.id not in self.pool.cluster_ids())
+        if moved:
             snap = self.vmops.resize_snapshot(vm.id)
             if snap is not None:
                 self.snapshots.remove(vm.id, snap.id)
@@ -96,7 +101,7 @@ class Migrations(object):
     def _source_vm(self, instance, migration):
         """The VM in this pool's source cluster (a cross-engine move has
         another VM with the same mark in the other engine)."""
-        vm = self.vmops.find_vm(instance.uuid)
+        vm = self.vmops.owned_vm(instance, any_cluster=True)
         return vm
 
     def _restore(self, vm_id, snap_id):
@@ -124,10 +129,15 @@ class Migrations(object):
                 vm, query=ovirt_session.q()))
 
     def _finish_here(self, migration, instance, power_on):
-        vm = self.vmops.find_vm(instance.uuid)
+        vm = self.vmops.owned_vm(instance, any_cluster=True)
         if vm is None:
-            raise nova_exception.InstanceNotFound(
-                instance_id=instance.uuid)
+            # From a node of another service that uses another engine:
+            # only a shared engine lets services move servers.
+            raise nova_exception.MigrationError(reason=(
+                'server %s is not in the engine of pool %s: a cold '
+                'migration from node %s of another nova-compute service '
+                'needs both services on the same oVirt engine' % (
+                    instance.uuid, self.pool.name, migration.source_node)))
         self.vmops.stop(vm.id)
         change = types.Vm(**ovirt_vmops.vm_shape(instance.flavor))
         dest_cluster = self.pool.cluster_id(migration.dest_node)
@@ -150,6 +160,7 @@ class Migrations(object):
                 disk_id = self._import_disk(instance, size, reader)
             vm = self._vm_with_disk(instance, cluster_id, disk_id)
             vm_id, disk_id = vm.id, None   # the VM owns the disk now
+            ovirt_vmops.record_vm_id(instance, self.pool.name, vm_id)
             self.vmops.grow_root_disk(vm_id, instance.flavor.root_gb)
             for vif in network_info or []:
                 self.vmops.add_nic(vm_id, vif)

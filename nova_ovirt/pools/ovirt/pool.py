@@ -36,16 +36,20 @@ from cryptography import x509
 from cryptography.x509 import oid as x509_oid
 from oslo_log import log as logging
 import ovirtsdk4 as sdk
+from ovirtsdk4 import types
 
 import nova.conf
 from nova.compute import power_state
 from nova.compute import task_states
 from nova import exception as nova_exception
+from nova import objects
 
+from nova_ovirt import claims as claims_mod
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
 from nova_ovirt.pools import base
 from nova_ovirt.pools.ovirt import cache as vm_cache
+from nova_ovirt.pools.ovirt import claims as cluster_claims
 from nova_ovirt.pools.ovirt import console
 from nova_ovirt.pools.ovirt import images
 from nova_ovirt.pools.ovirt import inventory
@@ -97,24 +101,30 @@ def check_ca_file(group, path):
 
 
 def _engine(method):
-    """Run a pool method tagged with the request id, errors translated."""
+    """Run a pool method tagged with the request id, errors translated.
+
+    A failure names the operation, the node and the engine's reason.
+    """
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         context = args[0] if args and hasattr(args[0], 'request_id') \
             else None
-        self._require_ready()
+        instance = kwargs.get('instance') or next(
+            (a for a in args if isinstance(a, objects.Instance)), None)
+        nodename = getattr(instance, 'node', None) or next(
+            (a for a in args[:1] if isinstance(a, str)), None)
+        where = self.where(nodename)
+        self._require_ready(method.__name__, where)
         with ovirt_session.correlated(context):
             try:
                 return method(self, *args, **kwargs)
             except sdk.NotFoundError as e:
-                instance = kwargs.get('instance') or next(
-                    (a for a in args if hasattr(a, 'uuid')), None)
                 if instance is not None:
                     raise nova_exception.InstanceNotFound(
                         instance_id=instance.uuid)
-                raise ovirt_session.translate(e, method.__name__, self.name)
+                raise ovirt_session.translate(e, method.__name__, where)
             except sdk.Error as e:
-                raise ovirt_session.translate(e, method.__name__, self.name)
+                raise ovirt_session.translate(e, method.__name__, where)
     return wrapper
 
 
@@ -134,13 +144,22 @@ class OvirtPool(base.Pool):
         self._nodes = self._load_nodes()     # {cluster name: cluster id}
         self._clusters = {}                  # {cluster id: types.Cluster}
         self._profiles = {}                  # {vnic profile name: id}
+        #: Mapped profiles without a network filter (guests may spoof MACs).
+        self.unfiltered_profiles = []
         self.storage_domain_id = None
         self.engine_version = 0
         self._ready = False
         self._started = False
         #: Why the engine is not ready (last bootstrap failure), or None.
         self.last_error = None
+        #: The exception behind last_error (PoolConfigError names the
+        #: option to fix).
+        self.last_failure = None
         self._last_attempt = -RETRY_SECONDS
+        self.claims = cluster_claims.ClusterClaims(self.session)
+        self._heartbeats = claims_mod.Heartbeats()
+        #: Nodes whose claim another service took over while we ran.
+        self._handed_over = set()
         self._boot_lock = threading.Lock()
         self.cache = vm_cache.VmCache(
             self.session, self.cluster_ids, CONF.ovirt.power_state_cache_ttl,
@@ -244,12 +263,25 @@ class OvirtPool(base.Pool):
         clusters = self.session.read(
             lambda system: system.clusters_service().list())
         by_name = {c.name: c for c in clusters}
+        by_id = {c.id: c for c in clusters}
         for name in self._cluster_names():
             if name not in by_name:
-                raise exception.PoolConfigError(
+                error = exception.PoolConfigError(
                     g, 'clusters', self.conf.clusters,
                     'the engine has no cluster %r (it has: %s)' % (
                         name, ', '.join(sorted(by_name)) or 'none'))
+                known = by_id.get(self._nodes.get(name))
+                if known is not None:
+                    # The node existed: the engine changed under it, no
+                    # typo. Only this pool waits for the configuration.
+                    error = exception.PoolConfigError(
+                        g, 'clusters', self.conf.clusters,
+                        'cluster %r (id %s) was renamed to %r in the '
+                        'engine; its node stays unavailable until the '
+                        'option names it again' % (name, known.id,
+                                                   known.name))
+                    error.engine_changed = True
+                raise error
         sds = self.session.read(
             lambda system: system.storage_domains_service().list())
         sd = [s for s in sds if s.name == self.conf.storage_domain]
@@ -260,7 +292,14 @@ class OvirtPool(base.Pool):
                 ', '.join(sorted(s.name for s in sds)))
         profiles = self.session.read(
             lambda system: system.vnic_profiles_service().list())
-        self._check_profiles({p.name: p.id for p in profiles})
+        self._check_profiles({p.name: p for p in profiles})
+        if self._started:
+            # Only a started pool (nova-compute, the preflight) claims.
+            self.claims.acquire(
+                [by_name[n] for n in self._cluster_names()], self.host, g,
+                'clusters', self.conf.clusters)
+            for name in self._cluster_names():
+                self._heartbeats.beat(name)
         self._clusters = {by_name[n].id: by_name[n]
                           for n in self._cluster_names()}
         self._nodes = {n: by_name[n].id for n in self._cluster_names()}
@@ -287,56 +326,102 @@ class OvirtPool(base.Pool):
                 raise exception.PoolConfigError(
                     g, 'vnic_profile_mappings',
                     self.conf.vnic_profile_mappings,
-                    'the engine has no vNIC profile %r (for %r)' % (name, key))
-        default = self.conf.default_vnic_profile
-        if default and default not in known:
+                    'the engine has no vNIC profile %r (for %r; it has: %s)'
+                    % (name, key, ', '.join(sorted(known))))
+        mapped = sorted(set(self.conf.vnic_profile_mappings.values()))
+        unfiltered = [n for n in mapped if known[n].network_filter is None]
+        if unfiltered and self.conf.set_mac_anti_spoofing_filter:
+            self._set_mac_filter([known[n] for n in unfiltered])
+            unfiltered = []
+        for name in unfiltered:
+            LOG.warning('Pool %s: vNIC profile %s has no network filter: '
+                        'guests on it can send frames with any MAC '
+                        'address. Set the engine\'s %s filter on it, or '
+                        'let the driver do it ([%s] '
+                        'set_mac_anti_spoofing_filter = True)', self.name,
+                        name, ovirt_vif.NO_MAC_SPOOFING, g)
+        self.unfiltered_profiles = unfiltered
+        self._profiles = {name: p.id for name, p in known.items()}
+
+    def _set_mac_filter(self, profiles):
+        filters = self.session.read(
+            lambda system: system.network_filters_service().list())
+        nf = [f for f in filters if f.name == ovirt_vif.NO_MAC_SPOOFING]
+        if not nf:
             raise exception.PoolConfigError(
-                g, 'default_vnic_profile', default,
-                'the engine has no such vNIC profile (it has: %s)' %
-                ', '.join(sorted(known)))
-        self._profiles = known
+                self.group_name, 'set_mac_anti_spoofing_filter', True,
+                'the engine has no network filter %s' %
+                ovirt_vif.NO_MAC_SPOOFING)
+        change = types.VnicProfile(
+            network_filter=types.NetworkFilter(id=nf[0].id))
+        for profile in profiles:
+            self.session.read(
+                lambda system, pid=profile.id: system.vnic_profiles_service()
+                .profile_service(pid).update(change,
+                                             query=ovirt_session.q()))
+            LOG.info('Pool %s: vNIC profile %s now filters spoofed MAC '
+                     'addresses (%s)', self.name, profile.name,
+                     ovirt_vif.NO_MAC_SPOOFING)
 
     def _try_bootstrap(self, fatal):
+        """Connect and bootstrap; False (reason in last_error) if not.
+
+        ``fatal`` (at start): a configuration mistake raises, which stops
+        nova-compute. Anything the engine's side causes (unreachable, a
+        certificate that does not verify, a cluster renamed there) leaves
+        only this pool's nodes unavailable, with one log line per reason.
+        """
         with self._boot_lock:
             if self._ready:
                 return True
             try:
                 self._bootstrap()
-                self.last_error = None
+                self.last_error = self.last_failure = None
                 return True
-            except exception.PoolConfigError as e:
-                self.last_error = str(e)
-                if fatal:
-                    raise
-                LOG.exception('Pool %s: configuration error', self.name)
-            except sdk.AuthError as e:
-                error = exception.PoolConfigError(
-                    self.group_name, 'password', '***',
-                    'the engine refused user %s: %s' % (
-                        self.conf.username, ovirt_session.fault_text(e)))
-                self.last_error = str(error)
-                if fatal:
-                    raise error
-                LOG.error('Pool %s: %s', self.name, error)
             except Exception as e:
-                self.last_error = ovirt_session.fault_text(e)
-                if fatal and isinstance(e, sdk.Error) and \
-                        ovirt_session.is_tls_error(e) and \
-                        ovirt_session.is_transport_error(e):
-                    raise exception.PoolConfigError(
-                        self.group_name, 'ca_file', self.conf.ca_file,
-                        'the engine\'s certificate does not verify: %s'
-                        % ovirt_session.fault_text(e))
-                LOG.warning('Pool %s: engine %s unavailable, its nodes are '
-                            'unavailable until it answers: %s', self.name,
-                            self.conf.url, ovirt_session.fault_text(e))
+                failure = self._failure(e)
+            if fatal and isinstance(failure, exception.PoolConfigError) \
+                    and not getattr(failure, 'engine_changed', False):
+                self.last_error, self.last_failure = str(failure), failure
+                raise failure
+            text = str(failure) if isinstance(
+                failure, exception.PoolConfigError) else \
+                ovirt_session.fault_text(failure)
+            if text != self.last_error:
+                # One line per reason, not one per retry.
+                LOG.error('Pool %s: engine %s unavailable, the pool\'s '
+                          'nodes are unavailable until it answers: %s',
+                          self.name, self.conf.url, text)
+            self.last_error, self.last_failure = text, failure
             return False
+
+    def _failure(self, error):
+        """The bootstrap's error as what the operator must act on."""
+        if isinstance(error, exception.PoolConfigError):
+            return error
+        if isinstance(error, sdk.AuthError):
+            return exception.PoolConfigError(
+                self.group_name, 'password', '***',
+                'the engine refused user %s: %s' % (
+                    self.conf.username, ovirt_session.fault_text(error)))
+        if isinstance(error, sdk.Error) and \
+                ovirt_session.is_tls_error(error) and \
+                ovirt_session.is_transport_error(error):
+            failure = exception.PoolConfigError(
+                self.group_name, 'ca_file', self.conf.ca_file,
+                'the engine\'s certificate does not verify: %s'
+                % ovirt_session.fault_text(error))
+            # The engine's certificate may have changed (or the CA file
+            # was not renewed): the other pools keep serving.
+            failure.engine_changed = True
+            return failure
+        return error
 
     def _reconnect(self):
         """Poller tick: True when the engine is ready for event reads."""
         return self._ready or self._try_bootstrap(fatal=False)
 
-    def _require_ready(self):
+    def _require_ready(self, operation='connect', where=None):
         # Requests made while the engine is away try to reconnect at most
         # every RETRY_SECONDS; the poller keeps trying in the background.
         now = time.monotonic()
@@ -344,9 +429,16 @@ class OvirtPool(base.Pool):
             self._last_attempt = now
             self._try_bootstrap(fatal=False)
         if not self._ready:
-            raise exception.BackendUnavailable(
-                backend='oVirt engine', target=self.conf.url,
-                reason='not connected yet')
+            raise exception.BackendUnavailableDuring(
+                operation=operation, target=where or self.where(),
+                backend='the oVirt engine',
+                reason=self.last_error or 'not connected yet')
+
+    def where(self, nodename=None):
+        """How faults name the place of a failure."""
+        if nodename:
+            return 'node %s (pool %s)' % (nodename, self.name)
+        return 'pool %s' % self.name
 
     @property
     def image_api(self):
@@ -381,7 +473,41 @@ class OvirtPool(base.Pool):
             raise exception.NodeNotFound(nodename=nodename)
 
     def node_is_available(self, nodename):
-        return self._ready and nodename in self._nodes
+        return (self._ready and nodename in self._nodes and
+                nodename not in self._handed_over)
+
+    # -- claims (nova-ovirt-manage claim) ----------------------------------
+
+    def read_claims(self):
+        """{node: Claim or None} for the configured clusters."""
+        return self.claims.read_all(self._cluster_names())
+
+    def take_over_claim(self, nodename, force=False):
+        self._check_node_name(nodename)
+        self.claims.take_over(nodename, self.host, force)
+
+    def release_claim(self, nodename):
+        self._check_node_name(nodename)
+        return self.claims.release(nodename, self.host)
+
+    def _check_node_name(self, nodename):
+        if nodename not in self._cluster_names():
+            raise exception.NodeNotFound(nodename=nodename)
+
+    def _heartbeat(self, nodename):
+        """Refresh this service's claim on the node's cluster, once a
+        minute (the resource tracker asks every node every minute)."""
+        if not self._heartbeats.due(nodename):
+            return
+        if not self.claims.heartbeat(self.cluster_id(nodename), self.host):
+            if nodename not in self._handed_over:
+                LOG.error('[%s] clusters: oVirt cluster %r was handed over '
+                          'to another nova-compute service; node %s is '
+                          'unavailable here', self.group_name, nodename,
+                          nodename)
+            self._handed_over.add(nodename)
+            raise exception.NodeNotFound(nodename=nodename)
+        self._heartbeats.beat(nodename)
 
     def describe(self):
         """What the engine bootstrap found, for nova-ovirt-status.
@@ -412,8 +538,6 @@ class OvirtPool(base.Pool):
             }
         sd = self.inventory.storage_domain()
         used = dict(self.conf.vnic_profile_mappings)
-        if self.conf.default_vnic_profile:
-            used['(default)'] = self.conf.default_vnic_profile
         found.update(
             engine_version=self.engine_version,
             clusters=clusters,
@@ -423,7 +547,9 @@ class OvirtPool(base.Pool):
                 'available_gb': (sd.available or 0) // inventory.GiB,
                 'used_gb': (sd.used or 0) // inventory.GiB},
             vnic_profiles={key: {'name': name,
-                                 'id': self._profiles.get(name)}
+                                 'id': self._profiles.get(name),
+                                 'mac_filter': name not in
+                                 self.unfiltered_profiles}
                            for key, name in used.items()})
         return found
 
@@ -439,6 +565,7 @@ class OvirtPool(base.Pool):
 
     @_engine
     def get_available_resource(self, nodename):
+        self._heartbeat(nodename)
         cluster = self._cluster(nodename)
         return inventory.resources(
             cluster, self.inventory.hosts(cluster.id),
@@ -451,6 +578,11 @@ class OvirtPool(base.Pool):
         return self.inventory.hardware(cluster_id,
                                        self._nova_memory_mb(cluster_id))
 
+    @_engine
+    def shared_inventory(self, nodename):
+        self.cluster_id(nodename)
+        return self.inventory.shared()
+
     def node_traits(self, nodename):
         cluster = self._clusters.get(self._nodes.get(nodename))
         if cluster is None or cluster.cpu is None:
@@ -459,8 +591,10 @@ class OvirtPool(base.Pool):
         return {trait} if trait else set()
 
     def profile_id_for(self, vif):
+        """The vNIC profile id of a port; UnmappedNetwork if its network
+        has no mapping."""
         name = ovirt_vif.profile_name(vif, self.conf.vnic_profile_mappings,
-                                      self.conf.default_vnic_profile)
+                                      self.group_name)
         try:
             return self._profiles[name]
         except KeyError:
@@ -480,8 +614,9 @@ class OvirtPool(base.Pool):
     def list_instance_uuids(self):
         if not self._ready:
             # Never claim instances are gone because the engine is away.
-            LOG.warning('Pool %s: engine unavailable, listing no '
-                        'instances', self.name)
+            # (Why it is away was logged once, when it went.)
+            LOG.debug('Pool %s: engine unavailable, listing no '
+                      'instances', self.name)
             return []
         return sorted(self._listing())
 
@@ -568,7 +703,7 @@ class OvirtPool(base.Pool):
 
     @_engine
     def attach_interface(self, context, instance, image_meta, vif):
-        self.vmops.attach_interface(instance, vif)
+        self.vmops.attach_interface(instance, vif, image_meta)
 
     @_engine
     def detach_interface(self, context, instance, vif):

@@ -76,13 +76,30 @@ def as_list(result):
     return result
 
 
+# libcurl's (code, 'message') as the SDK formats pycurl errors, with or
+# without the pycurl handle's repr in front ("Failed to read response:
+# [(<pycurl.Curl object at 0x...>, 7, 'Failed to connect ...')]").
+_CURL_ERROR = re.compile(
+    r"\(\s*(?:<[^>]*>\s*,\s*)?(\d+)\s*,\s*['\"](.*?)['\"]\s*\)")
+_REPR = re.compile(r'<[^<>]* object at 0x[0-9a-fA-F]+>')
+
+
 def fault_text(error):
-    """The engine's own words for a failure: fault reason and detail."""
+    """The engine's own words for a failure: fault reason and detail.
+
+    Errors the SDK makes from libcurl's become libcurl's message alone:
+    the user reads it in the instance fault, which must not show library
+    objects or their reprs.
+    """
     fault = getattr(error, 'fault', None)
     if fault is not None and (fault.reason or fault.detail):
         parts = [p for p in (fault.reason, fault.detail) if p]
         return ': '.join(parts)
-    return str(error) or error.__class__.__name__
+    text = str(error) or error.__class__.__name__
+    curl = _CURL_ERROR.findall(text)
+    if curl:
+        return '; '.join(message for _code, message in curl)
+    return _REPR.sub('', text).strip() or error.__class__.__name__
 
 
 def is_transport_error(error):
@@ -130,13 +147,17 @@ def try_remove(session, service_of):
 
 
 def translate(error, operation, target):
-    """An SDK error as the nova exception that keeps the engine's reason."""
+    """An SDK error as the nova exception that keeps the engine's reason.
+
+    ``target`` names where it failed (``node cluster1 (pool engine1)``).
+    """
     if isinstance(error, nova_exception.NovaException):
         return error
     if isinstance(error, sdk.Error) and (
             is_transport_error(error) or error.code in _RETRY_CODES):
-        return exception.BackendUnavailable(
-            backend='oVirt engine', target=target, reason=fault_text(error))
+        return exception.BackendUnavailableDuring(
+            operation=operation, backend='the oVirt engine', target=target,
+            reason=fault_text(error))
     return exception.BackendOperationFailed(
         operation=operation, target=target, reason=fault_text(error))
 

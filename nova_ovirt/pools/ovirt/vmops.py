@@ -15,7 +15,14 @@
 """Lifecycle of Nova's VMs on one engine.
 
 Every VM is found through its ownership mark (``description``), never by
-name. Changing requests are not retried blindly: a VM add that may or may
+name, and cross-checked with the VM id recorded on Nova's side at spawn
+(``instance.system_metadata``, which nova saves after spawn): the mark is
+free text an engine admin can edit or copy (a cloned VM keeps it). Two VMs
+carrying one instance's mark are a conflict: the driver changes neither,
+logs both ids, and reports the recorded VM's state. A Nova VM whose mark
+was edited away is still found by its recorded id.
+
+Changing requests are not retried blindly: a VM add that may or may
 not have reached the engine is looked for by its mark before it is tried
 again. What a failed spawn created is removed before the error goes up,
 with the engine's own reason in the message (nova records it as the
@@ -30,11 +37,14 @@ from oslo_utils import excutils
 import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 
+from nova.compute import power_state
 from nova import exception as nova_exception
 from nova.virt import hardware
 
 from nova_ovirt import exception
+from nova_ovirt import guest_config
 from nova_ovirt.pools.ovirt import cache as vm_cache
+from nova_ovirt.pools.ovirt import guest_settings
 from nova_ovirt.pools.ovirt import session as ovirt_session
 from nova_ovirt.pools.ovirt import vif as ovirt_vif
 
@@ -49,6 +59,32 @@ RUNNING = (S.UP, S.POWERING_UP, S.REBOOT_IN_PROGRESS, S.MIGRATING,
 # Statuses in which the engine refuses changes for a moment.
 LOCKED = (S.IMAGE_LOCKED,)
 RESIZE_MARK = 'nova-ovirt:resize'
+
+
+#: system_metadata key of the engine VM id, per pool: a move between two
+#: engines leaves the instance a VM in each until confirm.
+VM_ID_KEY = 'nova_ovirt_vm_id:%s'
+
+
+def _system_metadata(instance):
+    if not instance.obj_attr_is_set('system_metadata'):
+        try:
+            return instance.system_metadata     # lazy-loaded from nova's DB
+        except nova_exception.NovaException:
+            # An instance without a context (never saved) has none yet.
+            instance.system_metadata = {}
+    return instance.system_metadata
+
+
+def recorded_vm_id(instance, pool_name):
+    """The engine VM id Nova recorded for the instance in the pool."""
+    return _system_metadata(instance).get(VM_ID_KEY % pool_name)
+
+
+def record_vm_id(instance, pool_name, vm_id):
+    """Record the instance's VM; nova saves the instance after spawn and
+    after finish_migration."""
+    _system_metadata(instance)[VM_ID_KEY % pool_name] = vm_id
 
 
 def vm_name(instance):
@@ -112,27 +148,80 @@ class VmOps(object):
 
     # -- finding -----------------------------------------------------------
 
-    def find_vm(self, instance_uuid, follow=None):
-        """The Nova-owned VM of the instance, or None (search by mark)."""
+    def find_vm(self, instance_uuid, follow=None, recorded=None,
+                any_cluster=False):
+        """The Nova-owned VM of the instance, or None (search by mark).
+
+        ``recorded``: the VM id Nova recorded at spawn; a marked VM with
+        another id is a copy (OwnershipConflict), and the recorded VM is
+        found by its id even when its mark was edited away.
+        ``any_cluster``: look in every cluster of the engine, not only the
+        pool's: a move between two nova-compute services that share the
+        engine (doc/source/topology.rst).
+        """
         vms = ovirt_session.as_list(self.session.read(
             lambda system: system.vms_service().list(
                 search=vm_cache.find_search(instance_uuid), follow=follow)))
         ours = [v for v in vms if vm_cache.owner_of(v) == instance_uuid
                 and v.cluster is not None
-                and v.cluster.id in self.pool.cluster_ids()]
-        if len(ours) > 1:
-            # A move between clusters keeps two until confirm: the one on
-            # the instance's current node comes first.
-            ours.sort(key=lambda v: v.status != S.DOWN)
-        return ours[0] if ours else None
+                and (any_cluster or v.cluster.id in self.pool.cluster_ids())]
+        copies = [v for v in ours if recorded and v.id != recorded]
+        if len(ours) > 1 or copies:
+            self._conflict(instance_uuid, recorded, ours)
+        if ours:
+            return ours[0]
+        if recorded:
+            return self._recorded_vm(instance_uuid, recorded, follow,
+                                     any_cluster)
+        return None
+
+    def _conflict(self, instance_uuid, recorded, vms):
+        vm_ids = sorted(v.id for v in vms)
+        LOG.error('Ownership conflict: engine VMs %s all carry the mark of '
+                  'instance %s (Nova recorded VM %s); the driver changes '
+                  'none of them until an engine administrator removes the '
+                  'mark from the copies', ', '.join(vm_ids), instance_uuid,
+                  recorded or 'none')
+        raise exception.OwnershipConflict(
+            instance=instance_uuid, count=len(set(vm_ids) | (
+                {recorded} if recorded else set())),
+            vm_ids=', '.join(sorted(set(vm_ids) | (
+                {recorded} if recorded else set()))))
+
+    def _recorded_vm(self, instance_uuid, vm_id, follow=None,
+                     any_cluster=False):
+        """The recorded VM when its mark is gone (edited by an admin)."""
+        try:
+            vm = self.get_vm(vm_id, follow=follow) if follow else \
+                self.get_vm(vm_id)
+        except sdk.NotFoundError:
+            return None
+        if vm.cluster is None or not (
+                any_cluster or vm.cluster.id in self.pool.cluster_ids()):
+            return None
+        if vm_cache.owner_of(vm) != instance_uuid:
+            LOG.warning('VM %s of instance %s lost its ownership mark '
+                        '(description %r); it is still the instance\'s by '
+                        'the id Nova recorded', vm.id, instance_uuid,
+                        vm.description)
+        return vm
+
+    def owned_vm(self, instance, follow=None, any_cluster=False):
+        """find_vm cross-checked with the id Nova recorded."""
+        return self.find_vm(
+            instance.uuid, follow=follow,
+            recorded=recorded_vm_id(instance, self.pool.name),
+            any_cluster=any_cluster)
 
     def vm_id(self, instance):
-        """Id of the instance's VM; InstanceNotFound if there is none."""
-        rec = self.cache.peek(instance.uuid)
-        if rec is not None:
-            return rec.id
+        """Id of the instance's VM, for an action on it; InstanceNotFound
+        if there is none, OwnershipConflict if it has copies.
+
+        Always one search, never the cache: an action must not reach a VM
+        that is no longer (or not only) the instance's.
+        """
         read_at = time.monotonic()
-        vm = self.find_vm(instance.uuid)
+        vm = self.owned_vm(instance)
         if vm is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
         self.cache.put_vm(vm, read_at=read_at)
@@ -171,20 +260,29 @@ class VmOps(object):
                        'pools')
         if self.find_vm(instance.uuid) is not None:
             raise nova_exception.InstanceExists(name=instance.name)
+        # Every port must have a profile before anything is created.
+        for vif in network_info or []:
+            self.pool.profile_id_for(vif)
         cluster_id = self.pool.cluster_id(instance.node)
+        # Settings the engine cannot express fail here, before anything
+        # exists; the fault names the property.
+        guest = self.guest(instance, cluster_id, image_meta)
         vm_id = None
         try:
             template_id = self.pool.images.template_for(
                 context, image_meta, cluster_id)
             init = initialization(instance, admin_password)
-            vm = self._add_vm(instance, cluster_id, template_id, init)
+            vm = self._add_vm(instance, cluster_id, template_id, init,
+                              guest.vm_params)
             vm_id = vm.id
+            record_vm_id(instance, self.pool.name, vm_id)
             self.cache.put_vm(vm)
             self.wait_status(vm_id, (S.DOWN,), self.pool.spawn_timeout,
                              'creating VM %s' % vm_id)
+            self.set_root_disk_interface(vm_id, guest.disk_interface)
             self.grow_root_disk(vm_id, instance.flavor.root_gb)
             for vif in network_info or []:
-                self.add_nic(vm_id, vif)
+                self.add_nic(vm_id, vif, guest.nic_interface)
             if power_on:
                 self.start(vm_id, use_cloud_init=init is not None)
         except Exception as e:
@@ -193,9 +291,30 @@ class VmOps(object):
                           instance=instance)
             if vm_id is not None:
                 self.remove_vm(vm_id, instance.uuid)
-            raise ovirt_session.translate(e, 'spawn', instance.uuid)
+            raise ovirt_session.translate(e, 'spawn',
+                                          self.pool.where(instance.node))
 
-    def _add_vm(self, instance, cluster_id, template_id, init):
+    def guest(self, instance, cluster_id, image_meta=None):
+        """OvirtGuest: the flavor's and image's settings as VM parameters.
+
+        :raises UnsupportedGuestProperty: naming what the engine cannot do
+        """
+        settings = guest_config.read(
+            instance.flavor, guest_config.image_meta_of(instance, image_meta),
+            instance.node)
+        cluster = None
+        if guest_settings.needs_cluster(settings):
+            cluster = self.session.read(
+                lambda system: system.clusters_service().cluster_service(
+                    cluster_id).get())
+        return guest_settings.resolve(settings, cluster, instance.node)
+
+    def _add_vm(self, instance, cluster_id, template_id, init,
+                guest_params=None):
+        shape = vm_shape(instance.flavor)
+        # The image's and flavor's settings, topology included, win over
+        # the flavor's plain shape.
+        shape.update(guest_params or {})
         vm = types.Vm(
             name=vm_name(instance),
             description=vm_cache.mark(instance.uuid),
@@ -204,7 +323,7 @@ class VmOps(object):
             template=types.Template(id=template_id),
             type=types.VmType.SERVER,
             initialization=init,
-            **vm_shape(instance.flavor))
+            **shape)
 
         def add(system):
             return system.vms_service().add(
@@ -243,6 +362,17 @@ class VmOps(object):
         boot = [a for a in atts if a.bootable] or atts
         return boot[0] if boot else None
 
+    def set_root_disk_interface(self, vm_id, interface):
+        """The root disk on the bus the image asks for (hw_disk_bus)."""
+        att = self.root_attachment(vm_id)
+        if interface is None or att is None or att.interface == interface:
+            return
+        self.session.read(
+            lambda system: self._svc(system, vm_id).disk_attachments_service()
+            .attachment_service(att.id).update(
+                types.DiskAttachment(interface=interface),
+                query=ovirt_session.q()))
+
     def grow_root_disk(self, vm_id, root_gb):
         """Root disk up to root_gb (never shrunk: data would be lost)."""
         att = self.root_attachment(vm_id)
@@ -265,9 +395,11 @@ class VmOps(object):
             lambda d: d.status == types.DiskStatus.OK,
             self.pool.spawn_timeout, 'resizing disk %s' % disk.id)
 
-    def add_nic(self, vm_id, vif):
+    def add_nic(self, vm_id, vif, interface=None):
         profile_id = self.pool.profile_id_for(vif)
         nic = ovirt_vif.nic_for(vif, profile_id)
+        if interface is not None:
+            nic.interface = interface  # the image's hw_vif_model
 
         def add(system):
             return self._svc(system, vm_id).nics_service().add(
@@ -377,8 +509,12 @@ class VmOps(object):
     # -- destroy -----------------------------------------------------------
 
     def destroy(self, instance, keep_for_revert=False):
-        """Stop and remove the instance's VM; a VM already gone is fine."""
-        vm = self.find_vm(instance.uuid)
+        """Stop and remove the instance's VM; a VM already gone is fine.
+
+        Only the VM that is the instance's by its mark and by the id Nova
+        recorded: never a copy an engine admin made (OwnershipConflict).
+        """
+        vm = self.owned_vm(instance)
         if vm is None:
             self.cache.drop(instance.uuid)
             return
@@ -414,24 +550,48 @@ class VmOps(object):
     # -- info --------------------------------------------------------------
 
     def info(self, instance, use_cache=True):
+        recorded = recorded_vm_id(instance, self.pool.name)
         max_age = None if use_cache else 0
         rec = self.cache.get(instance.uuid, max_age=max_age)
-        if rec is None and use_cache:
-            # Maybe created after the last listing: ask once for it.
+        # Not in the listing (created after it), or the listing's VM is
+        # not the one Nova recorded (a copy with the same mark): ask.
+        mismatch = rec is not None and recorded and rec.id != recorded
+        if mismatch or (rec is None and (use_cache or recorded)):
             read_at = time.monotonic()
-            vm = self.find_vm(instance.uuid)
-            rec = self.cache.put_vm(vm, read_at=read_at) \
-                if vm is not None else None
+            try:
+                vm = self.find_vm(instance.uuid, recorded=recorded)
+            except exception.OwnershipConflict:
+                return self._conflict_info(recorded)
+            rec = None
+            if vm is not None:
+                rec = (self.cache.put_vm(vm, read_at=read_at)
+                       or vm_cache.record_of(vm))
         if rec is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
         return hardware.InstanceInfo(
             state=vm_cache.to_power_state(rec.status, rec.crashed),
             internal_id=rec.id)
 
+    def _conflict_info(self, recorded):
+        """The state of the VM Nova recorded, read and changed nothing;
+        NOSTATE without one (nova's power sync then leaves it alone)."""
+        if recorded:
+            try:
+                vm = self.get_vm(recorded)
+                return hardware.InstanceInfo(
+                    state=vm_cache.to_power_state(vm.status),
+                    internal_id=vm.id)
+            except sdk.NotFoundError:
+                pass
+        return hardware.InstanceInfo(state=power_state.NOSTATE)
+
     # -- interfaces --------------------------------------------------------
 
-    def attach_interface(self, instance, vif):
-        self.add_nic(self.vm_id(instance), vif)
+    def attach_interface(self, instance, vif, image_meta=None):
+        vm_id = self.vm_id(instance)
+        guest = self.guest(instance, self.pool.cluster_id(instance.node),
+                           image_meta)
+        self.add_nic(vm_id, vif, guest.nic_interface)
 
     def detach_interface(self, instance, vif):
         vm_id = self.vm_id(instance)

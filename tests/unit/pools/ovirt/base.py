@@ -50,6 +50,10 @@ MiB = 1024 ** 2
 _IDS = itertools.count(int.from_bytes(os.urandom(2), 'big') * 1000)
 
 
+#: The tenant network of the tests' ports, mapped by its UUID.
+NET_ID = '3cb9bc59-5699-4588-a4b1-b87f96708bc6'
+
+
 class FakeImageAPI(object):
     """Glance as nova's image API shows it: chunks out, a reader in."""
 
@@ -143,7 +147,8 @@ class SimTestCase(oslotest_base.BaseTestCase):
                       password=self.sim.password, ca_file=self.sim.ca_file,
                       clusters=['cluster1', 'cluster2'],
                       storage_domain='data',
-                      vnic_profile_mappings={'physnet1': 'physnet1'})
+                      vnic_profile_mappings={'physnet1': 'physnet1',
+                                             NET_ID: 'ovirtmgmt'})
         values.update(overrides)
         for key, value in values.items():
             self.flags.config(group=group, **{key: value})
@@ -178,6 +183,6 @@ class SimTestCase(oslotest_base.BaseTestCase):
         return {'id': port,
                 'address': address or '52:54:00:%02x:%02x:%02x' % tuple(
                     os.urandom(3)),
-                'network': {'id': 'net', 'label': 'private',
+                'network': {'id': NET_ID, 'label': 'private',
                             'meta': {'physical_network': physnet}
                             if physnet else {}}}

@@ -20,6 +20,7 @@ import threading
 import time
 
 import fixtures
+import ovirtsdk4 as sdk
 
 from nova_ovirt import exception
 from ovirt_engine_sim import tls as sim_tls
@@ -44,13 +45,18 @@ class TestSession(base.SimTestCase):
         api = self._session().login()
         self.assertIsNotNone(api.product_info)
 
-    def test_wrong_ca_is_a_clear_config_error(self):
+    def test_wrong_ca_makes_only_the_pool_unavailable(self):
+        # A TLS failure is the engine's side (its certificate changed) as
+        # often as a typo: the pool's nodes wait, the service runs.
         other = self.useFixture(fixtures.TempDir()).path
         ca_file, _ = sim_tls.setup(other, '127.0.0.1')
-        e = self.assertRaises(exception.PoolConfigError,
-                              self.make_pool, ca_file=ca_file)
+        pool = self.make_pool(ca_file=ca_file)
+        self.assertFalse(pool.node_is_available('cluster1'))
+        e = pool.last_failure
+        self.assertIsInstance(e, exception.PoolConfigError)
         self.assertEqual('ca_file', e.option)
         self.assertIn('does not verify', str(e))
+        self.assertNotIn('pycurl', str(e))
 
     def test_ca_file_missing_or_not_pem(self):
         e = self.assertRaises(exception.PoolConfigError, self.make_pool,
@@ -145,8 +151,7 @@ class TestConfig(base.SimTestCase):
     def test_engine_errors_at_start(self):
         for option, value in (('clusters', ['cluster1', 'nope']),
                               ('storage_domain', 'nope'),
-                              ('vnic_profile_mappings', {'p': 'nope'}),
-                              ('default_vnic_profile', 'nope')):
+                              ('vnic_profile_mappings', {'p': 'nope'})):
             e = self.assertRaises(exception.PoolConfigError, self.make_pool,
                                   **{option: value})
             self.assertEqual(option, e.option)
@@ -172,6 +177,52 @@ class TestConfig(base.SimTestCase):
             time.sleep(0.1)
         self.assertTrue(again.node_is_available('cluster1'))
         self.assertEqual(16, again.get_inventory('cluster1')['VCPU']['total'])
+
+    def test_renamed_cluster_makes_only_the_pool_unavailable(self):
+        pool = self.make_pool()
+        pool.stop()
+        cluster = self.sim.store.by_name('clusters', 'cluster1')
+        with self.sim.store.lock:
+            cluster.name = 'cluster1-renamed'
+        logger = self.useFixture(fixtures.FakeLogger(level=logging.ERROR))
+        again = self.make_pool()          # no exception: nova-compute runs
+        self.assertFalse(again.node_is_available('cluster1'))
+        e = again.last_failure
+        self.assertEqual('clusters', e.option)
+        self.assertIn("renamed to 'cluster1-renamed'", str(e))
+        self.assertIn(cluster.id, str(e))
+        # Retries do not repeat the line.
+        for _ in range(3):
+            again._try_bootstrap(fatal=False)
+        lines = [line for line in logger.output.splitlines()
+                 if 'renamed' in line]
+        self.assertEqual(1, len(lines), logger.output)
+        # A name the engine never had (no node of that name was known) is
+        # a typo and still stops the service.
+        self.assertRaises(exception.PoolConfigError, self.make_pool,
+                          name='other', clusters=['cluster-typo'])
+
+    def test_faults_show_no_library_objects(self):
+        self.sim.faults.outage_start()
+        self.addCleanup(self.sim.faults.outage_end)
+        pool = self.make_pool(timeout=2)
+        inst = self.instance()
+        e = self.assertRaises(exception.BackendUnavailable, pool.get_info,
+                              inst)
+        text = e.format_message()
+        self.assertIn('get_info failed on node cluster1 (pool engine1)',
+                      text)
+        self.assertIn('Failed to connect', text)
+        for raw in ('pycurl', 'object at 0x', '(7,', 'Error while sending'):
+            self.assertNotIn(raw, text)
+        # libcurl's message alone, also from the reply reader's form.
+        error = sdk.Error("Failed to read response: [(<pycurl.Curl object "
+                          "at 0x7f3a2c1b2d30>, 60, 'SSL certificate "
+                          "problem: unable to get local issuer "
+                          "certificate')]")
+        self.assertEqual('SSL certificate problem: unable to get local '
+                         'issuer certificate',
+                         ovirt_session.fault_text(error))
 
     def test_never_known_nodes_are_empty(self):
         self.sim.faults.outage_start()

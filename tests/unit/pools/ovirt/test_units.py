@@ -52,26 +52,52 @@ class TestInventoryMath(testtools.TestCase):
     def test_up_hosts_only(self):
         hw = inventory.hardware(
             [host(), host(sockets=1, cores=8, threads=2, sched_gib=63),
-             host('maintenance', sockets=8), host('non_responsive')],
-            200 * GiB + 5)
+             host('maintenance', sockets=8), host('non_responsive')])
         self.assertEqual({'total': 24, 'max_unit': 16}, hw[orc.VCPU])
         self.assertEqual({'total': 94 * 1024, 'max_unit': 63 * 1024},
                          hw[orc.MEMORY_MB])
-        self.assertEqual({'total': 200, 'max_unit': 200}, hw[orc.DISK_GB])
+        # Storage is the domain's sharing provider's, never a cluster's.
+        self.assertNotIn(orc.DISK_GB, hw)
 
     def test_empty_cluster_reports_zero_and_placement_drops_it(self):
-        hw = inventory.hardware([host('maintenance')], 100 * GiB)
+        hw = inventory.hardware([host('maintenance')])
         self.assertEqual(0, hw[orc.VCPU]['total'])
         self.assertEqual(0, hw[orc.MEMORY_MB]['total'])
-        inv = placement.build_inventory(hw, {})
-        self.assertEqual([orc.DISK_GB], list(inv))
+        self.assertEqual({}, placement.build_inventory(hw, {}))
+
+    def test_storage_domain_total_is_its_size_reserved_what_others_use(self):
+        # 100 GiB used of which Nova's guests' disks hold 30 GiB + 1 byte;
+        # 400 GiB free: the domain is 500 GiB, others use 70 GiB - 1 byte
+        # (rounded up to 70).
+        sd = types.StorageDomain(id='sd-1', used=100 * GiB,
+                                 available=400 * GiB)
+        storage = inventory.shared_storage(sd, 30 * GiB + 1)
+        self.assertEqual('sd-1', storage.uuid)
+        self.assertEqual('sd-1', storage.aggregate)
+        self.assertEqual({orc.DISK_GB: {'total': 500, 'max_unit': 500,
+                                        'reserved': 70}}, storage.hardware)
+        inv = placement.build_inventory(storage.hardware, {})
+        self.assertEqual(70, inv[orc.DISK_GB]['reserved'])
+        self.assertEqual(500, inv[orc.DISK_GB]['total'])
+
+    def test_nova_disk_bytes_counts_marked_vms_on_the_domain_only(self):
+        def vm(description, *disks):
+            return types.Vm(description=description, disk_attachments=[
+                types.DiskAttachment(disk=types.Disk(
+                    actual_size=size, storage_domains=[
+                        types.StorageDomain(id=sd)]))
+                for sd, size in disks])
+        vms = [vm(vm_cache.mark('3f0c9a52-6a8e-4a1e-9d0b-2f8a7c1e5b11'),
+                  ('sd-1', 5 * GiB), ('sd-2', 7 * GiB)),
+               vm('the operator\'s VM', ('sd-1', 11 * GiB))]
+        self.assertEqual(5 * GiB, inventory.nova_disk_bytes(vms, 'sd-1'))
 
     def test_memory_of_nova_guests_is_counted_once(self):
         # The engine's schedulable memory already lost what Nova's running
         # guests hold; placement subtracts their allocations again, so the
         # pool adds them back. Memory of guests Nova does not know stays
         # out.
-        hw = inventory.hardware([host(sched_gib=28)], 0,
+        hw = inventory.hardware([host(sched_gib=28)],
                                 nova_memory_mb=3 * 1024)
         self.assertEqual({'total': 31 * 1024, 'max_unit': 28 * 1024},
                          hw[orc.MEMORY_MB])
@@ -165,15 +191,25 @@ class TestFlavorAndVifs(testtools.TestCase):
         t = vmops.cpu_topology(self.flavor(6, **{'hw:cpu_cores': '4'}))
         self.assertEqual((6, 1, 1), (t.sockets, t.cores, t.threads))
 
-    def test_profile_mapping(self):
-        mappings = {'physnet1': 'p1', 'private': 'p2'}
+    def test_profile_mapping_by_physnet_then_network_uuid(self):
+        net = '3cb9bc59-5699-4588-a4b1-b87f96708bc6'
+        mappings = {'physnet1': 'p1', net: 'p2', 'private': 'p3'}
         vif = {'id': 'a' * 36, 'network': {
-            'label': 'private', 'meta': {'physical_network': 'physnet1'}}}
-        self.assertEqual('p1', ovirt_vif.profile_name(vif, mappings, 'd'))
+            'id': net, 'label': 'private',
+            'meta': {'physical_network': 'physnet1'}}}
+        self.assertEqual('p1', ovirt_vif.profile_name(vif, mappings, 'g'))
         vif['network']['meta'] = {}
-        self.assertEqual('p2', ovirt_vif.profile_name(vif, mappings, 'd'))
-        vif['network']['label'] = 'other'
-        self.assertEqual('d', ovirt_vif.profile_name(vif, mappings, 'd'))
+        self.assertEqual('p2', ovirt_vif.profile_name(vif, mappings, 'g'))
+
+    def test_network_name_is_never_a_key_and_there_is_no_default(self):
+        # A tenant names its network after a mapped key: no profile.
+        vif = {'id': 'a' * 36, 'network': {
+            'id': 'net-uuid', 'label': 'physnet1', 'meta': {}}}
+        e = self.assertRaises(exception.UnmappedNetwork,
+                              ovirt_vif.profile_name, vif,
+                              {'physnet1': 'p1'}, 'ovirt_pool:engine1')
+        self.assertIn('net-uuid (physnet1)', str(e))
+        self.assertIn('[ovirt_pool:engine1] vnic_profile_mappings', str(e))
 
 
 class TestVncRelay(testtools.TestCase):
