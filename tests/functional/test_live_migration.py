@@ -275,3 +275,34 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
         self.assertUsage(dest, 'ovirt-tiny')
         self.assertUsage(source)
         self._delete_and_check(server)
+
+    def test_force_complete_pauses_until_done_then_runs_on_destination(self):
+        # Slow enough to force; post-copy not permitted: the guest pauses.
+        self.flags(live_migration_bandwidth=2, group='libvirt')
+        self.addCleanup(self._abort_libvirt_jobs)
+        server = self._boot_running()
+        dest = self._other_node(server)
+        before = ticks(self.console_log(server))[-1]
+
+        self._migrate_live(server, dest)
+        migration = self._migration(server, ['running'])
+        base.wait_until(
+            lambda: [m for m in self.admin_api.api_get(
+                '/servers/%s/migrations' % server['id']
+            ).body['migrations'] if m['memory_processed_bytes']], 60,
+            interval=0.5, message='migration progress in the API')
+        self.admin_api.api_post(
+            '/servers/%s/migrations/%s/action' % (server['id'],
+                                                  migration['id']),
+            {'force_complete': None}, check_response_status=[202])
+
+        server = self._wait_for_server_on(server, dest)
+        self.assertEqual('completed',
+                         self._migration(server, ['completed'])['status'])
+        # Running again (not left paused) on the destination, still
+        # counting on from where it was.
+        self.assertDomain(server, 'running')
+        self._wait_for_ticks(server, 2)
+        self.assertGreater(ticks(self.console_log(server))[0], before)
+        self.assertNotIn(guest_image.GUEST_OK_LINE, self.console_log(server))
+        self._delete_and_check(server)
