@@ -101,6 +101,20 @@ class OvirtDriver(driver.ComputeDriver):
                 return pool
         raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
 
+    def _pool_of_allocations(self, allocations):
+        """The pool of this service's node among the instance's providers.
+
+        An evacuated instance still names its old node (of another
+        service) until the rebuild ends; its allocations name both.
+        """
+        for provider_uuid in allocations or {}:
+            nodename = self._node_uuids.get(provider_uuid)
+            if nodename is not None:
+                return self._node_pool[nodename]
+        raise exception.NodeNotFound(
+            nodename='(none of this service among %s)' % sorted(
+                allocations or {}))
+
     def init_host(self, host):
         # nova refuses a second start without the service's identity file.
         nova.virt.node.get_local_node_uuid()
@@ -282,8 +296,11 @@ class OvirtDriver(driver.ComputeDriver):
                 block_device_info=None, preserve_ephemeral=False,
                 accel_uuids=None, reimage_boot_volume=False):
         if evacuate:
-            self._pool_of(instance).check_can_evacuate(context, instance)
-        self._pool_of(instance).rebuild(
+            pool = self._pool_of_allocations(allocations)
+            pool.check_can_evacuate(context, instance)
+        else:
+            pool = self._pool_of(instance)
+        pool.rebuild(
             context, instance, image_meta, injected_files, admin_password,
             allocations, bdms, detach_block_devices, attach_block_devices,
             network_info, evacuate, block_device_info, preserve_ephemeral,

@@ -89,9 +89,9 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
             'os-migrateLive': {'host': SERVICES[node],
                                'block_migration': 'auto'}})
 
-    def _wait_for_server_on(self, server, node):
+    def _wait_for_server_on(self, server, node, status='ACTIVE'):
         return self._wait_for_server_parameter(server, {
-            'status': 'ACTIVE', 'OS-EXT-STS:task_state': None,
+            'status': status, 'OS-EXT-STS:task_state': None,
             'OS-EXT-SRV-ATTR:hypervisor_hostname': node,
             'OS-EXT-SRV-ATTR:host': SERVICES[node]})
 
@@ -254,8 +254,12 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
         self._update_service(source, {'forced_down': True})
 
         self.admin_api.post_server_action(server['id'], {'evacuate': {}})
-        server = self._wait_for_server_on(server, dest)
+        # Since microversion 2.95 an evacuated server stays stopped on its
+        # new node until its owner starts it.
+        server = self._wait_for_server_on(server, dest, 'SHUTOFF')
         self._wait_for_migration_status(server, ['done'])
+        self.api.post_server_action(server['id'], {'os-start': {}})
+        server = self._wait_for_server_on(server, dest)
         # Rebuilt from its image on the destination: it booted there.
         self.assertGuestBooted(server)
         self.assertIn(server['id'] + '_disk', self._volumes_of(dest, server))

@@ -25,6 +25,7 @@ import libvirt
 
 from oslo_log import log as logging
 
+from nova.compute import task_states
 import nova.conf
 from nova import exception as nova_exception
 
@@ -342,6 +343,42 @@ class LibvirtPool(base.Pool):
 
     def check_can_evacuate(self, context, instance):
         """Rebuilt from its image; the old host cleans up when it returns."""
+
+    def _evacuation_host(self, instance, allocations):
+        for libvirt_host in self._hosts.values():
+            if (libvirt_host.node_uuid in (allocations or {}) and
+                    libvirt_host.nodename != instance.node):
+                return libvirt_host
+        raise exception.NodeNotFound(nodename='(evacuation target of %s)'
+                                     % instance.uuid)
+
+    def rebuild(self, context, instance, image_meta, injected_files,
+                admin_password, allocations, bdms, detach_block_devices,
+                attach_block_devices, network_info=None, evacuate=False,
+                block_device_info=None, preserve_ephemeral=False,
+                accel_uuids=None, reimage_boot_volume=False):
+        """Evacuation: a new guest from the image on this service's node.
+
+        A rebuild in place is nova's default (destroy, then spawn). The
+        evacuated instance still names its old node until nova's rebuild
+        ends, so the node comes from its allocations.
+        """
+        if not evacuate:
+            raise NotImplementedError()
+        dest_host = self._evacuation_host(instance, allocations)
+        LOG.info('Evacuation: rebuilding the guest from its image on %s',
+                 dest_host.nodename, instance=instance)
+        # The task states nova's own rebuild walks through (its compute
+        # manager expects rebuild_spawning afterwards).
+        detach_block_devices(context, bdms)
+        instance.task_state = task_states.REBUILD_BLOCK_DEVICE_MAPPING
+        instance.save(expected_task_state=[task_states.REBUILDING])
+        attach_block_devices(context, instance, bdms)
+        instance.task_state = task_states.REBUILD_SPAWNING
+        instance.save(
+            expected_task_state=[task_states.REBUILD_BLOCK_DEVICE_MAPPING])
+        self._guests.spawn(dest_host, context, instance, image_meta,
+                           injected_files, admin_password, network_info or [])
 
     def owns_live_migration(self, migrate_data):
         return self._live_dest_host(migrate_data) is not None
