@@ -432,12 +432,13 @@ class LiveMigrationOps(object):
             try:
                 dest_domain = job.domain.migrate3(dest_conn, params,
                                                   job.flags)
-                if job.paused and dest_domain is not None:
-                    # Paused to converge (force complete): running again
-                    # on the destination, as it was before.
-                    dest_domain.resume()
             except Exception as e:  # reported by the monitor
                 outcome['error'] = e
+            else:
+                # The guest runs on the destination now: nothing after
+                # this point may count as a failed migration.
+                if job.paused:
+                    self._resume_destination(instance, dest_domain)
             finally:
                 outcome['done'] = True
 
@@ -448,6 +449,16 @@ class LiveMigrationOps(object):
         compat.start_daemon(migrate, 'live-migration-%s' % instance.uuid)
         self._monitor(instance, job, outcome, data)
         return outcome.get('error')
+
+    @staticmethod
+    def _resume_destination(instance, dest_domain):
+        """Paused to converge (force complete): running again, as before."""
+        try:
+            if dest_domain.state()[0] == libvirt.VIR_DOMAIN_PAUSED:
+                dest_domain.resume()
+        except libvirt.libvirtError as e:
+            LOG.warning('The guest may still be paused on the destination: '
+                        '%s', e, instance=instance)
 
     def _monitor(self, instance, job, outcome, data):
         migration = data.migration if 'migration' in data else None
