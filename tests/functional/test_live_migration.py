@@ -62,7 +62,7 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
             computes.append(self._start_compute(SERVICES[node]))
         return computes[0]
 
-    # -- helpers -------------------------------------------------------------
+    # -- helpers --------------------------------------------------------------
 
     def _boot_running(self):
         # No NIC: the two test hosts share one network namespace, where
@@ -124,7 +124,7 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
         return [v for v in self.host_of_node[node].volume_names()
                 if server['id'] in v]
 
-    # -- tests -----------------------------------------------------------------
+    # -- tests ----------------------------------------------------------------
 
     def test_live_migration_keeps_the_guest_running(self):
         server = self._boot_running()
@@ -145,8 +145,7 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
         self._wait_for_ticks(server, 2)
         after = ticks(self.console_log(server))
         self.assertGreater(after[0], before[-1],
-                           'counter restarted: %s after %s' % (after,
-                                                                before))
+                           'counter restarted: %s after %s' % (after, before))
         self.assertNotIn(guest_image.GUEST_OK_LINE, self.console_log(server))
         # Placement followed.
         self.assertUsage(dest, 'ovirt-tiny')
@@ -190,7 +189,7 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
         self.assertUsage(dest)
         self._delete_and_check(server)
 
-    # -- host maintenance --------------------------------------------------------
+    # -- host maintenance -----------------------------------------------------
 
     def _update_service(self, node, body):
         service = [s for s in self.admin_api.api_get(
@@ -243,7 +242,7 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
         for server in servers + [third]:
             self._delete_and_check(server)
 
-    # -- evacuate ----------------------------------------------------------------
+    # -- evacuate -------------------------------------------------------------
 
     def test_evacuate_rebuilds_elsewhere_and_the_old_host_is_cleaned(self):
         server = self._boot_running()
