@@ -112,6 +112,12 @@ LIBVIRT_POOL_OPTS = [
                default='br-int',
                help='Open vSwitch integration bridge used for ports whose '
                     'VIF type is ovs and that name no bridge.'),
+    cfg.StrOpt('live_migration_inbound_addr',
+               help='Address (IP or host name) on which the hosts of this '
+                    'pool receive live migrations, when it is not the host '
+                    'part of their libvirt URI (a dedicated migration '
+                    'network) or the URI is local. Unset: the URI\'s host, '
+                    'else the name libvirtd on the destination reports.'),
     cfg.IntOpt('connection_retry_interval',
                default=10,
                min=1,

@@ -54,6 +54,8 @@ class OvirtDriver(driver.ComputeDriver):
         supports_image_type_qcow2=True,
         supports_image_type_raw=True,
         supports_extend_volume=True,
+        # Pools decide per guest (see Pool.check_can_evacuate).
+        supports_evacuate=True,
     )
 
     def __init__(self, virtapi, read_only=False):
@@ -100,6 +102,20 @@ class OvirtDriver(driver.ComputeDriver):
             if pool.instance_exists(instance):
                 return pool
         raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+
+    def _pool_of_allocations(self, allocations):
+        """The pool of this service's node among the instance's providers.
+
+        An evacuated instance still names its old node (of another
+        service) until the rebuild ends; its allocations name both.
+        """
+        for provider_uuid in allocations or {}:
+            nodename = self._node_uuids.get(provider_uuid)
+            if nodename is not None:
+                return self._node_pool[nodename]
+        raise exception.NodeNotFound(
+            nodename='(none of this service among %s)' % sorted(
+                allocations or {}))
 
     def init_host(self, host):
         # nova refuses a second start without the service's identity file.
@@ -309,7 +325,12 @@ class OvirtDriver(driver.ComputeDriver):
                 attach_block_devices, network_info=None, evacuate=False,
                 block_device_info=None, preserve_ephemeral=False,
                 accel_uuids=None, reimage_boot_volume=False):
-        self._pool_of(instance).rebuild(
+        if evacuate:
+            pool = self._pool_of_allocations(allocations)
+            pool.check_can_evacuate(context, instance)
+        else:
+            pool = self._pool_of(instance)
+        pool.rebuild(
             context, instance, image_meta, injected_files, admin_password,
             allocations, bdms, detach_block_devices, attach_block_devices,
             network_info, evacuate, block_device_info, preserve_ephemeral,
@@ -372,6 +393,79 @@ class OvirtDriver(driver.ComputeDriver):
         self._pool_of_node(migration.source_node).finish_revert_migration(
             context, instance, network_info, migration, block_device_info,
             power_on)
+
+    # -- live migration (pools/*/live_migration.py) -------------------------
+    # Destination-side calls name no node: the migrate data does, filled in
+    # by the destination pool's first check.
+
+    def _pool_of_migration(self, migrate_data):
+        for pool in self._pools.values():
+            if pool.owns_live_migration(migrate_data):
+                return pool
+        raise nova_exception.MigrationError(
+            reason='no pool of this service is the destination of the '
+                   'live migration')
+
+    def check_can_live_migrate_destination(self, context, instance,
+                                           src_compute_info,
+                                           dst_compute_info,
+                                           block_migration=False,
+                                           disk_over_commit=False):
+        nodename = dst_compute_info['hypervisor_hostname']
+        return self._pool_of_node(nodename).check_can_live_migrate_destination(
+            context, instance, nodename, block_migration, disk_over_commit)
+
+    def cleanup_live_migration_destination_check(self, context,
+                                                 dest_check_data):
+        self._pool_of_migration(
+            dest_check_data).cleanup_live_migration_destination_check(
+            context, dest_check_data)
+
+    def check_can_live_migrate_source(self, context, instance,
+                                      dest_check_data, block_device_info=None):
+        return self._pool_of(instance).check_can_live_migrate_source(
+            context, instance, dest_check_data)
+
+    def get_instance_disk_info(self, instance, block_device_info=None):
+        return self._pool_of(instance).get_instance_disk_info(instance)
+
+    def pre_live_migration(self, context, instance, block_device_info,
+                           network_info, disk_info, migrate_data):
+        return self._pool_of_migration(migrate_data).pre_live_migration(
+            context, instance, network_info, disk_info, migrate_data)
+
+    def live_migration(self, context, instance, dest, post_method,
+                       recover_method, block_migration=False,
+                       migrate_data=None):
+        self._pool_of(instance).live_migration(
+            context, instance, dest, post_method, recover_method,
+            block_migration, migrate_data)
+
+    def live_migration_abort(self, instance):
+        self._pool_of(instance).live_migration_abort(instance)
+
+    def live_migration_force_complete(self, instance):
+        self._pool_of(instance).live_migration_force_complete(instance)
+
+    def post_live_migration_at_source(self, context, instance, network_info):
+        # libvirt removed the guest, and its ports, from the source host.
+        pass
+
+    def post_live_migration_at_destination(self, context, instance,
+                                           network_info,
+                                           block_migration=False,
+                                           block_device_info=None):
+        self._pool_of(instance).post_live_migration_at_destination(
+            context, instance)
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               network_info,
+                                               block_device_info,
+                                               destroy_disks=True,
+                                               migrate_data=None):
+        self._pool_of_migration(
+            migrate_data).rollback_live_migration_at_destination(
+            context, instance, destroy_disks, migrate_data)
 
     # -- housekeeping ------------------------------------------------------
 

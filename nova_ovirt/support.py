@@ -51,13 +51,15 @@ DEFAULT = 'default'
 MISSING = 'missing'
 LEVELS = (COMPLETE, PARTIAL, UNTESTED, DEFAULT, MISSING)
 
-#: What no backend supports yet: Cinder volumes and live migration.
+#: What no backend supports yet: Cinder volumes.
 _NOT_YET = dict.fromkeys(
-    ('attach_volume', 'detach_volume', 'swap_volume', 'extend_volume',
-     'live_migration', 'live_migration_abort',
-     'live_migration_force_complete', 'check_can_live_migrate_destination',
-     'check_can_live_migrate_source', 'pre_live_migration',
-     'post_live_migration_at_destination'), MISSING)
+    ('attach_volume', 'detach_volume', 'swap_volume', 'extend_volume'),
+    MISSING)
+_LIVE_MIGRATION = ('live_migration', 'live_migration_abort',
+                   'live_migration_force_complete',
+                   'check_can_live_migrate_destination',
+                   'check_can_live_migrate_source', 'pre_live_migration',
+                   'post_live_migration_at_destination')
 _NO_VOLUMES_YET = dict.fromkeys(
     ('attach_volume', 'detach_volume', 'swap_volume', 'extend_volume'),
     'Cinder volumes are not supported yet.')
@@ -133,6 +135,10 @@ _LIBVIRT = {
     # consoles
     'get_console_output': COMPLETE,
     'get_vnc_console': COMPLETE,
+    # live migration
+    **dict.fromkeys(_LIVE_MIGRATION, PARTIAL),
+    # evacuation (an in-place rebuild is nova's destroy and spawn)
+    'rebuild': PARTIAL,
     # not supported (yet)
     **_NOT_YET,
     # Cinder volumes through qemu's own initiators (doc/source/volumes.rst)
@@ -179,6 +185,10 @@ _OVIRT = {
     # consoles
     'get_console_output': MISSING,
     'get_vnc_console': PARTIAL,
+    # live migration: nova's pre-checks refuse it with the reason
+    **dict.fromkeys(_LIVE_MIGRATION, MISSING),
+    'check_can_live_migrate_destination': UNTESTED,
+    'check_can_live_migrate_source': UNTESTED,
     # not supported (yet)
     **_NOT_YET,
 }
@@ -205,8 +215,14 @@ NOTES = {
                        'volume) is not supported yet.',
         'rescue': 'The rescue password reaches the rescue system as '
                   'admin_pass on a config drive of the rescue\'s own.',
-        'live_migration': 'Live migration is not supported yet; cold '
-                          'migration and resize are.',
+        'rebuild': 'Evacuation only: the guest is rebuilt from its image on '
+                   'another node (not from shared storage); an in-place '
+                   'rebuild is nova\'s destroy and spawn.',
+        **dict.fromkeys(
+            _LIVE_MIGRATION,
+            'Between nodes of two nova-compute services (nova\'s rule), '
+            'client-managed; block migration or shared storage, detected. '
+            'No Cinder volumes, NUMA, PCI or vTPM guests.'),
     },
     'ovirt': {
         **_COMMON_NOTES,
@@ -243,9 +259,11 @@ NOTES = {
                            'console token\'s secret; VNC over TLS to the '
                            'host is not used.',
         **_NO_VOLUMES_YET,
-        'live_migration': 'Live migration between Nova nodes (clusters) '
-                          'is not supported; oVirt still live-migrates '
-                          'inside a cluster.',
+        **dict.fromkeys(
+            _LIVE_MIGRATION,
+            'Live migration between Nova nodes (clusters) is not supported '
+            'yet: nova\'s pre-checks refuse it with that reason. oVirt '
+            'still live-migrates inside a cluster.'),
     },
 }
 

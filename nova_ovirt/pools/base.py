@@ -37,6 +37,8 @@ from nova import exception as nova_exception
 from nova.virt import driver as virt_driver
 import os_traits
 
+from nova import exception as nova_exception
+
 
 class VolumesNotSupported(nova_exception.NovaException):
     msg_fmt = ('Pool %(pool)s (%(backend)s backend) cannot attach Cinder '
@@ -197,6 +199,17 @@ class Pool(metaclass=abc.ABCMeta):
         """Rebuild in place; NotImplementedError lets nova destroy+spawn."""
         raise NotImplementedError()
 
+    def check_can_evacuate(self, context, instance):
+        """Refuse an evacuation (rebuild elsewhere) the backend must not do.
+
+        Nova evacuates when the source service is down, not the guest: a
+        backend that cannot tell that the old guest is gone refuses.
+        """
+        raise nova_exception.InstanceEvacuateNotSupported(
+            message='Pool %s (backend %s) does not evacuate: it cannot '
+                    'make sure that the guest is not still running on the '
+                    'old node.' % (self.name, type(self).__name__))
+
     def attach_interface(self, context, instance, image_meta, vif):
         raise NotImplementedError()
 
@@ -282,6 +295,57 @@ class Pool(metaclass=abc.ABCMeta):
         exchange ``raw`` guest data (what the guest sees, whatever the
         format at rest); the importing pool converts it to its own format.
         """
+        raise NotImplementedError()
+
+    # -- live migration ----------------------------------------------------
+    # Nova runs the checks and preparation on the destination service and
+    # the migration on the source service (always two services: nova's
+    # conductor refuses a live migration to the source's own host). A
+    # backend without live migration refuses at the first check, with the
+    # reason nova shows to the operator.
+
+    def _refuse_live_migration(self):
+        raise nova_exception.MigrationPreCheckError(
+            reason='pool %s (backend %s) does not support live migration'
+                   % (self.name, type(self).__name__))
+
+    def check_can_live_migrate_destination(self, context, instance, nodename,
+                                           block_migration,
+                                           disk_over_commit):
+        self._refuse_live_migration()
+
+    def check_can_live_migrate_source(self, context, instance, data):
+        self._refuse_live_migration()
+
+    def owns_live_migration(self, migrate_data):
+        """True if migrate_data names a node of this pool as destination."""
+        return False
+
+    def cleanup_live_migration_destination_check(self, context, data):
+        raise NotImplementedError()
+
+    def get_instance_disk_info(self, instance):
+        raise NotImplementedError()
+
+    def pre_live_migration(self, context, instance, network_info, disk_info,
+                           data):
+        raise NotImplementedError()
+
+    def live_migration(self, context, instance, dest, post_method,
+                       recover_method, block_migration, data):
+        raise NotImplementedError()
+
+    def live_migration_abort(self, instance):
+        raise NotImplementedError()
+
+    def live_migration_force_complete(self, instance):
+        raise NotImplementedError()
+
+    def post_live_migration_at_destination(self, context, instance):
+        raise NotImplementedError()
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               destroy_disks, data):
         raise NotImplementedError()
 
     # -- housekeeping ------------------------------------------------------

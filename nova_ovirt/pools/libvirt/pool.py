@@ -19,11 +19,13 @@ Thin on purpose: it finds the host of each call and hands the work to
 """
 
 import collections
+import json
 
 import libvirt
 
 from oslo_log import log as logging
 
+from nova.compute import task_states
 import nova.conf
 from nova import exception as nova_exception
 
@@ -36,6 +38,7 @@ from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import console
 from nova_ovirt.pools.libvirt import host as host_mod
 from nova_ovirt.pools.libvirt import images
+from nova_ovirt.pools.libvirt import live_migration
 from nova_ovirt.pools.libvirt import migration
 from nova_ovirt.pools.libvirt import nodes
 from nova_ovirt.pools.libvirt import vmops
@@ -64,6 +67,7 @@ class LibvirtPool(base.Pool):
         self._moves = migration.MigrationOps(self._guests)
         self._unused_images = {name: imagecache.UnusedSince()
                                for name in self._hosts}
+        self._live = live_migration.LiveMigrationOps(self._guests)
 
     # -- nodes -------------------------------------------------------------
 
@@ -387,3 +391,103 @@ class LibvirtPool(base.Pool):
                 continue
             imagecache.log_pass(self.name, libvirt_host.nodename, removed,
                                 freed, kept)
+    # -- live migration (see live_migration.py) ------------------------------
+
+    def check_can_evacuate(self, context, instance):
+        """Rebuilt from its image; the old host cleans up when it returns."""
+
+    def _evacuation_host(self, instance, allocations):
+        for libvirt_host in self._hosts.values():
+            if (libvirt_host.node_uuid in (allocations or {}) and
+                    libvirt_host.nodename != instance.node):
+                return libvirt_host
+        raise exception.NodeNotFound(nodename='(evacuation target of %s)'
+                                     % instance.uuid)
+
+    def rebuild(self, context, instance, image_meta, injected_files,
+                admin_password, allocations, bdms, detach_block_devices,
+                attach_block_devices, network_info=None, evacuate=False,
+                block_device_info=None, preserve_ephemeral=False,
+                accel_uuids=None, reimage_boot_volume=False):
+        """Evacuation: a new guest from the image on this service's node.
+
+        A rebuild in place is nova's default (destroy, then spawn). The
+        evacuated instance still names its old node until nova's rebuild
+        ends, so the node comes from its allocations.
+        """
+        if not evacuate:
+            raise NotImplementedError()
+        dest_host = self._evacuation_host(instance, allocations)
+        LOG.info('Evacuation: rebuilding the guest from its image on %s',
+                 dest_host.nodename, instance=instance)
+        # The task states nova's own rebuild walks through (its compute
+        # manager expects rebuild_spawning afterwards).
+        detach_block_devices(context, bdms)
+        instance.task_state = task_states.REBUILD_BLOCK_DEVICE_MAPPING
+        instance.save(expected_task_state=[task_states.REBUILDING])
+        attach_block_devices(context, instance, bdms)
+        instance.task_state = task_states.REBUILD_SPAWNING
+        instance.save(
+            expected_task_state=[task_states.REBUILD_BLOCK_DEVICE_MAPPING])
+        self._guests.spawn(dest_host, context, instance, image_meta,
+                           injected_files, admin_password, network_info or [])
+
+    def owns_live_migration(self, migrate_data):
+        return self._live_dest_host(migrate_data) is not None
+
+    def _live_dest_host(self, migrate_data):
+        if 'target_connect_addr' not in migrate_data:
+            return None
+        try:
+            uri, _addr = live_migration.parse_connect_info(
+                migrate_data.target_connect_addr)
+        except nova_exception.MigrationPreCheckError:
+            return None
+        for libvirt_host in self._hosts.values():
+            if libvirt_host.uri == uri:
+                return libvirt_host
+        return None
+
+    def check_can_live_migrate_destination(self, context, instance, nodename,
+                                           block_migration,
+                                           disk_over_commit):
+        return self._live.check_destination(
+            self.node_host(nodename), instance, block_migration,
+            disk_over_commit)
+
+    def cleanup_live_migration_destination_check(self, context, data):
+        self._live.cleanup_destination_check(self._live_dest_host(data), data)
+
+    def check_can_live_migrate_source(self, context, instance, data):
+        return self._live.check_source(self._host_of(instance), instance,
+                                       data)
+
+    def get_instance_disk_info(self, instance):
+        return json.dumps(self._live.disk_info(self._host_of(instance),
+                                               instance))
+
+    def pre_live_migration(self, context, instance, network_info, disk_info,
+                           data):
+        return self._live.pre_live_migration(
+            self._live_dest_host(data), context, instance, data, disk_info)
+
+    def live_migration(self, context, instance, dest, post_method,
+                       recover_method, block_migration, data):
+        self._live.live_migration(self._host_of(instance), context, instance,
+                                  dest, post_method, recover_method,
+                                  block_migration, data)
+
+    def live_migration_abort(self, instance):
+        self._live.abort(self._host_of(instance), instance)
+
+    def live_migration_force_complete(self, instance):
+        self._live.force_complete(self._host_of(instance), instance)
+
+    def post_live_migration_at_destination(self, context, instance):
+        self._live.post_live_migration_at_destination(
+            self._host_of(instance), instance)
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               destroy_disks, data):
+        self._live.rollback_at_destination(self._live_dest_host(data),
+                                           instance, destroy_disks)

@@ -1,0 +1,311 @@
+# Copyright 2026 nova-ovirt developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Live migration through nova's API between two real libvirt hosts.
+
+Nova's conductor refuses a live migration to the source's own service
+host, so the two libvirt hosts belong to two nova-compute services here,
+``ovirt-a`` (pool ``kvm-a``, node1) and ``ovirt-b`` (pool ``kvm-b``,
+node2). The test guest prints a counter on its serial console every
+second: a guest moved live keeps counting, a restarted one starts at 1.
+"""
+
+import re
+import time
+
+import libvirt
+
+from tests import base
+from tests.fixtures import guest_image
+from tests.functional import base as functional_base
+
+SERVICES = {'node1': 'ovirt-a', 'node2': 'ovirt-b'}
+POOLS = {'node1': 'kvm-a', 'node2': 'kvm-b'}
+TICK = re.compile(re.escape(guest_image.GUEST_TICK) + r' (\d+)')
+
+
+def ticks(text):
+    return [int(n) for n in TICK.findall(text or '')]
+
+
+class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
+    """Two services, one libvirt node each; guests move between them."""
+
+    # Two nova-compute services in this process: each gets its own
+    # compute node identity from nova's fixture.
+    STUB_COMPUTE_ID = True
+    # The abort test acts while the migration runs: casts stay casts.
+    CAST_AS_CALL = False
+
+    def _setup_compute_service(self):
+        # The driver reads [ovirt] pools when it starts: each service
+        # starts with its own pool of one node.
+        for node, uri in zip(functional_base.NODES, self.hosts.uris):
+            # The test hosts receive migrations on loopback.
+            base.configure_libvirt_pool(
+                self, POOLS[node], [(node, uri)], self.hosts.domain_type,
+                live_migration_inbound_addr='127.0.0.1')
+        computes = []
+        for node in functional_base.NODES:
+            self.flags(pools=[POOLS[node]], group='ovirt')
+            computes.append(self._start_compute(SERVICES[node]))
+        return computes[0]
+
+    # -- helpers --------------------------------------------------------------
+
+    def _boot_running(self):
+        # No NIC: the two test hosts share one network namespace, where
+        # the destination cannot create a second tap of the same name
+        # (separate machines can, as nova's libvirt driver relies on).
+        server = self._boot(networks='none')
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertGuestBooted(server)
+        self._wait_for_ticks(server, 3)
+        return self._refresh(server)
+
+    def _wait_for_ticks(self, server, count):
+        return base.wait_until(
+            lambda: len(ticks(self.console_log(server))) >= count, 60,
+            interval=0.5, message='%d counter ticks on the console of %s' % (
+                count, server['id']))
+
+    def _other_node(self, server):
+        return [n for n in functional_base.NODES
+                if n != self.node_of(server)][0]
+
+    def _migrate_live(self, server, node):
+        self.admin_api.post_server_action(server['id'], {
+            'os-migrateLive': {'host': SERVICES[node],
+                               'block_migration': 'auto'}})
+
+    def _wait_for_server_on(self, server, node, status='ACTIVE'):
+        return self._wait_for_server_parameter(server, {
+            'status': status, 'OS-EXT-STS:task_state': None,
+            'OS-EXT-SRV-ATTR:hypervisor_hostname': node,
+            'OS-EXT-SRV-ATTR:host': SERVICES[node]})
+
+    def _migration(self, server, statuses):
+        deadline = time.monotonic() + self.WAIT_TIMEOUT
+        while time.monotonic() < deadline:
+            found = [m for m in self.admin_api.api_get(
+                '/os-migrations?instance_uuid=%s' % server['id']
+            ).body['migrations'] if m['migration_type'] == 'live-migration']
+            if found and found[0]['status'] in statuses:
+                return found[0]
+            time.sleep(0.5)
+        self.fail('no live migration of %s in status %s (found %s)' % (
+            server['id'], statuses, found))
+
+    def _abort_libvirt_jobs(self):
+        """A failed test must not leave a slow migration running."""
+        for host in self.hosts.hosts:
+            conn = host.conn()
+            try:
+                for domain in conn.listAllDomains(0):
+                    try:
+                        domain.abortJob()
+                    except libvirt.libvirtError:
+                        pass  # no job
+            finally:
+                conn.close()
+
+    def _volumes_of(self, node, server):
+        return [v for v in self.host_of_node[node].volume_names()
+                if server['id'] in v]
+
+    # -- tests ----------------------------------------------------------------
+
+    def test_live_migration_keeps_the_guest_running(self):
+        server = self._boot_running()
+        source, dest = self.node_of(server), self._other_node(server)
+        before = ticks(self.console_log(server))
+
+        self._migrate_live(server, dest)
+        server = self._wait_for_server_on(server, dest)
+        self.assertEqual('completed',
+                         self._migration(server, ['completed'])['status'])
+
+        # Running on the destination only; nothing left on the source.
+        self.assertDomain(server, 'running')
+        self.assertEqual([], self.host_of_node[source].domain_names())
+        self.assertEqual([], self._volumes_of(source, server))
+        # The counter went on: the destination's console log starts with
+        # later ticks and the guest did not boot again.
+        self._wait_for_ticks(server, 2)
+        after = ticks(self.console_log(server))
+        self.assertGreater(after[0], before[-1],
+                           'counter restarted: %s after %s' % (after, before))
+        self.assertNotIn(guest_image.GUEST_OK_LINE, self.console_log(server))
+        # Placement followed.
+        self.assertUsage(dest, 'ovirt-tiny')
+        self.assertUsage(source)
+        allocations = self._get_allocations_by_server_uuid(server['id'])
+        self.assertEqual([self.node_uuids()[dest]], list(allocations))
+        self._delete_and_check(server)
+
+    def test_abort_leaves_the_guest_running_on_the_source(self):
+        # 1 MiB/s: the guest's memory takes tens of seconds to copy.
+        self.flags(live_migration_bandwidth=1, group='libvirt')
+        self.addCleanup(self._abort_libvirt_jobs)
+        server = self._boot_running()
+        source, dest = self.node_of(server), self._other_node(server)
+
+        self._migrate_live(server, dest)
+        migration = self._migration(server, ['running'])
+        # Progress reaches the API while the migration runs.
+        progress = base.wait_until(
+            lambda: [m for m in self.admin_api.api_get(
+                '/servers/%s/migrations' % server['id']
+            ).body['migrations'] if m['memory_processed_bytes']], 60,
+            interval=0.5, message='migration progress in the API')
+        self.assertGreater(progress[0]['memory_total_bytes'], 0)
+        self.admin_api.api_delete('/servers/%s/migrations/%s' % (
+            server['id'], migration['id']))
+
+        self.assertEqual('cancelled',
+                         self._migration(server, ['cancelled'])['status'])
+        server = self._wait_for_server_on(server, source)
+        self.assertDomain(server, 'running')
+        self.assertEqual([], self.host_of_node[dest].domain_names())
+        self.assertEqual([], self._volumes_of(dest, server))
+        last = ticks(self.console_log(server))[-1]
+        base.wait_until(
+            lambda: ticks(self.console_log(server))[-1] > last, 30,
+            interval=0.5, message='the counter to go on on the source')
+        self.assertEqual(1, self.console_log(server).count(
+            guest_image.GUEST_OK_LINE))
+        self.assertUsage(source, 'ovirt-tiny')
+        self.assertUsage(dest)
+        self._delete_and_check(server)
+
+    # -- host maintenance -----------------------------------------------------
+
+    def _update_service(self, node, body):
+        service = [s for s in self.admin_api.api_get(
+            '/os-services?binary=nova-compute').body['services']
+            if s['host'] == SERVICES[node]][0]
+        self.admin_api.api_put('/os-services/%s' % service['id'], body)
+
+    def _set_service(self, node, status):
+        body = {'status': status}
+        if status == 'disabled':
+            body['disabled_reason'] = 'maintenance'
+        self._update_service(node, body)
+
+    def test_drain_a_host_for_maintenance(self):
+        """The documented procedure: disable, host-evacuate-live, service.
+
+        ``nova host-evacuate-live HOST`` live-migrates every server of the
+        host with no destination named; the scheduler picks one.
+        """
+        # Both guests on node1 first.
+        self._set_service('node2', 'disabled')
+        servers = [self._boot_running() for _ in range(2)]
+        self.assertEqual(['node1', 'node1'],
+                         [self.node_of(s) for s in servers])
+        self._set_service('node2', 'enabled')
+        before = {s['id']: ticks(self.console_log(s))[-1] for s in servers}
+
+        # Maintenance: node1 takes no new guests, its guests move away.
+        self._set_service('node1', 'disabled')
+        for server in servers:
+            self.admin_api.post_server_action(server['id'], {
+                'os-migrateLive': {'host': None, 'block_migration': 'auto'}})
+        servers = [self._wait_for_server_on(s, 'node2') for s in servers]
+
+        self.assertEqual([], self.host_of_node['node1'].domain_names())
+        for server in servers:
+            self.assertDomain(server, 'running')
+            self.assertEqual([], self._volumes_of('node1', server))
+            self._wait_for_ticks(server, 2)
+            self.assertGreater(ticks(self.console_log(server))[0],
+                               before[server['id']])
+        self.assertUsage('node1')
+        usage = self.usage('node2')
+        self.assertEqual(2 * self.flavors['ovirt-tiny']['ram'],
+                         usage['MEMORY_MB'])
+        # A new server goes to node2 while node1 is in maintenance.
+        third = self._boot(networks='none')
+        self.assertEqual('node2', self.node_of(
+            self._wait_for_state_change(third, 'ACTIVE')))
+        for server in servers + [third]:
+            self._delete_and_check(server)
+
+    # -- evacuate -------------------------------------------------------------
+
+    def test_evacuate_rebuilds_elsewhere_and_the_old_host_is_cleaned(self):
+        server = self._boot_running()
+        source, dest = self.node_of(server), self._other_node(server)
+        source_compute = self.computes[SERVICES[source]]
+        # The source service is down (its host keeps running the guest,
+        # as a host cut off from the network would).
+        self._update_service(source, {'forced_down': True})
+
+        self.admin_api.post_server_action(server['id'], {'evacuate': {}})
+        # Since microversion 2.95 an evacuated server stays stopped on its
+        # new node until its owner starts it.
+        server = self._wait_for_server_on(server, dest, 'SHUTOFF')
+        self._wait_for_migration_status(server, ['done'])
+        self.api.post_server_action(server['id'], {'os-start': {}})
+        server = self._wait_for_server_on(server, dest)
+        # Rebuilt from its image on the destination: it booted there.
+        self.assertGuestBooted(server)
+        self.assertIn(server['id'] + '_disk', self._volumes_of(dest, server))
+        self.assertEqual(['instance-%s' % server['id']],
+                         self.host_of_node[source].domain_names())
+
+        # The source service comes back and removes what it left.
+        self.flags(pools=[POOLS[source]], group='ovirt')
+        self.restart_compute_service(source_compute,
+                                     keep_hypervisor_state=False)
+        self._update_service(source, {'forced_down': False})
+        base.wait_until(
+            lambda: not self.host_of_node[source].domain_names() and
+            not self._volumes_of(source, server), 60, interval=0.5,
+            message='the evacuated guest removed from %s' % source)
+        self.assertDomain(server, 'running')
+        self.assertUsage(dest, 'ovirt-tiny')
+        self.assertUsage(source)
+        self._delete_and_check(server)
+
+    def test_force_complete_pauses_until_done_then_runs_on_destination(self):
+        # Slow enough to force; post-copy not permitted: the guest pauses.
+        self.flags(live_migration_bandwidth=2, group='libvirt')
+        self.addCleanup(self._abort_libvirt_jobs)
+        server = self._boot_running()
+        dest = self._other_node(server)
+        before = ticks(self.console_log(server))[-1]
+
+        self._migrate_live(server, dest)
+        migration = self._migration(server, ['running'])
+        base.wait_until(
+            lambda: [m for m in self.admin_api.api_get(
+                '/servers/%s/migrations' % server['id']
+            ).body['migrations'] if m['memory_processed_bytes']], 60,
+            interval=0.5, message='migration progress in the API')
+        self.admin_api.api_post(
+            '/servers/%s/migrations/%s/action' % (server['id'],
+                                                  migration['id']),
+            {'force_complete': None}, check_response_status=[202])
+
+        server = self._wait_for_server_on(server, dest)
+        self.assertEqual('completed',
+                         self._migration(server, ['completed'])['status'])
+        # Running again (not left paused) on the destination, still
+        # counting on from where it was.
+        self.assertDomain(server, 'running')
+        self._wait_for_ticks(server, 2)
+        self.assertGreater(ticks(self.console_log(server))[0], before)
+        self.assertNotIn(guest_image.GUEST_OK_LINE, self.console_log(server))
+        self._delete_and_check(server)
