@@ -59,7 +59,10 @@ _LIVE_MIGRATION = ('live_migration', 'live_migration_abort',
                    'live_migration_force_complete',
                    'check_can_live_migrate_destination',
                    'check_can_live_migrate_source', 'pre_live_migration',
-                   'post_live_migration_at_destination')
+                   'post_live_migration_at_destination',
+                   'cleanup_live_migration_destination_check',
+                   'get_instance_disk_info', 'post_live_migration_at_source',
+                   'rollback_live_migration_at_destination')
 _NO_VOLUMES_YET = dict.fromkeys(
     ('attach_volume', 'detach_volume', 'swap_volume', 'extend_volume'),
     'Cinder volumes are not supported yet.')
@@ -189,6 +192,7 @@ _OVIRT = {
     **dict.fromkeys(_LIVE_MIGRATION, MISSING),
     'check_can_live_migrate_destination': UNTESTED,
     'check_can_live_migrate_source': UNTESTED,
+    'post_live_migration_at_source': UNTESTED,
     # not supported (yet)
     **_NOT_YET,
 }

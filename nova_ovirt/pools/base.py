@@ -37,8 +37,6 @@ from nova import exception as nova_exception
 from nova.virt import driver as virt_driver
 import os_traits
 
-from nova import exception as nova_exception
-
 
 class VolumesNotSupported(nova_exception.NovaException):
     msg_fmt = ('Pool %(pool)s (%(backend)s backend) cannot attach Cinder '
