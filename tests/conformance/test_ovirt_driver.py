@@ -53,13 +53,6 @@ SIM_DELAYS = {k: 0.02 for k in (
     'transfer_finalize')}
 #: A vNIC profile of the simulator's default scenario.
 SIM_PROFILE = 'physnet1'
-TINY_FLAVOR = {'flavorid': 'ovirt-conformance', 'name': 'ovirt.conformance',
-               'memory_mb': 128, 'vcpus': 1, 'root_gb': 1,
-               'ephemeral_gb': 0, 'swap': 0}
-
-
-def CONF_host():
-    return nova_virt_tests.CONF.host
 
 
 @conformance.honest
@@ -76,8 +69,8 @@ class OvirtPoolConformanceTestCase(conformance.HonestDriverTestMixin,
         self.record_not_implemented()
         self.image_service.set_image_data(base.NOVA_TEST_IMAGE_ID,
                                           base.guest_image())
-        self.connection.init_host(CONF_host())
-        self.addCleanup(self.connection.cleanup_host, CONF_host())
+        self.connection.init_host(conformance.CONF_host())
+        self.addCleanup(self.connection.cleanup_host, conformance.CONF_host())
         self.nodename = sorted(self.connection.get_available_nodes())[0]
 
     # -- the engine simulator instead of nova's fake libvirt ---------------
@@ -107,21 +100,6 @@ class OvirtPoolConformanceTestCase(conformance.HonestDriverTestMixin,
 
     def _teardown_fakelibvirt(self):
         pass
-
-    def _get_running_instance(self, obj=True):
-        flavor = test_utils.get_test_flavor(self.ctxt, TINY_FLAVOR)
-        instance = test_utils.get_test_instance(self.ctxt, flavor, obj=True)
-        instance.host = CONF_host()
-        instance.node = self.nodename
-        instance.compute_id = 1
-        instance.save()
-        network_info = test_utils.get_test_network_info()
-        network_info[0]['network']['subnets'][0]['meta']['dhcp_server'] = \
-            '1.1.1.1'
-        image_meta = test_utils.get_test_image_object(self.ctxt, instance)
-        self.connection.spawn(self.ctxt, instance, image_meta,
-                              [], 'herp', {}, network_info=network_info)
-        return instance, network_info
 
     # -- the engine's view ----------------------------------------------------
 
