@@ -282,6 +282,9 @@ class _Writer(object):
                 except BaseException as e:
                     self._writers.fail(e)
                 finally:
+                    # Drop the region before taking the next one: held
+                    # while waiting, it would be one more in memory.
+                    del item
                     self._slot.release()
         finally:
             if self._owned:
