@@ -28,7 +28,8 @@ Prints seconds, MiB/s, our driver's CPU seconds and peak memory growth,
 and the ratios (ours / raw is throughput: >= 0.8 is the goal). Each figure
 is the best of 3 rounds (the machine may be shared).
 
-Run: ``python tools/bench_transfer.py [--quick] [--size-mib N] [--upload-only]``
+Run: ``python tools/bench_transfer.py [--quick] [--size-mib N]
+[--upload-only]``
 (512 MiB by default).
 """
 
