@@ -28,7 +28,8 @@ Prints seconds, MiB/s, our driver's CPU seconds and peak memory growth,
 and the ratios (ours / raw is throughput: >= 0.8 is the goal). Each figure
 is the best of 3 rounds (the machine may be shared).
 
-Run: ``python tools/bench_transfer.py [--quick] [--size-mib N]``
+Run: ``python tools/bench_transfer.py [--quick] [--size-mib N]
+[--upload-only]``
 (512 MiB by default).
 """
 
@@ -161,7 +162,7 @@ def imageio_download(engine, tmp):
     return run
 
 
-def bench_image(engine, tmp, size, half_zero, repeats):
+def bench_image(engine, tmp, size, half_zero, repeats, downloads=True):
     """Each figure is the best of ``repeats`` rounds; a round runs every
     contender once, so load that comes and goes hits them alike."""
     path = os.path.join(tmp, 'image.raw')
@@ -181,6 +182,8 @@ def bench_image(engine, tmp, size, half_zero, repeats):
                 finally:
                     engine.remove_disk(disk)
                 out['up', name] = min(out.get(('up', name), got), got)
+            if not downloads:
+                continue
             for name, func in (
                     ('ours', ours_download(engine, size)),
                     ('raw', curl(engine, ['-o', '/dev/null'])),
@@ -196,6 +199,8 @@ def bench_image(engine, tmp, size, half_zero, repeats):
 def report(kind, size, out):
     mib = size / MiB
     for direction in ('up', 'down'):
+        if (direction, 'ours') not in out:
+            continue
         ours, raw, imageio = (out[direction, n]
                               for n in ('ours', 'raw', 'imageio'))
         print('%-9s %-4s ours %6.2f s %7.1f MiB/s (cpu %5.2f s, +%4.0f MiB)'
@@ -212,6 +217,9 @@ def main():
                         help='128 MiB images, 1 round (else 512 MiB, best '
                              'of 3 rounds)')
     parser.add_argument('--size-mib', type=int, default=None)
+    parser.add_argument('--upload-only', action='store_true',
+                        help='skip the downloads (quicker on a busy '
+                             'machine)')
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     size = (args.size_mib or (128 if args.quick else 512)) * MiB
@@ -224,8 +232,9 @@ def main():
                   '(throughput ratios: > 1 means ours is faster)'
                   % (size // MiB))
             for kind, half_zero in (('random', False), ('half-zero', True)):
-                report(kind, size, bench_image(engine, tmp, size,
-                                               half_zero, repeats))
+                report(kind, size, bench_image(
+                    engine, tmp, size, half_zero, repeats,
+                    downloads=not args.upload_only))
         engine.session.close()
     finally:
         sim.stop()

@@ -24,10 +24,11 @@ engine's CA, the way the SDK examples do, rather than with the
 and we only move raw bytes.
 
 The data moves the way ovirt-imageio's own client moves it: several
-connections (as many as imageio's OPTIONS offers, up to ``MAX_WORKERS``)
-over disjoint ranges, zero runs sent as ``zero`` requests, holes skipped
+connections (as many as imageio's OPTIONS offers, up to ``MAX_WRITERS``
+or ``MAX_WORKERS``) over disjoint ranges, one streamed PUT per data run
+of a writer's region, zero runs sent as ``zero`` requests, holes skipped
 on download through ``/extents``, and reading the source overlapping with
-the wire. Memory stays bounded by the chunks in flight.
+the wire. Memory stays bounded by the regions in flight.
 """
 
 import collections
@@ -66,13 +67,19 @@ BLOCK = 1024 * 1024
 # Bytes of one PUT or GET: big enough that a request's overhead is small
 # against its transfer, small enough that what is in flight stays bounded.
 CHUNK = 4 * 1024 * 1024
-# Connections of one transfer. imageio's OPTIONS says how many it accepts
-# (max_writers / max_readers); beyond 4 one disk gains nothing.
+# Connections of one download. imageio's OPTIONS says how many it accepts
+# (max_readers); beyond 4 one disk gains nothing.
 MAX_WORKERS = 4
-# Chunks queued per worker: what keeps every connection busy while the
-# reader (Glance) produces the next one. Memory in flight is at most
-# (2 * workers + 1) * CHUNK, 36 MiB with 4 workers, whatever the image.
-QUEUE_PER_WORKER = 1
+# Connections of one upload (at most imageio's max_writers). The source is
+# one sequential stream (Glance), so more writers only add requests and
+# contention: two keep the wire busy while the reader gathers the next
+# region (measured: 4 writers were slower than 1 on the simulator).
+MAX_WRITERS = 2
+# What one writer owns at a time and the most one PUT carries: every
+# data run of a region is one PUT. Memory in flight is at most
+# (writers + 1) * REGION plus a chunk: 52 MiB with 2 writers, whatever
+# the image size.
+REGION = 16 * 1024 * 1024
 
 _ZERO_BLOCK = bytes(BLOCK)
 _ZERO_CHUNK = bytes(CHUNK)
@@ -168,20 +175,33 @@ class ImageioClient(object):
             self.features = {}
         return self.features
 
-    def workers(self, key):
-        """Connections to use: what OPTIONS offers, at most MAX_WORKERS."""
+    def workers(self, key, limit=MAX_WORKERS):
+        """Connections to use: what OPTIONS offers, at most limit."""
         try:
             offered = int(self.features.get(key) or 1)
         except (TypeError, ValueError):
             offered = 1
-        return max(1, min(MAX_WORKERS, offered))
+        return max(1, min(limit, offered))
 
-    def put(self, offset, data, total=None):
-        end = offset + len(data) - 1
-        headers = {'Content-Range': 'bytes %d-%d/%s' % (
-            offset, end, total if total is not None else '*'),
-            'Content-Length': str(len(data))}
-        self._request('PUT', body=data, headers=headers).read()
+    def put_stream(self, offset, views, length):
+        """One PUT of length bytes at offset, sent buffer by buffer.
+
+        The buffers go to the socket as they are (no joined copy); the
+        answer is read once the whole body is out.
+        """
+        self._conn.putrequest('PUT', self.path)
+        self._conn.putheader('Content-Range', 'bytes %d-%d/*' % (
+            offset, offset + length - 1))
+        self._conn.putheader('Content-Length', str(length))
+        self._conn.endheaders()
+        for view in views:
+            self._conn.send(view)
+        resp = self._conn.getresponse()
+        if resp.status >= 400:
+            detail = resp.read()[:512].decode('utf-8', 'replace')
+            raise TransferError('imageio PUT failed: %s %s %s' % (
+                resp.status, resp.reason, detail))
+        resp.read()
 
     def _patch(self, op):
         body = json.dumps(op).encode()
@@ -233,100 +253,166 @@ def open_client(transfer, ca_file, insecure, timeout):
                         % '; '.join(errors))
 
 
-class _Workers(object):
-    """Connections that run queued requests; the first error stops all.
+class _Writer(object):
+    """One connection that sends the requests of its regions, in order.
 
-    Each worker owns one connection (``client`` for the first, clones for
-    the others); the queue is bounded, so a fast producer waits for the
-    wire instead of filling memory.
+    The reader hands over one request at a time and waits while the
+    previous one is still on the wire (``slot``): what is in flight stays
+    at one request per writer plus the one the reader holds.
     """
 
-    def __init__(self, client, count, handle):
-        self._queue = queue.Queue(maxsize=max(1, int(count * QUEUE_PER_WORKER)))
-        self._handle = handle
-        self.error = None
-        self._threads = [
-            threading.Thread(target=self._run, daemon=True,
-                             args=(client if i == 0 else None, client))
-            for i in range(count)]
-        for t in self._threads:
-            t.start()
+    def __init__(self, client, owned, writers):
+        self._client = client
+        self._owned = owned          # close the connection when done
+        self._writers = writers
+        self._slot = threading.Semaphore(1)
+        self._queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
 
-    def _run(self, own, template):
-        client = None
+    def _run(self):
         try:
-            client = own or template.clone()
             while True:
                 item = self._queue.get()
                 if item is None:
                     return
-                if self.error is None:
-                    self._handle(client, item)
-        except BaseException as e:
-            self.error = self.error or e
-            # Keep taking items, so that the producer never blocks.
-            while self._queue.get() is not None:
-                pass
+                try:
+                    if self._writers.error is None:
+                        _send(self._client, item)
+                except BaseException as e:
+                    self._writers.fail(e)
+                finally:
+                    # Drop the region before taking the next one: held
+                    # while waiting, it would be one more in memory.
+                    del item
+                    self._slot.release()
         finally:
-            if client is not None and client is not own:
-                client.close()
+            if self._owned:
+                self._client.close()
 
     def submit(self, item):
-        if self.error is not None:
-            raise self.error
+        while not self._slot.acquire(timeout=1):
+            self._writers.check()
+        self._writers.check()
         self._queue.put(item)
 
     def finish(self):
-        for _ in self._threads:
-            self._queue.put(None)
-        for t in self._threads:
-            t.join()
+        self._queue.put(None)
+        self._thread.join()
+
+
+class _Writers(object):
+    """A writer per connection, each owning every count-th REGION.
+
+    Regions are disjoint, so the writers never touch the same bytes and
+    need no ordering between them; the first error stops them all.
+    """
+
+    def __init__(self, client, count):
+        self.error = None
+        self._writers = []
+        try:
+            for i in range(count):
+                self._writers.append(_Writer(
+                    client if i == 0 else client.clone(), i > 0, self))
+        except BaseException:
+            self.finish()
+            raise
+
+    def fail(self, error):
+        self.error = self.error or error
+
+    def check(self):
         if self.error is not None:
             raise self.error
 
+    def submit(self, item):
+        region = item[0] // REGION
+        self._writers[region % len(self._writers)].submit(item)
+
+    def finish(self):
+        for writer in self._writers:
+            writer.finish()
+        self.check()
+
 
 def _send(client, item):
-    offset, data, length, total = item
-    if data is None:
+    offset, views, length = item
+    if views is None:
         client.zero(offset, length)
     else:
-        client.put(offset, data, total)
+        client.put_stream(offset, views, length)
+
+
+def _split_at_regions(runs):
+    """Data runs cut at REGION boundaries (a PUT stays in its region)."""
+    for at, run, length in runs:
+        if run is None:
+            yield at, run, length
+            continue
+        pos = 0
+        while pos < length:
+            n = min(length - pos, REGION - (at + pos) % REGION)
+            yield at + pos, run[pos:pos + n], n
+            pos += n
 
 
 def upload(client, reader, size, chunk=CHUNK):
     """Write reader's size bytes over up to ``max_writers`` connections.
 
-    The caller's thread reads (from Glance) and finds zero runs while the
-    workers send the previous chunks: reading, detection and the wire
-    overlap. Zero runs become zero requests. Returns the bytes sent as
-    data.
+    The shape of ovirt-imageio's own client: each writer owns a
+    connection and disjoint regions, every data run of a region goes as
+    one PUT with its Content-Range, zero runs as one ``zero`` request
+    each (merged across chunks and regions), and one flush at the end.
+    imageio needs a Content-Length and a Glance stream has no extents,
+    so a run's length is known once its bytes are read: REGION caps what
+    one PUT holds. The caller's thread reads (from Glance) and finds zero
+    runs while the writers send the previous regions. Returns the bytes
+    sent as data.
     """
-    workers = _Workers(client, client.workers('max_writers'), _send)
+    writers = _Writers(client, client.workers('max_writers', MAX_WRITERS))
     offset = sent = 0
     zero_at = zero_len = 0           # the zero run not yet sent
+    run_at = run_len = 0             # the data run being gathered
+    views = []
     try:
         while offset < size:
             data = reader.read(min(chunk, size - offset))
             if not data:
                 raise TransferError('image data ended at %d of %d bytes'
                                     % (offset, size))
-            for at, run, length in split_zeros(data, offset):
+            for at, run, length in _split_at_regions(
+                    split_zeros(data, offset)):
                 if run is None:
+                    if views:
+                        writers.submit((run_at, views, run_len))
+                        views = []
                     if zero_len and zero_at + zero_len == at:
                         zero_len += length
                     else:
                         zero_at, zero_len = at, length
                     continue
                 if zero_len:
-                    workers.submit((zero_at, None, zero_len, size))
+                    writers.submit((zero_at, None, zero_len))
                     zero_len = 0
-                workers.submit((at, run, length, size))
+                if views and (run_at + run_len != at or
+                              at // REGION != run_at // REGION):
+                    writers.submit((run_at, views, run_len))
+                    views = []
+                if not views:
+                    run_at, run_len = at, 0
+                views.append(run)
+                run_len += length
                 sent += length
             offset += len(data)
+        if views:
+            writers.submit((run_at, views, run_len))
+            views = []
         if zero_len:
-            workers.submit((zero_at, None, zero_len, size))
+            writers.submit((zero_at, None, zero_len))
     finally:
-        workers.finish()
+        del views
+        writers.finish()
     client.flush()
     return sent
 

@@ -284,14 +284,21 @@ class VmOps(object):
             vm_id = vm.id
             record_vm_id(instance, self.pool.name, vm_id)
             self.cache.put_vm(vm)
-            self.wait_status(vm_id, (S.DOWN,), self.pool.spawn_timeout,
-                             'creating VM %s' % vm_id)
-            self.set_root_disk_interface(vm_id, guest.disk_interface)
-            self.grow_root_disk(vm_id, instance.flavor.root_gb)
+            down = self.wait_status(vm_id, (S.DOWN,),
+                                    self.pool.spawn_timeout,
+                                    'creating VM %s' % vm_id)
+            # Each request is a round trip in a boot's chain: the root
+            # attachment is read once, and only when it is to change.
+            att = None
+            if guest.disk_interface is not None or instance.flavor.root_gb:
+                att = self.root_attachment(vm_id)
+            self.set_root_disk_interface(vm_id, guest.disk_interface, att)
+            self.grow_root_disk(vm_id, instance.flavor.root_gb, att)
             for vif in network_info or []:
                 self.add_nic(vm_id, vif, guest.nic_interface)
             if power_on:
-                self.start(vm_id, use_cloud_init=init is not None)
+                self.start(vm_id, use_cloud_init=init is not None,
+                           known=down)
         except Exception as e:
             with excutils.save_and_reraise_exception(reraise=False):
                 LOG.error('Spawning failed: %s', ovirt_session.fault_text(e),
@@ -369,10 +376,12 @@ class VmOps(object):
         boot = [a for a in atts if a.bootable] or atts
         return boot[0] if boot else None
 
-    def set_root_disk_interface(self, vm_id, interface):
+    def set_root_disk_interface(self, vm_id, interface, att=None):
         """The root disk on the bus the image asks for (hw_disk_bus)."""
-        att = self.root_attachment(vm_id)
-        if interface is None or att is None or att.interface == interface:
+        if interface is None:
+            return
+        att = att or self.root_attachment(vm_id)
+        if att is None or att.interface == interface:
             return
         self.session.read(
             lambda system: self._svc(system, vm_id).disk_attachments_service()
@@ -380,11 +389,13 @@ class VmOps(object):
                 types.DiskAttachment(interface=interface),
                 query=ovirt_session.q()))
 
-    def grow_root_disk(self, vm_id, root_gb):
+    def grow_root_disk(self, vm_id, root_gb, att=None):
         """Root disk up to root_gb (never shrunk: data would be lost)."""
-        att = self.root_attachment(vm_id)
         wanted = (root_gb or 0) * GiB
-        if att is None or not wanted or att.disk is None:
+        if not wanted:
+            return
+        att = att or self.root_attachment(vm_id)
+        if att is None or att.disk is None:
             return
         disk = att.disk
         if (disk.provisioned_size or 0) >= wanted:
@@ -435,10 +446,11 @@ class VmOps(object):
     # -- power -------------------------------------------------------------
 
     def start(self, vm_id, use_cloud_init=False, timeout=None,
-              run_once=None):
+              run_once=None, known=None):
         """Start and wait for up; run_once: a Vm with settings for this
-        run only (the engine's "run once")."""
-        vm = self.get_vm(vm_id)
+        run only (the engine's "run once"); known: the VM as just read
+        (saves a round trip)."""
+        vm = known or self.get_vm(vm_id)
         if vm.status not in (S.UP, S.POWERING_UP, S.WAIT_FOR_LAUNCH):
             self._action(vm_id, 'start', idempotent=False,
                          use_cloud_init=use_cloud_init or None, vm=run_once)

@@ -16,6 +16,7 @@
 
 import io
 import os
+import threading
 
 from ovirtsdk4 import types
 import testtools
@@ -65,6 +66,55 @@ class StreamReaderTestCase(testtools.TestCase):
         got = [bytes(reader.read(5)) for _ in range(4)]
         self.assertEqual(b'abcdefg' + b'h' * 10, b''.join(got))
         self.assertEqual(17, reader.sent)
+
+
+class UploadMemoryTestCase(testtools.TestCase):
+
+    def test_memory_in_flight_is_bounded_by_the_regions(self):
+        """The reader waits for the writers: at most one region per
+        writer plus the one being gathered is read ahead of the wire."""
+        size = 10 * transfer.REGION
+        writers = transfer.MAX_WRITERS
+
+        class Reader(object):
+            offset = 0
+
+        reader = Reader()
+        ahead = []
+
+        def read(n):
+            ahead.append(reader.offset - sent_upto[0])
+            reader.offset += n
+            return os.urandom(n)
+        reader.read = read
+        sent_upto = [0]
+        gate = threading.Event()
+
+        class Client(object):
+            features = {'max_writers': writers}
+
+            def workers(self, key, limit):
+                return min(limit, self.features[key])
+
+            def clone(self):
+                return Client()
+
+            def close(self):
+                pass
+
+            def put_stream(self, offset, views, length):
+                gate.wait(5)
+                sent_upto[0] = max(sent_upto[0], offset + length)
+
+            def flush(self):
+                pass
+
+        timer = threading.Timer(0.5, gate.set)
+        timer.start()
+        self.addCleanup(timer.cancel)
+        transfer.upload(Client(), reader, size)
+        self.assertLessEqual(max(ahead),
+                             (writers + 1) * transfer.REGION)
 
 
 class TransferTestCase(base.SimTestCase):
@@ -142,8 +192,9 @@ class TransferTestCase(base.SimTestCase):
         client = self.transfers.client(tr)
         self.addCleanup(client.close)
         offered = client.features['max_writers']
-        self.assertEqual(min(offered, transfer.MAX_WORKERS),
-                         client.workers('max_writers'))
+        writers = min(offered, transfer.MAX_WRITERS)
+        self.assertEqual(writers,
+                         client.workers('max_writers', transfer.MAX_WRITERS))
         clones = []
         real_clone = client.clone
 
@@ -152,8 +203,60 @@ class TransferTestCase(base.SimTestCase):
             return clones[-1]
         client.clone = clone
         transfer.upload(client, io.BytesIO(os.urandom(size)), size)
-        self.assertEqual(client.workers('max_writers') - 1, len(clones))
+        self.assertEqual(writers - 1, len(clones))
         self.transfers.finalize(tr.id)
+
+    def test_one_put_per_data_run_of_a_region(self):
+        """The request pattern of ovirt-imageio's client, not one PUT per
+        chunk: each data run of a writer's region is one streamed PUT,
+        each zero run one zero request, one flush at the end."""
+        region = transfer.REGION
+        self.assertGreater(region, transfer.CHUNK)
+        size = 2 * region + region // 2
+        hole = (region // 2, region // 2 + 2 * MiB)
+        data = bytearray(os.urandom(size))
+        data[hole[0]:hole[1]] = bytes(hole[1] - hole[0])
+        data = bytes(data)
+        disk = self.new_disk(size)
+        tr = self.transfers.begin(_UP, disk_id=disk)
+        client = self.transfers.client(tr)
+        self.addCleanup(client.close)
+        self.assertEqual(2, client.workers('max_writers',
+                                           transfer.MAX_WRITERS))
+        puts = []
+
+        def spy(conn, name):
+            real = conn.put_stream
+
+            def put_stream(offset, views, length):
+                puts.append((name, offset, length))
+                return real(offset, views, length)
+            conn.put_stream = put_stream
+            return conn
+        real_clone = client.clone
+        client.clone = lambda: spy(real_clone(), 'second')
+        spy(client, 'first')
+        self.sim.requests.reset()
+        sent = transfer.upload(client, io.BytesIO(data), size)
+        self.transfers.finalize(tr.id)
+        # Region 0 holds two data runs around the hole; regions 1 and 2
+        # are one run each; the writers take the regions in turn.
+        self.assertEqual([
+            ('first', 0, hole[0]),
+            ('first', hole[1], region - hole[1]),
+            ('second', region, region),
+            ('first', 2 * region, region // 2)],
+            sorted(puts, key=lambda p: p[1]))
+        self.assertEqual(4, self.sim.requests.count('PUT', r'/images/'))
+        self.assertEqual(2, self.sim.requests.count('PATCH', r'/images/'))
+        self.assertEqual(size - (hole[1] - hole[0]), sent)
+        self.assertEqual(sent, self.sim.requests.bytes_uploaded)
+        runs = self.download(disk, size)
+        got = bytearray(size)
+        for offset, run, length in runs:
+            if run is not None:
+                got[offset:offset + length] = run
+        self.assertEqual(data, bytes(got))
 
     def test_failed_write_stops_the_upload(self):
         size = 8 * transfer.CHUNK

@@ -68,6 +68,22 @@ class FlowTestCase(base.SimTestCase):
 
 class TestSpawnDestroy(FlowTestCase):
 
+    def test_cached_image_spawn_reads_the_root_disk_only_to_change_it(self):
+        """A boot's chain is round trips: with the flavor's root_gb 0 and
+        no hw_disk_bus nothing reads the root attachment; growing it reads
+        it once (not once per setting)."""
+        self.spawn(power_on=False)              # makes the template
+        self.sim.requests.reset()
+        self.spawn(root_gb=0)
+        self.assertEqual(0, self.sim.requests.count(
+            'GET', r'/diskattachments$'))
+        self.sim.requests.reset()
+        self.spawn(root_gb=3)
+        self.assertEqual(1, self.sim.requests.count(
+            'GET', r'/diskattachments$'))
+        self.assertEqual(1, self.sim.requests.count(
+            'PUT', r'/diskattachments/'))
+
     def test_spawn_builds_vm_from_flavor_and_ports(self):
         inst = self.instance(vcpus=4, memory_mb=1024, root_gb=2,
                              key_data='ssh-rsa AAA', user_data=None)
