@@ -141,4 +141,3 @@ class WarmMoveTest(test_moves.CrossPoolMoveTest):
         self.assertSameGuestData(self.engine_disk_file(server),
                                  self.root_volume_path(server))
         self._delete_and_check(server)
-

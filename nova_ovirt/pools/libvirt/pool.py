@@ -353,7 +353,7 @@ class LibvirtPool(base.Pool):
     def open_warm_import(self, nodename, instance, size):
         """Where a warm move from another pool writes the root disk."""
         return migration.WarmTarget(self.node_host(nodename), instance,
-                                        size)
+                                    size)
 
     def confirm_migration(self, context, migration, instance, network_info):
         same_node = migration.source_node == migration.dest_node

@@ -46,10 +46,13 @@ def incremental_refusal(disk):
 
 
 class Backups(object):
-    def __init__(self, session, timeout, poll=0.5):
+    # Polls start short and back off: a backup is ready in seconds on an
+    # engine, and every wait of the cutover is downtime.
+    def __init__(self, session, timeout, poll=0.05, longest_poll=1.0):
         self._session = session
         self._timeout = timeout
         self._poll = poll
+        self._longest_poll = longest_poll
 
     def _vm(self, system, vm_id):
         return system.vms_service().vm_service(vm_id)
@@ -80,6 +83,7 @@ class Backups(object):
 
     def _wait(self, vm_id, backup_id, phases, what):
         deadline = time.monotonic() + self._timeout
+        delay = self._poll
         while True:
             backup = self._session.read(
                 lambda system: self._vm(system, vm_id).backups_service()
@@ -93,7 +97,8 @@ class Backups(object):
                 raise nova_exception.ResizeError(
                     reason='timed out after %ds waiting for %s' % (
                         self._timeout, what))
-            time.sleep(self._poll)
+            time.sleep(delay)
+            delay = min(self._longest_poll, delay * 1.6)
 
     def remove_checkpoints(self, vm_id):
         """Remove the VM's checkpoints, root first (the engine's order)."""

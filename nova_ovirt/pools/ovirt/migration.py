@@ -306,4 +306,3 @@ class Migrations(object):
         with ovirt_snapshot.download(self.pool.transfers, size,
                                      disk_id=att.disk.id) as reader:
             yield 'raw', size, reader
-
