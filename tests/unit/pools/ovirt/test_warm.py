@@ -179,4 +179,3 @@ class WarmCopyTest(test_vmops.FlowTestCase):
             self.assertEqual({types.BackupPhase.SUCCEEDED}, {
                 b.phase for b in self.sim.engine.vm_backups(
                     self.sim_vm(inst).id)})
-
