@@ -20,12 +20,15 @@ the node nova names) and the pool does the work. Loaded by nova as
 ``compute_driver = ovirt.OvirtDriver`` through the nova/virt/ovirt shim.
 """
 
+import functools
+
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 import nova.conf
 from nova.compute import task_states
 from nova import exception as nova_exception
+from nova import objects
 import nova.virt.node
 from nova.virt import driver
 
@@ -364,9 +367,31 @@ class OvirtDriver(driver.ComputeDriver):
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,
                                    timeout=0, retry_interval=0):
-        return self._pool_of(instance).migrate_disk_and_power_off(
+        source = self._pool_of(instance)
+        warm = {}
+        dest_node = self._migration_dest_node(context, instance)
+        dest_pool = self._node_pool.get(dest_node)
+        if (dest_pool is not None and dest_pool is not source and
+                source.warm_export and dest_pool.warm_import):
+            # Pre-copy while the guest runs (doc/source/moves.rst).
+            warm['open_warm_target'] = functools.partial(
+                dest_pool.open_warm_import, dest_node, instance)
+        return source.migrate_disk_and_power_off(
             context, instance, dest, flavor, network_info, block_device_info,
-            timeout, retry_interval)
+            timeout, retry_interval, **warm)
+
+    @staticmethod
+    def _migration_dest_node(context, instance):
+        """The destination node of the instance's move in progress (nova
+        passes only the destination's service host)."""
+        mig_ctx = instance.migration_context
+        if mig_ctx is None:
+            return None
+        try:
+            return objects.Migration.get_by_id(
+                context, mig_ctx.migration_id).dest_node
+        except nova_exception.MigrationNotFound:
+            return None
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,

@@ -244,6 +244,11 @@ NOTES = {
                   'the rescue password reaches the guest through '
                   'cloud-init (run once). The image properties '
                   'hw_rescue_bus and hw_rescue_device are not honoured.',
+        'migrate_disk_and_power_off': 'Towards a libvirt pool a running '
+                                      'VM whose root disk has incremental '
+                                      'backup enabled is pre-copied warm '
+                                      '(backup rounds, short cutover); '
+                                      'otherwise the move is cold.',
         'finish_migration': 'Within one engine the VM changes cluster in '
                             'place, also between two nova-compute services '
                             'sharing the engine; from another engine or a '

@@ -364,6 +364,8 @@ class Api(object):
                                 detach_only=_bool(query, 'detach_only', True))
         elif kind == 'snapshot':
             e.remove_snapshot(owner.id, obj.id)
+        elif kind == 'checkpoint':
+            e.remove_checkpoint(owner.id, obj.id)
         else:
             raise self._not_allowed('DELETE')
 

@@ -9,12 +9,16 @@ VmBackupService.java, VmCheckpointsService.java and types/Backup.java,
 Checkpoint.java; fault texts from the engine's AppErrors.properties and
 event codes from AuditLogType (VM_BACKUP_STARTED 10790, VM_BACKUP_FINALIZED
 10794, VM_BACKUP_SUCCEEDED 10793). A checkpoint is made when every disk of
-the backup has ``backup=incremental`` (only qcow2 disks may). Not modelled:
-dirty extents (imageio's ``context=dirty``), scratch disks, hybrid backups.
+the backup has ``backup=incremental`` (only qcow2 disks may). Writes to a
+disk after a checkpoint are tracked (dirty.py), and the image transfers of
+a backup ``from_checkpoint_id`` serve them as imageio's ``context=dirty``
+extents. Not modelled: scratch disks, hybrid backups, checkpoint
+persistence across a simulator restart.
 """
 
 from ovirtsdk4 import types
 
+from ovirt_engine_sim import dirty
 from ovirt_engine_sim import errors
 from ovirt_engine_sim.common import USER
 from ovirt_engine_sim.model import new_id
@@ -104,6 +108,19 @@ class BackupOps(object):
                 id=b.to_checkpoint_id, parent_id=parents[-1].id if parents else None,
                 creation_date=self.store.now(), state=types.CheckpointState.CREATED,
                 vm=types.Vm(id=b.vm.id), disks=[types.Disk(id=d.id) for d in b.disks])
+        # The backup's point in time: the writes since its from checkpoint
+        # end here, and the new checkpoint's start.
+        if b.from_checkpoint_id:
+            b._sim_dirty = {d.id: self.dirty.dirty_since(b.from_checkpoint_id, d.id)
+                            for d in b.disks}
+        if b.to_checkpoint_id:
+            self.dirty.checkpoint(b.to_checkpoint_id,
+                                  [self.store.disks[d.id] for d in b.disks
+                                   if d.id in self.store.disks])
+        hook = getattr(self, 'on_backup_ready', None)
+        if hook is not None:
+            # Tests write into the guest's disk here, between rounds.
+            hook(b)
 
     def finalize_backup(self, vm_id, backup_id):
         b = self.backup(vm_id, backup_id)
@@ -114,6 +131,11 @@ class BackupOps(object):
                                   'phase, backup phase is %s.' % b.phase.value.upper())
         b.phase = B.FINALIZING
         vm = self.vm(vm_id)
+        hook = getattr(self, 'on_backup_finalizing', None)
+        if hook is not None:
+            # Tests write into the guest's disk here: between two rounds
+            # of a reader that finalizes each backup once copied.
+            hook(b)
         self.event(10794, 'Backup %s for VM %s finalized (User: %s).'
                    % (b.id, vm.name, USER), vm=vm.id)
 
@@ -137,3 +159,34 @@ class BackupOps(object):
         if disk_id not in {d.id for d in b.disks}:
             raise errors.not_found('Disk', disk_id)
         return b
+
+    def _disk_written(self, layer_id, start, end):
+        self.dirty.written(self.store.disks, layer_id, start, end)
+
+    def transfer_extents(self, it, context):
+        """imageio's extents of an image transfer, or None when the
+        context is not available (dirty extents need an incremental
+        backup)."""
+        layer = it._sim_layer
+        if context == 'zero':
+            return layer.extents()
+        if context != 'dirty' or it.backup is None:
+            return None
+        b = self.store.backups.get(it.backup.id)
+        if b is None or not b.from_checkpoint_id:
+            return None
+        return dirty.dirty_extents(getattr(b, '_sim_dirty', {}).get(it.disk.id, []),
+                                   layer)
+
+    def remove_checkpoint(self, vm_id, checkpoint_id):
+        """VmCheckpointService.remove: only the chain's root may go."""
+        chain = self.vm_checkpoints(vm_id)
+        if checkpoint_id not in {c.id for c in chain}:
+            raise errors.not_found('Checkpoint', checkpoint_id)
+        if chain[0].id != checkpoint_id:
+            raise errors.conflict('Cannot remove VM checkpoint. Only the root '
+                                  'checkpoint can be removed.')
+        del self.store.checkpoints[checkpoint_id]
+        self.dirty.forget(checkpoint_id)
+        if len(chain) > 1:
+            chain[1].parent_id = None

@@ -10,6 +10,7 @@ import copy
 from ovirtsdk4 import types
 
 from ovirt_engine_sim import common
+from ovirt_engine_sim import dirty
 from ovirt_engine_sim.backups import BackupOps
 from ovirt_engine_sim import errors
 from ovirt_engine_sim import search
@@ -51,6 +52,8 @@ class Engine(common.Base, VmOps, StorageOps, BackupOps):
         self.correlation_id = None     # set per request by the API layer
         self.console_address = '127.0.0.1'
         self.vnc = vnc.VncServers(store)
+        self.dirty = dirty.DirtyTracker()
+        volumes.on_write = self._disk_written
 
     # -- hosts ------------------------------------------------------------
 

@@ -50,9 +50,11 @@ class ImageIO(object):
         if len(parts) == 3:
             if method != 'GET':
                 return h.send_text(405, 'Method not allowed')
-            if query.get('context', 'zero') != 'zero':
+            with self.store.lock:
+                extents = self.engine.transfer_extents(it, query.get('context', 'zero'))
+            if extents is None:
                 return h.send_text(404, 'Dirty extents are not available')
-            return h.send_json(200, layer.extents())
+            return h.send_json(200, extents)
         if method == 'OPTIONS':
             return h.send_json(200, {
                 'unix_socket': None,

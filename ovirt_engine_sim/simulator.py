@@ -268,6 +268,28 @@ class EngineSimulator(object):
                 name, cluster.name, source.description, 'down',
                 memory=source.memory)
 
+    def guest_write(self, vm_id, offset, data, disk_id=None):
+        """Write data at offset of a running VM's disk, as its guest would
+        (the bootable disk unless disk_id is given). Tracked as dirty for
+        the disk's checkpoints."""
+        with self.store.lock:
+            self.store.tick()
+            vm = self.engine.vm(vm_id)
+            if vm.status.value != 'up':
+                raise ValueError('VM %s is %s: only a running guest writes'
+                                 % (vm.name, vm.status.value))
+            atts = [a for a in self.store.disk_attachments.values()
+                    if a.vm.id == vm_id and (a.id == disk_id if disk_id
+                                             else a.bootable)]
+            if not atts:
+                raise ValueError('VM %s has no such disk' % vm.name)
+            disk = self.store.disks[atts[0].id]
+            layer = self.engine.layer(disk)
+            if offset + len(data) > layer.size:
+                raise ValueError('write beyond the end of disk %s' % disk.id)
+            layer.write(offset, data)
+            return disk.id
+
     def admin_edit_vm(self, vm_id, **fields):
         """Edit name, description or comment as an admin would."""
         with self.store.lock:

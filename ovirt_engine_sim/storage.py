@@ -138,8 +138,12 @@ class StorageOps(object):
                        'Size of the disk %s was successfully updated to %d GB by %s.'
                        % (disk.alias, new_size // 1024 ** 3, USER),
                        vm=vms[0].id if vms else None)
+        if disk_in.backup == types.DiskBackup.INCREMENTAL and \
+                disk.format != types.DiskFormat.COW:
+            raise errors.conflict('Cannot edit Virtual Disk. Incremental backup is '
+                                  'not supported for RAW format disks.')
         for field in ('alias', 'name', 'description', 'comment', 'shareable',
-                      'wipe_after_delete'):
+                      'wipe_after_delete', 'backup'):
             value = getattr(disk_in, field)
             if value is not None:
                 setattr(disk, field, value)

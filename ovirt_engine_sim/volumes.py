@@ -37,6 +37,7 @@ class Layer(object):
         self.ranges = []  # sorted, non-overlapping [start, end, kind]
         self.lock = threading.Lock()
         self._fd = None
+        self.on_write = None   # callback(layer_id, start, end): dirty.py
         if not os.path.exists(path):
             open(path, 'wb').close()
 
@@ -108,14 +109,21 @@ class Layer(object):
         if _all_zero(data):
             with self.lock:
                 self._mark(offset, offset + len(data), 'zero')
+            self._written(offset, offset + len(data))
             return
         os.pwrite(self._file(), data, offset)
         with self.lock:
             self._mark(offset, offset + len(data), 'data')
+        self._written(offset, offset + len(data))
 
     def zero(self, offset, size):
         with self.lock:
             self._mark(offset, offset + size, 'zero')
+        self._written(offset, offset + size)
+
+    def _written(self, start, end):
+        if self.on_write is not None:
+            self.on_write(self.id, start, end)
 
     def read(self, offset, size):
         """Read size bytes of the flattened chain (small ranges only)."""
@@ -179,10 +187,16 @@ class VolumeStore(object):
         os.makedirs(directory, exist_ok=True)
         self.layers = {}
         self.lock = threading.Lock()
+        self.on_write = None   # callback(layer_id, start, end) of every layer
+
+    def _written(self, layer_id, start, end):
+        if self.on_write is not None:
+            self.on_write(layer_id, start, end)
 
     def create(self, layer_id, size, base=None):
         path = os.path.join(self.directory, '%s.img' % layer_id)
         layer = Layer(layer_id, path, size, base)
+        layer.on_write = self._written
         with self.lock:
             self.layers[layer_id] = layer
         return layer

@@ -266,9 +266,23 @@ class Pool(metaclass=abc.ABCMeta):
     # that a move inside one pool stays native and a move between pools can
     # stream the disk through the generic export/import methods below.
 
+    #: The source side can pre-copy a running guest's root disk into
+    #: another pool (a warm move): migrate_disk_and_power_off then takes
+    #: ``open_warm_target``.
+    warm_export = False
+    #: The destination side offers ``open_warm_import``.
+    warm_import = False
+
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,
                                    timeout=0, retry_interval=0):
+        raise NotImplementedError()
+
+    def open_warm_import(self, nodename, instance, size):
+        """The target a warm move from another pool writes the root disk
+        into (``write(offset, data)``, ``zero(offset, length)``, ``close()``,
+        ``abort()``, ``name``); finish_migration finds it by the disk_info
+        of the source."""
         raise NotImplementedError()
 
     def finish_migration(self, context, migration, instance, disk_info,

@@ -28,7 +28,9 @@ nodes:
   backend reads and writes); it lands in a scratch raw volume and libvirt
   converts it into the guest's qcow2 root volume on the host (qemu-img,
   zero ranges left as holes). Our own export is the reverse: a raw
-  flattened clone of the root overlay.
+  flattened clone of the root overlay. A warm move from an oVirt pool
+  fills that scratch volume before the source powers off
+  (``WarmTarget``); finish_migration then only converts it.
 """
 
 import contextlib
@@ -122,6 +124,44 @@ def grow(storage, volume, capacity):
         volume.resize(capacity, 0)
 
 
+class WarmTarget(object):
+    """The scratch raw volume a warm move from another pool writes into.
+
+    The source pool writes the extents of each backup round at their
+    offsets (one libvirt upload stream per piece, never sparse: a round
+    overwrites blocks of the previous one, zeros included).
+    """
+
+    def __init__(self, host, instance, size):
+        self.host = host
+        self.name = vmops.volume_name(instance.uuid, IMPORT)
+        host.storage.delete(self.name)
+        with host.translated('Creating the warm copy volume of %s' %
+                             instance.uuid):
+            self.volume = host.storage.create(self.name, size, 'raw')
+
+    def write(self, offset, data):
+        with storage_mod.VolumeWriter(self.host.connection, self.volume,
+                                      offset, len(data),
+                                      sparse=False) as writer:
+            writer.write(data)
+
+    def zero(self, offset, length):
+        with storage_mod.VolumeWriter(self.host.connection, self.volume,
+                                      offset, length, sparse=False) as writer:
+            writer.write_hole(length)
+
+    def close(self):
+        """The copy is complete: finish_migration takes it from here."""
+
+    def abort(self):
+        try:
+            self.host.storage.delete(self.name)
+        except Exception:
+            LOG.exception('Removing the warm copy volume %s on %s failed',
+                          self.name, self.host.nodename)
+
+
 class MigrationOps(object):
 
     def __init__(self, guests):
@@ -173,21 +213,61 @@ class MigrationOps(object):
     # -- destination side --------------------------------------------------
 
     def finish_migration(self, dest_host, instance, network_info,
-                         power_on, source_host=None, source_pool=None):
+                         power_on, source_host=None, source_pool=None,
+                         warm=None):
         """Bring the guest up on dest_host with instance.flavor (the new).
 
         source_host is set for a move inside the pool (it may be dest_host
-        itself), source_pool for a move from another pool.
+        itself), source_pool for a move from another pool; warm is the
+        source's summary of a warm pre-copy (its data is in the scratch
+        volume already).
         """
         if source_host is dest_host:
             self._resize_in_place(dest_host, instance)
         elif source_host is not None:
             self._copy_between_hosts(source_host, dest_host, instance)
+        elif warm:
+            self._import_warm_copy(dest_host, instance, warm)
         else:
             self._import_from_pool(source_pool, dest_host, instance)
         domain = self._guests.define(dest_host, instance, network_info or [])
         if power_on:
             self._guests.start(dest_host, instance, domain)
+        if warm and warm.get('power_off_at'):
+            downtime = time.time() - warm['power_off_at']
+            LOG.info('Warm move of %(uuid)s done: downtime %(down).2fs '
+                     '(power-off to the guest %(state)s on %(node)s), '
+                     '%(rounds)d rounds, %(copied)d bytes copied, '
+                     '%(last)d of them during the cutover',
+                     {'uuid': instance.uuid, 'down': downtime,
+                      'state': 'running' if power_on else 'defined',
+                      'node': dest_host.nodename,
+                      'rounds': len(warm.get('rounds', [])),
+                      'copied': warm.get('copied', 0),
+                      'last': warm.get('cutover_copied', 0)})
+
+    def _import_warm_copy(self, dest_host, instance, warm):
+        """The root disk from the scratch volume a warm move filled."""
+        self._guests._check_uuid_free(dest_host, instance)
+        storage = dest_host.storage
+        name = vmops.volume_name(instance.uuid, vmops.ROOT)
+        try:
+            scratch = storage.lookup(warm['scratch'])
+            if scratch is None:
+                raise nova_exception.ResizeError(
+                    reason='the warm copy %s of %s is gone' % (
+                        warm['scratch'], instance.uuid))
+            with storage.reader(scratch, 0, 512) as reader:
+                check_raw_header(instance, reader.read(512))
+            storage.delete(name)
+            with dest_host.translated('Converting the root disk of %s to '
+                                      'qcow2' % instance.uuid):
+                storage.clone_flattened(name, scratch, warm['size'])
+            storage.delete(warm['scratch'])
+            self._fit_disks(dest_host, instance)
+        except Exception:
+            self._delete_quietly(dest_host, instance)
+            raise
 
     def _resize_in_place(self, host, instance):
         storage = host.storage

@@ -24,6 +24,7 @@ import json
 import libvirt
 
 from oslo_log import log as logging
+from oslo_serialization import jsonutils
 
 from nova.compute import task_states
 import nova.conf
@@ -342,11 +343,21 @@ class LibvirtPool(base.Pool):
                 dest_host, instance, network_info, power_on,
                 source_host=self.node_host(migration.source_node))
         else:
+            warm = jsonutils.loads(disk_info).get('warm') if disk_info \
+                else None
             self._moves.finish_migration(dest_host, instance, network_info,
-                                         power_on, source_pool=source_pool)
+                                         power_on, source_pool=source_pool,
+                                         warm=warm)
         # A guest defined afresh on another host has no volume disks yet.
         self._guests.volumes.attach_missing(dest_host, instance,
                                             block_device_info)
+
+    warm_import = True
+
+    def open_warm_import(self, nodename, instance, size):
+        """Where a warm move from another pool writes the root disk."""
+        return migration.WarmTarget(self.node_host(nodename), instance,
+                                    size)
 
     def confirm_migration(self, context, migration, instance, network_info):
         same_node = migration.source_node == migration.dest_node

@@ -24,7 +24,9 @@ root disk grows. Confirm merges the snapshot away; revert restores it
 Between pools (another engine, or a libvirt pool) the destination streams
 the stopped source VM's root disk through ``open_root_disk_export`` into a
 new disk and a new VM; the source VM stays, stopped, until confirm removes
-it or revert starts it again. Pools hand each other raw guest data: the
+it or revert starts it again. Towards a pool that offers ``open_warm_import``
+(libvirt) the disk is pre-copied while the VM runs (warm.py), when its
+disk can have incremental backups. Pools hand each other raw guest data: the
 import is a ``raw`` image transfer into a sparse ``cow`` disk (imageio
 writes the guest data into the qcow2 volume and sends zero ranges as zero
 requests), and our export is a ``raw`` download, which imageio serves as
@@ -39,10 +41,12 @@ from ovirtsdk4 import types
 
 from nova import exception as nova_exception
 
+from nova_ovirt.pools.ovirt import backup as ovirt_backup
 from nova_ovirt.pools.ovirt import cache as vm_cache
 from nova_ovirt.pools.ovirt import session as ovirt_session
 from nova_ovirt.pools.ovirt import snapshot as ovirt_snapshot
 from nova_ovirt.pools.ovirt import vmops as ovirt_vmops
+from nova_ovirt.pools.ovirt import warm as ovirt_warm
 
 LOG = logging.getLogger(__name__)
 
@@ -56,12 +60,70 @@ class Migrations(object):
 
     # -- source side -------------------------------------------------------
 
-    def migrate_disk_and_power_off(self, instance, flavor, timeout):
-        self.vmops.power_off(instance, timeout)
+    def migrate_disk_and_power_off(self, instance, flavor, timeout,
+                                   open_warm_target=None):
+        """Power off (after a warm pre-copy when open_warm_target, the
+        destination's ``open_warm_import``, is given and the disk can)."""
         vm_id = self.vmops.vm_id(instance)
+        info = {'vm_id': vm_id}
+        warm_copy = None
+        if open_warm_target is not None:
+            warm_copy = self._warm_copy(instance, vm_id, timeout,
+                                        open_warm_target)
+        if warm_copy is None:
+            self.vmops.power_off(instance, timeout)
+        else:
+            info['warm'] = warm_copy
         if self.vmops.resize_snapshot(vm_id) is None:
             self.snapshots.create(vm_id, ovirt_vmops.RESIZE_MARK)
-        return jsonutils.dumps({'vm_id': vm_id})
+        return jsonutils.dumps(info)
+
+    def _warm_copy(self, instance, vm_id, timeout, open_warm_target):
+        """Pre-copy the root disk while the VM runs, then power it off;
+        None when the move has to be cold (logged why)."""
+        att = self.vmops.root_attachment(vm_id)
+        vm = self.vmops.get_vm(vm_id)
+        why = None
+        if att is None:
+            why = 'it has no disk'
+        elif vm.status != types.VmStatus.UP:
+            why = 'the VM is %s, not up' % vm.status.value
+        else:
+            why = ovirt_backup.incremental_refusal(att.disk)
+        if why:
+            LOG.info('Cold move of %(uuid)s (no warm pre-copy): %(why)s',
+                     {'uuid': instance.uuid, 'why': why})
+            return None
+        size = att.disk.provisioned_size
+        target = open_warm_target(size)
+        stopped = []
+
+        def power_off():
+            self.vmops.power_off(instance, timeout)
+            stopped.append(True)
+        try:
+            summary = ovirt_warm.WarmCopy(self.pool, vm_id, att.disk,
+                                          target).run(power_off)
+            target.close()
+        except Exception as e:
+            target.abort()
+            if stopped:
+                # Nothing moved: the server goes on where it was.
+                self.vmops.start(vm_id)
+            LOG.exception('Warm move of %s failed', instance.uuid)
+            raise nova_exception.InstanceFaultRollback(
+                nova_exception.ResizeError(
+                    reason='warm copy of the root disk of %s failed: %s' % (
+                        instance.uuid, ovirt_session.fault_text(e))))
+        summary.update(scratch=target.name, size=size)
+        LOG.info('Warm move of %(uuid)s: %(n)d rounds, %(copied)d bytes '
+                 'copied in all, %(last)d during the cutover (%(dirty)d '
+                 'dirty)', {'uuid': instance.uuid,
+                            'n': len(summary['rounds']),
+                            'copied': summary['copied'],
+                            'last': summary['cutover_copied'],
+                            'dirty': summary['cutover_dirty']})
+        return summary
 
     def confirm(self, migration, instance):
         vm = self._source_vm(instance, migration)
@@ -244,4 +306,3 @@ class Migrations(object):
         with ovirt_snapshot.download(self.pool.transfers, size,
                                      disk_id=att.disk.id) as reader:
             yield 'raw', size, reader
-

@@ -721,12 +721,15 @@ class OvirtPool(base.Pool):
 
     # -- moves ----------------------------------------------------------------
 
+    warm_export = True
+
     @_engine
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,
-                                   timeout=0, retry_interval=0):
+                                   timeout=0, retry_interval=0,
+                                   open_warm_target=None):
         return self.migrations.migrate_disk_and_power_off(
-            instance, flavor, timeout)
+            instance, flavor, timeout, open_warm_target)
 
     @_engine
     def finish_migration(self, context, migration, instance, disk_info,

@@ -216,8 +216,11 @@ class ImageioClient(object):
     def flush(self):
         self._patch({'op': 'flush'})
 
-    def extents(self):
-        resp = self._request('GET', path=self.path + '/extents')
+    def extents(self, context='zero'):
+        """imageio's extents: ``zero`` (data or zeros) or ``dirty`` (changed
+        since the backup's checkpoint, for an incremental backup)."""
+        resp = self._request('GET', path='%s/extents?context=%s' % (
+            self.path, context))
         return json.loads(resp.read())
 
     def read(self, offset, size):
@@ -536,7 +539,7 @@ class Transfers(object):
             transfer_id)
 
     def begin(self, direction, disk_id=None, snapshot_id=None,
-              disk_format=types.DiskFormat.RAW, timeout=300):
+              disk_format=types.DiskFormat.RAW, timeout=300, backup_id=None):
         """Create a transfer and wait until it takes data.
 
         ``raw`` moves guest data whatever the disk's format; ``cow`` moves
@@ -547,7 +550,8 @@ class Transfers(object):
             inactivity_timeout=max(60, self._timeout),
             disk=types.Disk(id=disk_id) if disk_id else None,
             snapshot=(types.DiskSnapshot(id=snapshot_id)
-                      if snapshot_id else None))
+                      if snapshot_id else None),
+            backup=types.Backup(id=backup_id) if backup_id else None)
         transfer = self._session.write(
             lambda system: system.image_transfers_service().add(
                 it, query=ovirt_session.q()))

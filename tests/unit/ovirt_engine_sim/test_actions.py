@@ -6,6 +6,10 @@ rely on it untested. The walk reads the links from raw XML, not through the
 SDK, and calls each one.
 """
 
+import http.client
+import json
+import ssl
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 from ovirtsdk4 import types
@@ -199,6 +203,77 @@ class BackupTest(test_validation.RawApiTestCase):
                          [c.id for c in self.vm_service(vm.id).checkpoints_service().list()])
         self.assertEqual(first.to_checkpoint_id, self.vm_service(vm.id).checkpoints_service()
                          .list()[1].parent_id)
+
+    def _extents(self, backup_id, disk_id, context):
+        it = self.system.image_transfers_service().add(types.ImageTransfer(
+            disk=types.Disk(id=disk_id), backup=types.Backup(id=backup_id),
+            format=types.DiskFormat.RAW, direction=types.ImageTransferDirection.DOWNLOAD))
+        tsvc = self.system.image_transfers_service().image_transfer_service(it.id)
+        self.settle(1)
+        url = urllib.parse.urlparse(tsvc.get().transfer_url)
+        ctx = ssl.create_default_context(cafile=self.sim.ca_file)
+        conn = http.client.HTTPSConnection(url.hostname, url.port, context=ctx)
+        self.addCleanup(conn.close)
+        conn.request('GET', url.path + '/extents?context=' + context)
+        resp = conn.getresponse()
+        body = resp.read()
+        tsvc.finalize()
+        self.settle()
+        return resp.status, json.loads(body) if resp.status == 200 else body
+
+    def _start(self, vm_id):
+        self.vm_service(vm_id).start()
+        self.settle()
+        self.assertEqual(types.VmStatus.UP, self.vm_service(vm_id).get().status)
+
+    def test_dirty_extents_between_checkpoints(self):
+        vm, disk_id = self.vm_with_disk()
+        self._start(vm.id)
+        self.sim.guest_write(vm.id, 0, b'a' * 4096)
+        svc = self.backup(vm.id, disk_id)
+        first = svc.get()
+        # A full backup serves zero extents only.
+        status, extents = self._extents(first.id, disk_id, 'zero')
+        self.assertEqual(200, status)
+        self.assertEqual([(0, 4096, False), (4096, 2 * MiB - 4096, True)],
+                         [(e['start'], e['length'], e['zero']) for e in extents])
+        self.assertEqual(404, self._extents(first.id, disk_id, 'dirty')[0])
+        svc.finalize()
+        self.settle()
+        # The guest writes after the checkpoint: data, then zeros.
+        self.sim.guest_write(vm.id, MiB, b'b' * 8192)
+        self.sim.guest_write(vm.id, MiB + 65536, bytes(4096))
+        svc = self.backup(vm.id, disk_id, since=first.to_checkpoint_id)
+        second = svc.get()
+        # Written after the backup's point in time: in the next round only.
+        self.sim.guest_write(vm.id, 0, b'c' * 512)
+        status, extents = self._extents(second.id, disk_id, 'dirty')
+        self.assertEqual(200, status)
+        self.assertEqual([
+            (0, 4096, False, False),
+            (4096, MiB - 4096, False, True),
+            (MiB, 8192, True, False),
+            (MiB + 8192, 65536 - 8192, False, True),
+            (MiB + 65536, 4096, True, True),
+            (MiB + 65536 + 4096, MiB - 65536 - 4096, False, True)],
+            [(e['start'], e['length'], e['dirty'], e['zero']) for e in extents])
+        svc.finalize()
+        self.settle()
+        third = self.backup(vm.id, disk_id, since=second.to_checkpoint_id).get()
+        status, extents = self._extents(third.id, disk_id, 'dirty')
+        self.assertEqual([(0, 512)], [(e['start'], e['length'])
+                                      for e in extents if e['dirty']])
+        # Only the chain's root checkpoint may be removed.
+        cps = self.vm_service(vm.id).checkpoints_service()
+        self.assertFault(409, cps.checkpoint_service(second.to_checkpoint_id).remove)
+        cps.checkpoint_service(first.to_checkpoint_id).remove()
+        self.assertEqual([(second.to_checkpoint_id, None), (third.to_checkpoint_id,
+                                                            second.to_checkpoint_id)],
+                         [(c.id, c.parent_id) for c in cps.list()])
+
+    def test_guest_write_needs_a_running_vm(self):
+        vm, disk_id = self.vm_with_disk()
+        self.assertRaises(ValueError, self.sim.guest_write, vm.id, 0, b'x')
 
     def test_refusals(self):
         vm, disk_id = self.vm_with_disk(backup=types.DiskBackup.NONE)
