@@ -42,9 +42,6 @@ _NOT_YET = dict.fromkeys(
      'live_migration_force_complete', 'check_can_live_migrate_destination',
      'check_can_live_migrate_source', 'pre_live_migration',
      'post_live_migration_at_destination'), MISSING)
-_NO_VOLUMES_YET = dict.fromkeys(
-    ('attach_volume', 'detach_volume', 'swap_volume', 'extend_volume'),
-    'Cinder volumes are not supported yet.')
 
 _LIBVIRT = {
     # nodes and resources
@@ -130,6 +127,10 @@ _OVIRT = {
     'get_vnc_console': PARTIAL,
     # not supported (yet)
     **_NOT_YET,
+    # Cinder volumes as direct LUN disks (doc/source/volumes.rst)
+    'attach_volume': PARTIAL,
+    'detach_volume': COMPLETE,
+    'extend_volume': COMPLETE,
 }
 
 #: {backend: {nova ComputeDriver method: level}}
@@ -189,7 +190,13 @@ NOTES = {
                            'nova-novncproxy connections with a live '
                            'console token\'s secret; VNC over TLS to the '
                            'host is not used.',
-        **_NO_VOLUMES_YET,
+        'attach_volume': 'iSCSI (CHAP included) as direct LUN disks that '
+                         'the engine\'s hosts log in to; Fibre Channel by '
+                         'WWN and LUN (not tested through the API); rbd '
+                         'and other types are refused. No boot from '
+                         'volume.',
+        'swap_volume': 'Volume swap (Cinder migration of an attached '
+                       'volume) is not supported yet.',
         'live_migration': 'Live migration between Nova nodes (clusters) '
                           'is not supported; oVirt still live-migrates '
                           'inside a cluster.',
@@ -212,7 +219,7 @@ _API_OVIRT = (
     'finish_migration', 'confirm_migration', 'finish_revert_migration',
     'attach_interface', 'detach_interface', 'get_vnc_console',
     'get_available_nodes', 'get_nodenames_by_uuid', 'update_provider_tree',
-    'get_info')
+    'get_info', 'attach_volume', 'detach_volume', 'extend_volume')
 #: Methods the live tier runs on a real qemu guest through the driver.
 _LIVE_LIBVIRT = ('spawn', 'destroy', 'reboot', 'power_off', 'power_on',
                  'get_console_output', 'get_info')
