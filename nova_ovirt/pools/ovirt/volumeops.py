@@ -231,9 +231,9 @@ class VolumeOps(object):
     def attach(self, instance, connection_info, disk_bus=None):
         source = lun_source(connection_info, self.pool.name)
         vm = self._vm(instance)
-        if self._our_disk(instance, source.volume_id) is not None:
-            LOG.info('Volume %s is already attached to instance %s',
-                     source.volume_id, instance.uuid)
+        disk = self._our_disk(instance, source.volume_id)
+        if disk is not None:
+            self._reattach(vm, disk, disk_bus, instance, source.volume_id)
             return
         host = self._up_host(vm, source.volume_id, instance)
         if source.storage_type == types.StorageType.ISCSI:
@@ -257,6 +257,21 @@ class VolumeOps(object):
             raise
         LOG.info('Volume %s (LUN %s) attached to instance %s as disk %s',
                  source.volume_id, wwid, instance.uuid, disk.id)
+
+    def _reattach(self, vm, disk, disk_bus, instance, volume_id):
+        """Our LUN disk exists already: attach it unless it is.
+
+        A retried attach finds it attached; a VM destroyed without its
+        disks (destroy_disks=False) and made again finds it detached.
+        """
+        attachments = self.session.read(
+            lambda system: system.vms_service().vm_service(vm.id)
+            .disk_attachments_service().list())
+        if any(a.id == disk.id for a in attachments):
+            LOG.info('Volume %s is already attached to instance %s',
+                     volume_id, instance.uuid)
+            return
+        self._attach_disk(vm, disk, self._interface(vm, disk_bus))
 
     def _vm(self, instance):
         vm = self.pool.vmops.find_vm(instance.uuid)

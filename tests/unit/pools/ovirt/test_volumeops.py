@@ -30,7 +30,8 @@ GiB = 1024 ** 3
 
 def iscsi_info(volume_id=VOLUME, iqn=IQN, lun=1, password='chapsecret'):
     return {'driver_volume_type': 'iscsi', 'serial': volume_id,
-            'data': {'volume_id': volume_id, 'target_portal': '192.0.2.10:3260',
+            'data': {'volume_id': volume_id,
+                     'target_portal': '192.0.2.10:3260',
                      'target_iqn': iqn, 'target_lun': lun,
                      'auth_method': 'CHAP', 'auth_username': 'chapuser',
                      'auth_password': password}}
@@ -55,6 +56,9 @@ class TestVolumes(test_vmops.FlowTestCase):
         self.pool.attach_volume(self.context, info or iscsi_info(), self.inst,
                                 '/dev/vdb')
 
+    def detach(self, info):
+        self.pool.detach_volume(self.context, info, self.inst, '/dev/vdb')
+
     def test_connector_names_cluster_initiator(self):
         connector = self.pool.get_volume_connector(self.inst)
         self.assertEqual('iqn.2026-01.org.openstack.nova-ovirt:%s.cluster1'
@@ -76,19 +80,29 @@ class TestVolumes(test_vmops.FlowTestCase):
         self.attach()
         self.assertEqual(1, len(self.lun_disks()))
 
+    def test_attach_reuses_our_detached_disk(self):
+        self.attach()
+        [disk] = self.lun_disks()
+        with self.sim.store.lock:
+            self.sim.store.disk_attachments.pop(disk.id)
+        self.attach()
+        self.assertEqual([disk.id], [d.id for d in self.lun_disks()])
+        self.assertEqual(self.vm.id,
+                         self.sim.store.disk_attachments[disk.id].vm.id)
+
     def test_detach_removes_disk_keeps_lun_and_is_idempotent(self):
         self.attach()
         [disk] = self.lun_disks()
-        self.pool.detach_volume(self.context, iscsi_info(), self.inst, '/dev/vdb')
+        self.detach(iscsi_info())
         self.assertEqual([], self.lun_disks())
         self.assertNotIn(disk.id, self.sim.store.disk_attachments)
         self.assertIsNotNone(self.san.find_lun(WWID)[1])
-        self.pool.detach_volume(self.context, iscsi_info(), self.inst, '/dev/vdb')
+        self.detach(iscsi_info())
 
     def test_detach_leaves_other_disks_alone(self):
         self.attach()
         other = iscsi_info(volume_id='0b1c2d3e-0000-4000-8000-000000000001')
-        self.pool.detach_volume(self.context, other, self.inst, '/dev/vdc')
+        self.detach(other)
         self.assertEqual(1, len(self.lun_disks()))
 
     def test_extend_refreshes_lun(self):
@@ -122,9 +136,10 @@ class TestVolumes(test_vmops.FlowTestCase):
         self.assertEqual([], self.lun_disks())
 
     def test_failed_attachment_removes_lun_disk(self):
-        self.sim.faults.script_fault(r'/vms/[^/]+/diskattachments$', method='POST',
-                                     status=409, reason='Operation Failed',
-                                     detail='[Cannot attach Virtual Disk. Boom.]')
+        self.sim.faults.script_fault(
+            r'/vms/[^/]+/diskattachments$', method='POST', status=409,
+            reason='Operation Failed',
+            detail='[Cannot attach Virtual Disk. Boom.]')
         e = self.assertRaises(exception.BackendOperationFailed, self.attach)
         self.assertIn('Boom', str(e))
         self.assertEqual([], self.lun_disks())
@@ -132,14 +147,16 @@ class TestVolumes(test_vmops.FlowTestCase):
     def test_rbd_refused_naming_type(self):
         info = {'driver_volume_type': 'rbd', 'serial': VOLUME,
                 'data': {'name': 'volumes/volume-1'}}
-        e = self.assertRaises(volumeops.UnsupportedVolumeType, self.attach, info)
+        e = self.assertRaises(volumeops.UnsupportedVolumeType, self.attach,
+                              info)
         self.assertIn('rbd', str(e))
         self.assertIn(VOLUME, str(e))
 
     def test_missing_iqn_named(self):
         info = iscsi_info()
         del info['data']['target_iqn']
-        e = self.assertRaises(volumeops.InvalidConnectionInfo, self.attach, info)
+        e = self.assertRaises(volumeops.InvalidConnectionInfo, self.attach,
+                              info)
         self.assertIn('target_iqn', str(e))
 
 
