@@ -209,3 +209,38 @@ class OvirtVolumeTest(obase.OvirtPoolFunctionalTestBase):
         self.assertEqual(disks_before, self.sim_disk_ids())
         self._delete_server(server)
         self.assertNoVm(server['id'])
+
+    def test_boot_from_volume(self):
+        volume_id, wwid = self._new_volume(5)
+        uploaded = self.sim.requests.bytes_uploaded
+        server = self.api.post_server({'server': {
+            'name': 'bfv', 'imageRef': '', 'flavorRef': obase.E1_TINY,
+            'networks': [{'uuid': self.neutron.network_1['id']}],
+            'block_device_mapping_v2': [{
+                'boot_index': 0, 'uuid': volume_id, 'source_type': 'volume',
+                'destination_type': 'volume'}]}})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        server = self.admin_api.get_server(server['id'])
+        vm = self.assertVmStatus(server, 'up')
+        self.assertVmOnNode(server)
+        # The VM comes from the Blank template; its only disk is the LUN,
+        # bootable; no image reached the engine.
+        self.assertEqual('00000000-0000-0000-0000-000000000000',
+                         vm.template.id)
+        disk = self.assertLunAttached(server, volume_id, wwid)
+        with self.sim.store.lock:
+            self.assertEqual([disk.id], self.sim.store.vm_disk_ids(vm.id))
+            self.assertTrue(self.sim.store.disk_attachments[disk.id].bootable)
+        self.assertIsNone(self.sim_template())
+        self.assertEqual(uploaded, self.sim.requests.bytes_uploaded)
+        self.assertEqual('in-use', self.volume_status(volume_id))
+        # No DISK_GB claimed for a volume-backed root, on any provider.
+        allocations = self._get_allocations_by_server_uuid(server['id'])
+        self.assertEqual(0, sum(a['resources'].get('DISK_GB', 0)
+                                for a in allocations.values()))
+        self.assertUsage(self.node_of(server), obase.E1_TINY)
+
+        self._delete_server(server)
+        self.assertNoVm(server['id'])
+        self.assertEqual([], self.lun_disks())
+        self.assertEqual('available', self.volume_status(volume_id))

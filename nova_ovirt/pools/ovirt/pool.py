@@ -645,9 +645,8 @@ class OvirtPool(base.Pool):
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
-        self.check_block_devices(block_device_info)  # no volumes yet
         self.vmops.spawn(context, instance, image_meta, admin_password,
-                         network_info, power_on)
+                         network_info, power_on, block_device_info)
 
     @_engine
     def destroy(self, context, instance, network_info, block_device_info=None,

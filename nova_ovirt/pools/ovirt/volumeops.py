@@ -20,7 +20,9 @@ WWID comes from that host's storage listing, and a direct LUN disk
 (``lun_storage``) on that WWID is attached to the VM. The driver never
 talks to a host itself. Fibre Channel LUNs are found the same way without
 a login. ``rbd`` would need an oVirt managed block storage domain, which
-the pool does not drive: it is refused with a fault naming the type.
+the pool does not drive: it is refused with a fault naming the type. A
+volume-backed server's VM starts from the Blank template with its root
+volume as the bootable LUN disk: no image reaches the engine.
 
 Our LUN disks carry the instance and the volume in their alias and
 description, so a detach or extend only ever touches disks the driver
@@ -37,6 +39,7 @@ from oslo_log import log as logging
 
 import nova.conf
 from nova import exception as nova_exception
+from nova.virt import driver as virt_driver
 
 from nova_ovirt import exception
 from nova_ovirt.pools.ovirt import session as ovirt_session
@@ -50,6 +53,9 @@ SUPPORTED_TYPES = ('iscsi', 'fibre_channel')
 ALIAS_PREFIX = 'nova-volume-'
 #: Seconds a LUN disk may stay locked while the engine hot-plugs it.
 ATTACH_TIMEOUT = 120
+#: The engine's Blank template (services/TemplatesService.java: its id is
+#: fixed): a volume-backed server's VM starts from it, with no image disk.
+BLANK_TEMPLATE_ID = '00000000-0000-0000-0000-000000000000'
 
 
 class UnsupportedVolumeType(nova_exception.VolumeDriverNotFound):
@@ -77,6 +83,19 @@ class NoHostUp(nova_exception.NovaException):
 def volume_id_of(connection_info):
     data = connection_info.get('data') or {}
     return data.get('volume_id') or connection_info.get('serial') or '?'
+
+
+def root_volume(block_device_info):
+    """The block device mapping of a volume-backed server's root, or None."""
+    for bdm in virt_driver.block_device_info_get_mapping(block_device_info):
+        if bdm.get('boot_index') == 0:
+            return bdm
+    return None
+
+
+def _boot_order(bdm):
+    index = bdm.get('boot_index')
+    return (index is None or index < 0, index or 0)
 
 
 def alias_of(volume_id):
@@ -228,7 +247,19 @@ class VolumeOps(object):
 
     # -- attach --------------------------------------------------------------
 
-    def attach(self, instance, connection_info, disk_bus=None):
+    def attach_block_devices(self, instance, block_device_info,
+                             interface=None):
+        """At spawn: every volume of the mapping, the root one first."""
+        mapping = sorted(
+            virt_driver.block_device_info_get_mapping(block_device_info),
+            key=_boot_order)
+        for bdm in mapping:
+            self.attach(instance, bdm['connection_info'],
+                        bootable=bdm.get('boot_index') == 0,
+                        interface=interface)
+
+    def attach(self, instance, connection_info, disk_bus=None,
+               bootable=False, interface=None):
         source = lun_source(connection_info, self.pool.name)
         vm = self._vm(instance)
         disk = self._our_disk(instance, source.volume_id)
@@ -244,7 +275,9 @@ class VolumeOps(object):
         wwid = self._find_wwid(host, source, instance)
         disk = self._add_lun_disk(instance, source, wwid)
         try:
-            self._attach_disk(vm, disk, self._interface(vm, disk_bus))
+            self._attach_disk(vm, disk,
+                              interface or self._interface(vm, disk_bus),
+                              bootable)
         except Exception:
             # A failed attach leaves no LUN disk behind (the LUN stays).
             ovirt_session.wait_for(
@@ -334,11 +367,11 @@ class VolumeOps(object):
             return root.interface
         return types.DiskInterface.VIRTIO
 
-    def _attach_disk(self, vm, disk, interface):
+    def _attach_disk(self, vm, disk, interface, bootable=False):
         self.session.write(
             lambda system: system.vms_service().vm_service(vm.id)
             .disk_attachments_service().add(types.DiskAttachment(
-                disk=types.Disk(id=disk.id), active=True, bootable=False,
+                disk=types.Disk(id=disk.id), active=True, bootable=bootable,
                 interface=interface), query=ovirt_session.q()))
         self._wait_unlocked(disk.id, 'attaching LUN disk %s' % disk.id)
 

@@ -17,6 +17,8 @@
 from oslotest import base as oslotest_base
 from ovirtsdk4 import types
 
+from nova import objects
+
 from nova_ovirt import exception
 from nova_ovirt.pools.ovirt import volumeops
 from ovirt_engine_sim import luns
@@ -158,6 +160,42 @@ class TestVolumes(test_vmops.FlowTestCase):
         e = self.assertRaises(volumeops.InvalidConnectionInfo, self.attach,
                               info)
         self.assertIn('target_iqn', str(e))
+
+
+class TestSpawnWithVolumes(test_vmops.FlowTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.san = luns.san(self.sim.store)
+        self.san.add_target('192.0.2.10', 3260, IQN,
+                            luns=[(1, WWID, GiB), (2, WWID[:-1] + '2', GiB)],
+                            username='chapuser', password='chapsecret')
+
+    def test_volume_backed_spawn_boots_the_lun(self):
+        data = '0b1c2d3e-0000-4000-8000-000000000002'
+        block_device_info = {'block_device_mapping': [
+            {'connection_info': iscsi_info(data, lun=2), 'boot_index': -1,
+             'mount_device': '/dev/vdb'},
+            {'connection_info': iscsi_info(), 'boot_index': 0,
+             'mount_device': '/dev/vda'}]}
+        inst = self.instance()
+        self.pool.spawn(self.context, inst, objects_image_meta(), [], None,
+                        {}, [], block_device_info=block_device_info)
+        vm = self.sim_vm(inst)
+        self.assertEqual(volumeops.BLANK_TEMPLATE_ID, vm.template.id)
+        self.assertEqual(types.VmStatus.UP, vm.status)
+        with self.sim.store.lock:
+            atts = {self.sim.store.disks[d].lun_storage.logical_units[0].id:
+                    self.sim.store.disk_attachments[d]
+                    for d in self.sim.store.vm_disk_ids(vm.id)}
+        self.assertEqual({WWID: True, WWID[:-1] + '2': False},
+                         {w: a.bootable for w, a in atts.items()})
+        self.assertEqual(0, self.sim.requests.bytes_uploaded)
+
+
+def objects_image_meta():
+    """A volume-backed server's image meta: no image id."""
+    return objects.ImageMeta.from_dict({'properties': {}})
 
 
 class TestLunSource(oslotest_base.BaseTestCase):
