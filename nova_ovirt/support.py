@@ -158,7 +158,8 @@ NOTES = {
                           'migration and resize are.',
     },
     'ovirt': {
-        'spawn': 'Images only (raw or qcow2; no boot from volume). User '
+        'spawn': 'Images (raw or qcow2) or a Cinder iSCSI root volume '
+                 '(boot from volume, a direct LUN disk). User '
                  'data reaches the guest as the cloud-init custom script, '
                  'with the host name and SSH key; injected files and '
                  'config drives are not passed. hw_qemu_guest_agent '
@@ -193,8 +194,7 @@ NOTES = {
         'attach_volume': 'iSCSI (CHAP included) as direct LUN disks that '
                          'the engine\'s hosts log in to; Fibre Channel by '
                          'WWN and LUN (not tested through the API); rbd '
-                         'and other types are refused. No boot from '
-                         'volume.',
+                         'and other types are refused.',
         'swap_volume': 'Volume swap (Cinder migration of an attached '
                        'volume) is not supported yet.',
         'live_migration': 'Live migration between Nova nodes (clusters) '
