@@ -205,6 +205,15 @@ OVIRT_POOL_OPTS = [
                help='Address nova-novncproxy connects to for the relays. '
                     'Defaults to ``vnc_relay_listen``, or to [vnc] '
                     'server_proxyclient_address when that is a wildcard.'),
+    cfg.StrOpt('iscsi_initiator_prefix',
+               default='iqn.2026-01.org.openstack.nova-ovirt',
+               help='Prefix of the iSCSI initiator name (IQN) this pool '
+                    'reports to Cinder for the guests of a node (an oVirt '
+                    'cluster): ``<prefix>:<pool>.<cluster>``. The engine\'s '
+                    'hosts log in to Cinder\'s targets, so give every host '
+                    'of the cluster this initiator name '
+                    '(/etc/iscsi/initiatorname.iscsi) or let Cinder\'s '
+                    'targets accept the hosts\' own names.'),
 ]
 
 def register_opts(conf):

@@ -195,6 +195,11 @@ _OVIRT = {
     'post_live_migration_at_source': UNTESTED,
     # not supported (yet)
     **_NOT_YET,
+    # Cinder volumes as direct LUN disks (doc/source/volumes.rst)
+    'get_volume_connector': COMPLETE,
+    'attach_volume': PARTIAL,
+    'detach_volume': COMPLETE,
+    'extend_volume': COMPLETE,
 }
 
 #: {backend: {nova ComputeDriver method: level}}
@@ -230,7 +235,8 @@ NOTES = {
     },
     'ovirt': {
         **_COMMON_NOTES,
-        'spawn': 'Images only (raw or qcow2; no boot from volume). User '
+        'spawn': 'Images (raw or qcow2) or a Cinder iSCSI root volume '
+                 '(boot from volume, a direct LUN disk). User '
                  'data reaches the guest as the cloud-init custom script, '
                  'with the host name and SSH key; injected files and '
                  'config drives are not passed. hw_qemu_guest_agent '
@@ -267,7 +273,12 @@ NOTES = {
                            'nova-novncproxy connections with a live '
                            'console token\'s secret; VNC over TLS to the '
                            'host is not used.',
-        **_NO_VOLUMES_YET,
+        'attach_volume': 'iSCSI (CHAP included) as direct LUN disks that '
+                         'the engine\'s hosts log in to; Fibre Channel by '
+                         'WWN and LUN (not tested through the API); rbd '
+                         'and other types are refused.',
+        'swap_volume': 'Volume swap (Cinder migration of an attached '
+                       'volume) is not supported yet.',
         **dict.fromkeys(
             _LIVE_MIGRATION,
             'Live migration between Nova nodes (clusters) is not supported '

@@ -37,7 +37,7 @@ SUB_KINDS = {'nics': 'nic', 'diskattachments': 'disk_attachment', 'snapshots': '
              'cdroms': 'cdrom', 'numanodes': 'vm_numa_node', 'backups': 'backup',
              'checkpoints': 'checkpoint',
              'clusters': 'cluster', 'networks': 'network', 'storagedomains': 'storage_domain',
-             'disks': 'disk'}
+             'disks': 'disk', 'storage': 'host_storage'}
 
 
 def _bool(query, name, default=False):
@@ -262,7 +262,8 @@ class Api(object):
             items = items[:int(max_results)]
         # The collection element is the plural of the item's element
         # (<vm_numa_nodes> for /numanodes).
-        root = render.ET.Element({'numa_nodes': 'vm_numa_nodes'}.get(attr, attr))
+        root = render.ET.Element({'numa_nodes': 'vm_numa_nodes',
+                                  'storage': 'host_storages'}.get(attr, attr))
         for sub_kind, sub in items:
             root.append(self.render.element(sub_kind, sub, follow))
         return render.tostring(root)
@@ -276,6 +277,10 @@ class Api(object):
                 obj = e.add_vm(parse_body(body, types.Vm, 'vms', 'add'),
                                clone=_bool(query, 'clone'), block=block)
                 locked = obj.status == types.VmStatus.IMAGE_LOCKED
+            elif kind == 'disk' and '<lun_storage' in (body or ''):
+                # A direct LUN disk: no image, no storage domain (luns.py).
+                obj = e.add_lun_disk(parse_body(body, types.Disk))
+                locked = False
             elif kind == 'disk':
                 obj = e.add_disk(parse_body(body, types.Disk, 'disks', 'add'), block=block)
                 locked = obj.status == types.DiskStatus.LOCKED
@@ -401,6 +406,12 @@ class Api(object):
                 e.transfer(obj.id)   # tickets here do not expire: nothing to extend
         elif kind == 'host' and name in ('deactivate', 'activate'):
             e.set_host_status(obj.id, 'maintenance' if name == 'deactivate' else 'up')
+        elif kind == 'host' and name == 'iscsilogin':
+            e.iscsi_login(obj.id, action)
+        elif kind == 'host' and name == 'iscsidiscover':
+            result['iscsi_targets'] = e.iscsi_discover(obj.id, action)
+        elif kind == 'disk' and name == 'refreshlun':
+            e.refresh_lun(obj.id, action)
         elif kind == 'host' and name == 'refresh':
             e.get('hosts', obj.id, 'Host')   # capabilities do not change here
         elif kind == 'cluster' and name == 'resetemulatedmachine':

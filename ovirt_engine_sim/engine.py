@@ -13,6 +13,7 @@ from ovirt_engine_sim import common
 from ovirt_engine_sim import dirty
 from ovirt_engine_sim.backups import BackupOps
 from ovirt_engine_sim import errors
+from ovirt_engine_sim.luns import LunOps
 from ovirt_engine_sim import search
 from ovirt_engine_sim import vnc
 from ovirt_engine_sim.common import USER
@@ -41,7 +42,7 @@ class Tickets(object):
         return self.by_ticket.get(ticket)
 
 
-class Engine(common.Base, VmOps, StorageOps, BackupOps):
+class Engine(common.Base, VmOps, StorageOps, BackupOps, LunOps):
 
     def __init__(self, store, volumes, counter, data_url):
         self.store = store

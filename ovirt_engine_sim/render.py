@@ -66,8 +66,8 @@ KINDS = {k.name: k for k in [
                'affinity_groups', 'cpu_profiles'],
          actions=['resetemulatedmachine']),
     Kind('host', 'host', 'hosts', 'hosts',
-         subs=['statistics', 'nics', 'permissions', 'tags'],
-         actions=['activate', 'deactivate', 'refresh']),
+         subs=['statistics', 'nics', 'permissions', 'tags', 'storage'],
+         actions=['activate', 'deactivate', 'iscsidiscover', 'iscsilogin', 'refresh']),
     Kind('storage_domain', 'storage_domain', 'storagedomains', 'storage_domains',
          subs=['disks', 'disk_profiles', 'disk_snapshots', 'permissions']),
     Kind('network', 'network', 'networks', 'networks',
@@ -84,7 +84,7 @@ KINDS = {k.name: k for k in [
                   'reboot', 'shutdown', 'start', 'stop', 'suspend', 'ticket',
                   'undosnapshot']),
     Kind('disk', 'disk', 'disks', 'disks', subs=['statistics', 'permissions'],
-         actions=['sparsify']),
+         actions=['refreshlun', 'sparsify']),
     Kind('job', 'job', 'jobs', 'jobs', subs=['steps']),
     Kind('event', 'event', 'events', 'events'),
     Kind('image_transfer', 'image_transfer', 'imagetransfers', 'image_transfers',
@@ -115,6 +115,8 @@ KINDS = {k.name: k for k in [
     Kind('backup', 'backup', 'backups', subs=['disks'], actions=['finalize'],
          parent=_vm_parent),
     Kind('checkpoint', 'checkpoint', 'checkpoints', subs=['disks'], parent=_vm_parent),
+    # The LUNs a host sees (services/HostStorageService.java; ovirt_engine_sim.luns).
+    Kind('host_storage', 'host_storage', 'storage', parent=lambda o: ('host', o.host.id)),
 ]}
 
 # Element names of references whose href is a top-level collection.

@@ -176,6 +176,8 @@ class StorageOps(object):
             if vm.status in common.RUNNING:
                 raise errors.conflict('Cannot remove Virtual Disk. Disk is attached to a '
                                       'running VM %s.' % vm.name)
+        if disk.storage_type == types.DiskStorageType.LUN:
+            return self.remove_lun_disk(disk)
         if any(a.id == disk.id for a in self.store.template_disk_attachments.values()):
             raise errors.conflict('Cannot remove Virtual Disk. The disk is part of a '
                                   'Template.')
@@ -245,6 +247,8 @@ class StorageOps(object):
             uses_scsi_reservation=False, disk=types.Disk(id=disk.id),
             vm=types.Vm(id=vm.id), logical_name=att_in.logical_name)
         self.store.disk_attachments[att.id] = att
+        if disk.storage_type == types.DiskStorageType.LUN:
+            self.lock_lun_while_attaching(disk)
         self.event(2016, 'Disk %s was successfully attached to VM %s by %s.'
                    % (disk.alias, vm.name, USER), vm=vm.id)
         return att

@@ -34,7 +34,6 @@ Rules every backend keeps:
 import abc
 
 from nova import exception as nova_exception
-from nova.virt import driver as virt_driver
 import os_traits
 
 
@@ -234,12 +233,6 @@ class Pool(metaclass=abc.ABCMeta):
             operation=operation,
             volume_id=data.get('volume_id') or
             (connection_info or {}).get('serial') or '?')
-
-    def check_block_devices(self, block_device_info):
-        """Refuse a spawn with volumes on a pool that has none."""
-        for bdm in virt_driver.block_device_info_get_mapping(
-                block_device_info):
-            raise self._no_volumes('spawn with', bdm.get('connection_info'))
 
     def attach_volume(self, context, connection_info, instance, mountpoint,
                       disk_bus=None, device_type=None, encryption=None):

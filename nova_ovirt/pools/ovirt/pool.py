@@ -59,6 +59,7 @@ from nova_ovirt.pools.ovirt import snapshot
 from nova_ovirt.pools.ovirt import transfer
 from nova_ovirt.pools.ovirt import vif as ovirt_vif
 from nova_ovirt.pools.ovirt import vmops
+from nova_ovirt.pools.ovirt import volumeops
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -169,6 +170,7 @@ class OvirtPool(base.Pool):
         self.inventory = None
         self.images = None
         self.vmops = vmops.VmOps(self)
+        self.volumes = volumeops.VolumeOps(self)
         self.snapshots = None
         self.migrations = None
         self.rescues = None
@@ -643,9 +645,8 @@ class OvirtPool(base.Pool):
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
-        self.check_block_devices(block_device_info)  # no volumes yet
         self.vmops.spawn(context, instance, image_meta, admin_password,
-                         network_info, power_on)
+                         network_info, power_on, block_device_info)
 
     @_engine
     def destroy(self, context, instance, network_info, block_device_info=None,
@@ -718,6 +719,26 @@ class OvirtPool(base.Pool):
     @_engine
     def get_vnc_console(self, context, instance):
         return self.consoles.get_vnc_console(instance)
+
+    # -- volumes (pools/ovirt/volumeops.py) ----------------------------------
+
+    def get_volume_connector(self, instance):
+        return self.volumes.connector(instance)
+
+    @_engine
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        self.volumes.attach(instance, connection_info, disk_bus)
+
+    @_engine
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        self.volumes.detach(instance, connection_info)
+
+    @_engine
+    def extend_volume(self, context, connection_info, instance,
+                      requested_size):
+        return self.volumes.extend(instance, connection_info, requested_size)
 
     # -- moves ----------------------------------------------------------------
 

@@ -48,6 +48,7 @@ from nova_ovirt.pools.ovirt import cache as vm_cache
 from nova_ovirt.pools.ovirt import guest_settings
 from nova_ovirt.pools.ovirt import session as ovirt_session
 from nova_ovirt.pools.ovirt import vif as ovirt_vif
+from nova_ovirt.pools.ovirt import volumeops
 
 LOG = logging.getLogger(__name__)
 
@@ -257,10 +258,11 @@ class VmOps(object):
     # -- spawn -------------------------------------------------------------
 
     def spawn(self, context, instance, image_meta, admin_password,
-              network_info, power_on=True):
+              network_info, power_on=True, block_device_info=None):
         if ovirt_adopt.adopt_if_requested(self, instance, network_info):
             return
-        if not image_meta.obj_attr_is_set('id'):
+        root_volume = volumeops.root_volume(block_device_info)
+        if not image_meta.obj_attr_is_set('id') and root_volume is None:
             raise exception.BackendOperationFailed(
                 operation='spawn', target=instance.uuid,
                 reason='booting from a volume is not supported by oVirt '
@@ -276,8 +278,9 @@ class VmOps(object):
         guest = self.guest(instance, cluster_id, image_meta)
         vm_id = None
         try:
-            template_id = self.pool.images.template_for(
-                context, image_meta, cluster_id)
+            # A volume-backed server boots its root volume: no image.
+            template_id = volumeops.BLANK_TEMPLATE_ID if root_volume else \
+                self.pool.images.template_for(context, image_meta, cluster_id)
             init = initialization(instance, admin_password)
             vm = self._add_vm(instance, cluster_id, template_id, init,
                               guest.vm_params)
@@ -287,13 +290,17 @@ class VmOps(object):
             down = self.wait_status(vm_id, (S.DOWN,),
                                     self.pool.spawn_timeout,
                                     'creating VM %s' % vm_id)
-            # Each request is a round trip in a boot's chain: the root
-            # attachment is read once, and only when it is to change.
-            att = None
-            if guest.disk_interface is not None or instance.flavor.root_gb:
-                att = self.root_attachment(vm_id)
-            self.set_root_disk_interface(vm_id, guest.disk_interface, att)
-            self.grow_root_disk(vm_id, instance.flavor.root_gb, att)
+            if root_volume is None:
+                # Each request is a round trip in a boot's chain: the root
+                # attachment is read once, and only when it is to change.
+                att = None
+                if guest.disk_interface is not None or \
+                        instance.flavor.root_gb:
+                    att = self.root_attachment(vm_id)
+                self.set_root_disk_interface(vm_id, guest.disk_interface, att)
+                self.grow_root_disk(vm_id, instance.flavor.root_gb, att)
+            self.pool.volumes.attach_block_devices(
+                instance, block_device_info, guest.disk_interface)
             for vif in network_info or []:
                 self.add_nic(vm_id, vif, guest.nic_interface)
             if power_on:
