@@ -31,6 +31,8 @@ from the traceback, whose last frame is deep in the pool).
 
 import functools
 
+from nova.compute import power_state
+from nova import exception as nova_exception
 from nova.tests.unit.virt import test_virt_drivers as nova_virt_tests
 from nova.tests.unit import utils as test_utils
 from nova.virt import driver as nova_driver
@@ -110,6 +112,46 @@ class HonestDriverTestMixin(object):
         self.connection.spawn(self.ctxt, instance, image_meta,
                               [], 'herp', {}, network_info=network_info)
         return instance, network_info
+
+    # nova's volume tests attach a ``fake`` volume type, which needs a
+    # connector on the host: both pools refuse it cleanly and the guest is
+    # left as it was. Real iSCSI attaches run in the functional tier
+    # (test_volumes.py, test_ovirt_volumes.py) and the live tier.
+    def volume_disks(self, instance):
+        """The guest's volume disks, as the backend shows them."""
+        raise NotImplementedError()
+
+    def _assert_fake_volume_refused(self, instance):
+        connection_info = {'driver_volume_type': 'fake',
+                           'serial': 'fake_serial', 'data': {}}
+        e = self.assertRaises(nova_exception.VolumeDriverNotFound,
+                              self.connection.attach_volume, None,
+                              connection_info, instance, '/dev/vdb')
+        self.assertIn('fake', str(e))
+        self.assertEqual([], self.volume_disks(instance))
+
+    def test_attach_detach_volume(self):
+        instance, _ = self._get_running_instance()
+        self._assert_fake_volume_refused(instance)
+        self.assertEqual(power_state.RUNNING,
+                         self.connection.get_info(instance).state)
+
+    def test_attach_detach_different_power_states(self):
+        instance, _ = self._get_running_instance()
+        self.connection.power_off(instance)
+        self._assert_fake_volume_refused(instance)
+        self.assertEqual(power_state.SHUTDOWN,
+                         self.connection.get_info(instance).state)
+
+    def test_swap_volume(self):
+        instance, _ = self._get_running_instance()
+        self.assertRaises(NotImplementedError, self.connection.swap_volume,
+                          None, {'driver_volume_type': 'iscsi', 'data': {}},
+                          {'driver_volume_type': 'iscsi', 'data': {}},
+                          instance, '/dev/vdb', 2)
+        self.assertEqual(support.MISSING,
+                         support.level(self.BACKEND, 'swap_volume'))
+        self.skipTest('%s: swap_volume not implemented' % self.BACKEND)
 
     def record_not_implemented(self):
         """Wrap the driver's public methods to name the one that raised.

@@ -101,6 +101,11 @@ class OvirtPoolConformanceTestCase(conformance.HonestDriverTestMixin,
     def _teardown_fakelibvirt(self):
         pass
 
+    def volume_disks(self, instance):
+        with self.sim.store.lock:
+            return [d.id for d in self.sim.store.disks.values()
+                    if d.lun_storage is not None]
+
     # -- the engine's view ----------------------------------------------------
 
     def sim_vms(self, instance):
