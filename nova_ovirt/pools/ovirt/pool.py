@@ -152,6 +152,9 @@ class OvirtPool(base.Pool):
         #: The exception behind last_error (PoolConfigError names the
         #: option to fix).
         self.last_failure = None
+        #: The reason of the current outage already logged (see
+        #: _outage_reason), None while the engine answers.
+        self._logged_reason = None
         self._last_attempt = -RETRY_SECONDS
         self.claims = cluster_claims.ClusterClaims(self.session)
         self._heartbeats = claims_mod.Heartbeats()
@@ -378,6 +381,7 @@ class OvirtPool(base.Pool):
             try:
                 self._bootstrap()
                 self.last_error = self.last_failure = None
+                self._logged_reason = None
                 return True
             except Exception as e:
                 failure = self._failure(e)
@@ -388,13 +392,30 @@ class OvirtPool(base.Pool):
             text = str(failure) if isinstance(
                 failure, exception.PoolConfigError) else \
                 ovirt_session.fault_text(failure)
-            if text != self.last_error:
-                # One line per reason, not one per retry.
+            reason = self._outage_reason(failure, text)
+            if reason != self._logged_reason:
+                # One line per reason and outage, not one per retry: the
+                # poller, the requests and the resource update all retry,
+                # and libcurl words each refusal a little differently
+                # ("after 0 ms", "after 1 ms").
+                self._logged_reason = reason
                 LOG.error('Pool %s: engine %s unavailable, the pool\'s '
                           'nodes are unavailable until it answers: %s',
                           self.name, self.conf.url, text)
             self.last_error, self.last_failure = text, failure
             return False
+
+    @staticmethod
+    def _outage_reason(failure, text):
+        """What makes two bootstrap failures the same reason to log.
+
+        Any transport failure is the engine not answering, whatever
+        libcurl's words; other failures are told apart by their text.
+        """
+        if not isinstance(failure, exception.PoolConfigError) and \
+                ovirt_session.is_transport_error(failure):
+            return 'engine unreachable'
+        return text
 
     def _failure(self, error):
         """The bootstrap's error as what the operator must act on."""
