@@ -98,6 +98,7 @@ class ConsoleBrowserTest(ovirt_base.OvirtPoolFunctionalTestBase):
         options.binary_location = CHROMIUM
         for flag in CHROMIUM_FLAGS:
             options.add_argument(flag)
+        options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
         profile = self.useFixture(fixtures.TempDir()).path
         options.add_argument('--user-data-dir=%s' % profile)
         browser = webdriver.Chrome(
@@ -126,8 +127,11 @@ class ConsoleBrowserTest(ovirt_base.OvirtPoolFunctionalTestBase):
             WebDriverWait(self.browser, CONNECT_TIMEOUT, 0.5).until(
                 lambda b: self.status().startswith('Connected'))
         except Exception:
-            self.fail('noVNC did not connect; its status: %r'
-                      % self.status())
+            # The browser's console says why a page stays at 'Loading'
+            # (a module that did not load) or fails to connect.
+            self.fail('noVNC did not connect; its status: %r; browser '
+                      'console: %s' % (self.status(),
+                                       self.browser.get_log('browser')))
         return self.wait_drawn()
 
     def wait_drawn(self):
