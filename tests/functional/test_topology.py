@@ -92,6 +92,10 @@ class TwoComputeServicesTest(integrated_helpers._IntegratedTestBase):
         snippet.read_string(self.sim.config_snippet(pool))
         values = dict(snippet[group])
         values['clusters'] = ','.join(clusters)
+        # The tenant network of nova's Neutron fixture, by UUID (as in
+        # ovirt_base): the driver needs a vNIC profile for every network.
+        values['vnic_profile_mappings'] = {
+            ovirt_base.TENANT_NETWORK_ID: ovirt_base.TENANT_NETWORK_PROFILE}
         self.flags(group=group, **values)
 
     def start_ovirt_compute(self, host, pool, cluster):
@@ -123,6 +127,24 @@ class TwoComputeServicesTest(integrated_helpers._IntegratedTestBase):
             return [s.id for s in self.sim.store.snapshots.values()
                     if (s.description or '').startswith(
                         ovirt_vmops.RESIZE_MARK)]
+
+    def migrate_to_the_other_service(self, server, source):
+        """Cold migrate ``server`` away from the service ``source``.
+
+        The target cannot be named: nova then asks placement for
+        candidates ``in_tree`` of the target node, and placement leaves
+        sharing providers out of such a query, so the disk (DISK_GB on
+        the storage domain's sharing provider) finds no candidate. The
+        source is disabled instead: the driver reports
+        COMPUTE_SAME_HOST_COLD_MIGRATE, so the scheduler could pick it.
+        """
+        (service,) = self.api.get_services(
+            binary='nova-compute', host=source)
+        self.api.put_service(service['id'], {'status': 'disabled'})
+        try:
+            return self._migrate_server(server)
+        finally:
+            self.api.put_service(service['id'], {'status': 'enabled'})
 
     def boot(self, name, hints=None):
         body = self._build_server(
@@ -165,10 +187,7 @@ class TwoComputeServicesTest(integrated_helpers._IntegratedTestBase):
         server = self.boot('mover')
         source = server['OS-EXT-SRV-ATTR:host']
         (target,) = set(SERVICES) - {source}
-        # The target named: the driver reports COMPUTE_SAME_HOST_COLD_MIGRATE
-        # (one service may move servers between its own nodes), so the
-        # scheduler could also pick the source.
-        server = self._migrate_server(server, host=target)
+        server = self.migrate_to_the_other_service(server, source)
         self.assertEqual(target, server['OS-EXT-SRV-ATTR:host'])
         self.assertEqual(SERVICES[target][1], self.cluster_of(server['id']))
         self._confirm_resize(server)
@@ -176,9 +195,16 @@ class TwoComputeServicesTest(integrated_helpers._IntegratedTestBase):
         self.assertEqual('ACTIVE', server['status'])
         self.assertEqual(target, server['OS-EXT-SRV-ATTR:host'])
         self.assertEqual('up', self.sim_vm(server['id']).status.value)
-        # Placement: the server's resources moved to the target's node.
+        # Placement: the server's VCPU and memory moved to the target's
+        # node; its disk stays on the storage domain's sharing provider,
+        # which both clusters share.
         allocations = self._get_allocations_by_server_uuid(server['id'])
-        self.assertEqual(1, len(allocations))
+        target_node = self._get_provider_uuid_by_host(SERVICES[target][1])
+        self.assertEqual(
+            {'VCPU': 1, 'MEMORY_MB': 512},
+            allocations.pop(target_node)['resources'])
+        (disk,) = allocations.values()
+        self.assertEqual({'DISK_GB': 1}, disk['resources'])
         # The source service's confirm removed the snapshot kept for a
         # revert, and not the VM (it lives on in the target's cluster).
         self.assertEqual([], self.resize_snapshots())
@@ -187,7 +213,7 @@ class TwoComputeServicesTest(integrated_helpers._IntegratedTestBase):
         server = self.boot('back')
         source = server['OS-EXT-SRV-ATTR:host']
         (target,) = set(SERVICES) - {source}
-        server = self._migrate_server(server, host=target)
+        server = self.migrate_to_the_other_service(server, source)
         self.assertEqual(SERVICES[target][1], self.cluster_of(server['id']))
         self._revert_resize(server)
         server = self._wait_for_state_change(server, 'ACTIVE')
