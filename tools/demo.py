@@ -448,6 +448,7 @@ def build_case_class():
     from tests.fixtures import api_server
     from tests.fixtures import novncproxy
     from tests.functional import base as fbase
+    from tests.functional import ovirt_base as obase
 
     CONF = nova.conf.CONF
 
@@ -525,7 +526,13 @@ def build_case_class():
             self.flags(group=group, backend='ovirt', url=self.sim.url,
                        username=self.sim.username,
                        password=self.sim.password, ca_file=self.sim.ca_file,
-                       clusters=list(CLUSTERS), storage_domain='data')
+                       clusters=list(CLUSTERS), storage_domain='data',
+                       # The demo's tenant network, mapped by its UUID to
+                       # a vNIC profile of the simulated engine (tenant
+                       # networks are never mapped by name).
+                       vnic_profile_mappings={
+                           fbase.OvsNeutronFixture.network_1['id']:
+                               obase.TENANT_NETWORK_PROFILE})
             self.flags(pools=[OVIRT_POOL, KVM_POOL], event_poll_interval=2,
                        spawn_timeout=120, group=ovirt_conf.OVIRT_GROUP)
             if self.serve:

@@ -35,13 +35,18 @@ import time
 
 import os_resource_classes as orc
 import os_traits
+from oslo_log import log as logging
 from oslo_serialization import jsonutils
+import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 
 from nova.objects import fields
 
 from nova_ovirt import placement
 from nova_ovirt.pools.ovirt import cache as vm_cache
+from nova_ovirt.pools.ovirt import session as ovirt_session
+
+LOG = logging.getLogger(__name__)
 
 MiB = 1024 ** 2
 GiB = 1024 ** 3
@@ -117,7 +122,7 @@ def nova_disk_bytes(vms, storage_domain_id):
     """Actual size of the disks of Nova's VMs on the storage domain."""
     total = 0
     for vm in vms:
-        if vm_cache.owner_of(vm) is None:
+        if not isinstance(vm, types.Vm) or vm_cache.owner_of(vm) is None:
             continue
         for att in vm.disk_attachments or []:
             disk = att.disk
@@ -230,10 +235,19 @@ class Inventory(object):
         # Every Nova VM of the engine, whatever its cluster or pool: all of
         # them hold allocations against the domain's provider, and every
         # pool must report the same reservation for it.
-        vms = self._session.read(
-            lambda system: system.vms_service().list(
-                search=vm_cache.LIST_SEARCH,
-                follow='disk_attachments.disk'))
+        try:
+            vms = ovirt_session.as_list(self._session.read(
+                lambda system: system.vms_service().list(
+                    search=vm_cache.LIST_SEARCH,
+                    follow='disk_attachments.disk')))
+        except (sdk.Error, ovirt_session.BadReply, ValueError) as e:
+            # (The SDK's readers raise ValueError on malformed values.)
+            # The count only refines the reserved space: keep the last
+            # one rather than make the nodes unavailable.
+            LOG.warning('Counting the disks of Nova\'s VMs failed (%s); '
+                        'the storage domain keeps its last reserved '
+                        'space', ovirt_session.fault_text(e))
+            return
         # What the domain holds besides Nova's disks, as of this count: it
         # stays the sharing provider's reserved until the next count, so
         # the disks Nova adds meanwhile are never taken for others'.
