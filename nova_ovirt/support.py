@@ -115,7 +115,6 @@ _LIBVIRT = {
     # lifecycle
     'spawn': COMPLETE,
     'destroy': COMPLETE,
-    'cleanup': COMPLETE,
     'manage_image_cache': COMPLETE,
     'reboot': COMPLETE,
     'power_off': COMPLETE,
@@ -165,7 +164,6 @@ _OVIRT = {
     # lifecycle
     'spawn': PARTIAL,
     'destroy': COMPLETE,
-    'cleanup': COMPLETE,
     'manage_image_cache': COMPLETE,
     'reboot': COMPLETE,
     'power_off': COMPLETE,
