@@ -36,6 +36,7 @@ import nova.conf
 from nova import exception as nova_exception
 from nova.virt import driver as virt_driver
 
+from nova_ovirt import connection_info as cinfo
 from nova_ovirt.pools.libvirt import errors
 from nova_ovirt.pools.libvirt import nodes
 
@@ -47,7 +48,7 @@ NETWORK_PROTOCOLS = ('iscsi', 'rbd')
 SUPPORTED_TYPES = ('iscsi', 'rbd', 'local (local URIs only)')
 #: Usage ids of our iSCSI secrets: ``nova-ovirt/<instance>/<volume>``.
 SECRET_USAGE_PREFIX = 'nova-ovirt'
-ISCSI_PORT = 3260
+ISCSI_PORT = cinfo.ISCSI_PORT
 #: A live detach waits for the guest to release the device (ACPI unplug).
 DETACH_TIMEOUT = 60
 DETACH_RETRY_INTERVAL = 5
@@ -89,18 +90,6 @@ def volume_id_of(connection_info):
 
 # -- connection_info -> disk XML ---------------------------------------------
 
-def _split_portal(portal):
-    """('host', port) of an iSCSI portal 'a.b.c.d:p' or '[v6]:p'."""
-    portal = portal.split(',')[0]  # "ip:port,tpgt" from some backends
-    match = re.match(r'^\[(?P<v6>[^\]]+)\](:(?P<p6>\d+))?$|'
-                     r'^(?P<host>[^:]+)(:(?P<port>\d+))?$', portal)
-    if not match:
-        raise ValueError('%r is not host:port' % portal)
-    host = match.group('v6') or match.group('host')
-    port = match.group('p6') or match.group('port') or ISCSI_PORT
-    return host, int(port)
-
-
 class VolumeDisk(object):
     """What a Cinder connection_info means for a libvirt disk.
 
@@ -139,7 +128,7 @@ def _iscsi_disk(volume_id, data, instance_uuid):
     iqn = _require(data, 'target_iqn', volume_id, 'iscsi')
     lun = data.get('target_lun', 0)
     try:
-        host, port = _split_portal(portal)
+        host, port = cinfo.split_portal(portal)
         lun = int(lun)
     except (TypeError, ValueError) as e:
         raise InvalidConnectionInfo(volume_id=volume_id,

@@ -41,13 +41,14 @@ import nova.conf
 from nova import exception as nova_exception
 from nova.virt import driver as virt_driver
 
+from nova_ovirt import connection_info as cinfo
 from nova_ovirt import exception
 from nova_ovirt.pools.ovirt import session as ovirt_session
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
-ISCSI_PORT = 3260
+ISCSI_PORT = cinfo.ISCSI_PORT
 SUPPORTED_TYPES = ('iscsi', 'fibre_channel')
 #: Alias prefix of our LUN disks (``nova-volume-<volume id>``).
 ALIAS_PREFIX = 'nova-volume-'
@@ -114,18 +115,6 @@ def initiator_iqn(prefix, pool_name, cluster_name):
     return '%s:%s.%s' % (prefix, clean(pool_name), clean(cluster_name))
 
 
-def _split_portal(portal):
-    """('host', port) of an iSCSI portal 'a.b.c.d:p' or '[v6]:p'."""
-    portal = portal.split(',')[0]  # "ip:port,tpgt" from some backends
-    match = re.match(r'^\[(?P<v6>[^\]]+)\](:(?P<p6>\d+))?$|'
-                     r'^(?P<host>[^:]+)(:(?P<port>\d+))?$', portal)
-    if not match:
-        raise ValueError('%r is not host:port' % portal)
-    host = match.group('v6') or match.group('host')
-    port = match.group('p6') or match.group('port') or ISCSI_PORT
-    return host, int(port)
-
-
 class LunSource(object):
     """Where a Cinder volume's LUN is, as the engine names it."""
 
@@ -181,7 +170,7 @@ def _iscsi_source(volume_id, data):
     portal = _require(data, 'target_portal', volume_id, 'iscsi')
     iqn = _require(data, 'target_iqn', volume_id, 'iscsi')
     try:
-        address, port = _split_portal(portal)
+        address, port = cinfo.split_portal(portal)
     except ValueError as e:
         raise InvalidConnectionInfo(volume_id=volume_id, driver_type='iscsi',
                                     field='target_portal', reason=str(e))

@@ -19,6 +19,7 @@ from ovirtsdk4 import types
 
 from nova import objects
 
+from nova_ovirt import connection_info as cinfo
 from nova_ovirt import exception
 from nova_ovirt.pools.ovirt import volumeops
 from ovirt_engine_sim import luns
@@ -211,7 +212,7 @@ class TestLunSource(oslotest_base.BaseTestCase):
         self.assertFalse(source.matches(types.LogicalUnit(lun_mapping=3)))
 
     def test_portal_forms(self):
-        self.assertEqual(('::1', 3261), volumeops._split_portal('[::1]:3261'))
+        self.assertEqual(('::1', 3261), cinfo.split_portal('[::1]:3261'))
         self.assertEqual(('192.0.2.1', 3260),
-                         volumeops._split_portal('192.0.2.1:3260,1'))
-        self.assertEqual(('san', 3260), volumeops._split_portal('san'))
+                         cinfo.split_portal('192.0.2.1:3260,1'))
+        self.assertEqual(('san', 3260), cinfo.split_portal('san'))
