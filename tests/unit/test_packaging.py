@@ -33,6 +33,19 @@ import nova_ovirt_loading as loading
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(nova_ovirt.__file__)))
 
 
+def driver_files_matching(pattern):
+    """The .py files under nova_ovirt/ whose text matches `pattern`."""
+    found = []
+    for top, _, files in os.walk(os.path.join(ROOT, 'nova_ovirt')):
+        for name in files:
+            if name.endswith('.py'):
+                path = os.path.join(top, name)
+                with open(path) as f:
+                    if pattern.search(f.read()):
+                        found.append(path)
+    return found
+
+
 class PackagingTestCase(testtools.TestCase):
 
     def test_finder_serves_nova_virt_ovirt_only(self):
@@ -82,29 +95,13 @@ class PackagingTestCase(testtools.TestCase):
     def test_no_eventlet_import_in_the_driver(self):
         # nova 34's threading mode makes 'import eventlet' raise.
         pattern = re.compile(r'^\s*(import eventlet|from eventlet)', re.M)
-        offenders = []
-        for top, _, files in os.walk(os.path.join(ROOT, 'nova_ovirt')):
-            for name in files:
-                if name.endswith('.py'):
-                    path = os.path.join(top, name)
-                    with open(path) as f:
-                        if pattern.search(f.read()):
-                            offenders.append(path)
-        self.assertEqual([], offenders)
+        self.assertEqual([], driver_files_matching(pattern))
 
     def test_the_driver_never_imports_the_simulator(self):
         # The engine simulator is a test tool with its own distribution;
         # the driver's wheel neither carries nor needs it.
         pattern = re.compile(r'^\s*(import|from) ovirt_engine_sim', re.M)
-        offenders = []
-        for top, _, files in os.walk(os.path.join(ROOT, 'nova_ovirt')):
-            for name in files:
-                if name.endswith('.py'):
-                    path = os.path.join(top, name)
-                    with open(path) as f:
-                        if pattern.search(f.read()):
-                            offenders.append(path)
-        self.assertEqual([], offenders)
+        self.assertEqual([], driver_files_matching(pattern))
         with open(os.path.join(ROOT, 'setup.cfg')) as f:
             self.assertNotIn('ovirt_engine_sim', f.read())
 
