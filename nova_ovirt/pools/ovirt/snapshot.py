@@ -101,22 +101,9 @@ class StreamReader(object):
 @contextlib.contextmanager
 def download_runs(transfers, size, disk_id=None, snapshot_id=None):
     """Yield the (offset, data or None, length) runs of a disk's data."""
-    tr = transfers.begin(types.ImageTransferDirection.DOWNLOAD,
-                         disk_id=disk_id, snapshot_id=snapshot_id)
-    client = None
-    try:
-        client = transfers.client(tr)
+    with transfers.download_client(disk_id=disk_id,
+                                   snapshot_id=snapshot_id) as client:
         yield ovirt_transfer.download_runs(client, size)
-    finally:
-        if client is not None:
-            client.close()
-        try:
-            # A download is always finalized, failed or not: that frees
-            # the disk's lock.
-            transfers.finalize(tr.id)
-        except Exception as e:
-            LOG.warning('Finalizing download %s: %s', tr.id,
-                        ovirt_session.fault_text(e))
 
 
 @contextlib.contextmanager

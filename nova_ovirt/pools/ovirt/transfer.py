@@ -33,6 +33,7 @@ the wire. Memory stays bounded by the regions in flight.
 
 import collections
 import concurrent.futures
+import contextlib
 import http.client
 import json
 import queue
@@ -573,6 +574,28 @@ class Transfers(object):
     def client(self, transfer):
         return open_client(transfer, self._ca_file, self._insecure,
                            self._timeout)
+
+    @contextlib.contextmanager
+    def download_client(self, **source):
+        """An imageio client of a download transfer of ``source`` (the
+        keyword arguments of :meth:`begin`: disk, snapshot, backup).
+
+        The transfer is finalized afterwards, failed or not: that frees
+        the disk's lock; a failure to finalize is only logged.
+        """
+        tr = self.begin(types.ImageTransferDirection.DOWNLOAD, **source)
+        client = None
+        try:
+            client = self.client(tr)
+            yield client
+        finally:
+            if client is not None:
+                client.close()
+            try:
+                self.finalize(tr.id)
+            except Exception as e:
+                LOG.warning('Finalizing download %s: %s', tr.id,
+                            ovirt_session.fault_text(e))
 
     def finalize(self, transfer_id, timeout=300):
         """Finalize and wait for finished_success (raises otherwise)."""

@@ -28,10 +28,8 @@ import time
 
 from oslo_log import log as logging
 from oslo_utils import units
-from ovirtsdk4 import types
 
 from nova_ovirt.pools.ovirt import backup as ovirt_backup
-from nova_ovirt.pools.ovirt import session as ovirt_session
 from nova_ovirt.pools.ovirt import transfer as ovirt_transfer
 
 LOG = logging.getLogger(__name__)
@@ -127,25 +125,13 @@ class WarmCopy(object):
         return rnd
 
     def _copy(self, backup, rnd):
-        transfers = self.pool.transfers
-        tr = transfers.begin(types.ImageTransferDirection.DOWNLOAD,
-                             disk_id=self.disk.id, backup_id=backup.id)
-        client = None
-        try:
-            client = transfers.client(tr)
+        with self.pool.transfers.download_client(
+                disk_id=self.disk.id, backup_id=backup.id) as client:
             client.options()
             if backup.from_checkpoint_id:
                 self._copy_dirty(client, rnd)
             else:
                 self._copy_full(client, rnd)
-        finally:
-            if client is not None:
-                client.close()
-            try:
-                transfers.finalize(tr.id)
-            except Exception as e:
-                LOG.warning('Finalizing backup download %s: %s', tr.id,
-                            ovirt_session.fault_text(e))
 
     def _copy_full(self, client, rnd):
         size = self.disk.provisioned_size
