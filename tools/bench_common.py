@@ -97,6 +97,32 @@ class RemoteSim(object):
             self._proc.join(10)
 
 
+MiB = 1024 * 1024
+#: A half-zero image alternates data and zero segments of this size.
+SEGMENT = 64 * MiB
+
+
+def make_image(path, size, half_zero, zeros_as_holes=True):
+    """A file of random data, or half random and half zeros.
+
+    zeros_as_holes=False writes the zeros, like a Glance stream that has
+    them to read (``virsh vol-upload --sparse`` cannot skip them then).
+    """
+    with open(path, 'wb') as f:
+        pos = 0
+        while pos < size:
+            n = min(SEGMENT, size - pos)
+            zero = half_zero and (pos // SEGMENT) % 2
+            if zero and zeros_as_holes:
+                f.seek(n, os.SEEK_CUR)
+            else:
+                for i in range(0, n, 4 * MiB):
+                    piece = min(4 * MiB, n - i)
+                    f.write(bytes(piece) if zero else os.urandom(piece))
+            pos += n
+        f.truncate(size)
+
+
 def cpu_seconds():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime

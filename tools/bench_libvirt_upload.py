@@ -40,31 +40,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
+import bench_common  # noqa: E402
 from nova_ovirt.pools.libvirt import storage  # noqa: E402
 from tests.fixtures import libvirtd  # noqa: E402
 
-MiB = 1024 * 1024
-SEGMENT = 64 * MiB
+MiB = bench_common.MiB
 GLANCE_PIECE = 64 * 1024
 RAW_VOLUME = ("<volume><name>%s</name><capacity>0</capacity>"
               "<target><format type='raw'/></target></volume>")
-
-
-def make_image(path, size, half_zero):
-    with open(path, 'wb') as f:
-        pos = 0
-        while pos < size:
-            n = min(SEGMENT, size - pos)
-            if half_zero and (pos // SEGMENT) % 2:
-                # Written, not a hole: like Glance's stream, the zeros
-                # are there to read (virsh --sparse cannot skip them).
-                for i in range(0, n, 4 * MiB):
-                    f.write(bytes(min(4 * MiB, n - i)))
-            else:
-                for i in range(0, n, 4 * MiB):
-                    f.write(os.urandom(min(4 * MiB, n - i)))
-            pos += n
-        f.truncate(size)
 
 
 class Host(object):
@@ -149,7 +132,9 @@ def best(host, tmp, repeats, run, measure):
 
 def bench_image(host, tmp, size, half_zero, repeats):
     path = os.path.join(tmp, 'image.raw')
-    make_image(path, size, half_zero)
+    # Zeros written, not holes: like Glance's stream, they are there to
+    # read.
+    bench_common.make_image(path, size, half_zero, zeros_as_holes=False)
     out = {}
     source = host.volume('source.raw')
     try:

@@ -48,24 +48,9 @@ from ovirtsdk4 import types  # noqa: E402
 from nova_ovirt.pools.ovirt import session as ovirt_session  # noqa: E402
 from nova_ovirt.pools.ovirt import transfer  # noqa: E402
 
-MiB = 1024 * 1024
-SEGMENT = 64 * MiB
+MiB = bench_common.MiB
 _UP = types.ImageTransferDirection.UPLOAD
 _DOWN = types.ImageTransferDirection.DOWNLOAD
-
-
-def make_image(path, size, half_zero):
-    with open(path, 'wb') as f:
-        pos = 0
-        while pos < size:
-            n = min(SEGMENT, size - pos)
-            if half_zero and (pos // SEGMENT) % 2:
-                f.seek(n, os.SEEK_CUR)
-            else:
-                for i in range(0, n, 4 * MiB):
-                    f.write(os.urandom(min(4 * MiB, n - i)))
-            pos += n
-        f.truncate(size)
 
 
 class Engine(object):
@@ -166,7 +151,7 @@ def bench_image(engine, tmp, size, half_zero, repeats, downloads=True):
     """Each figure is the best of ``repeats`` rounds; a round runs every
     contender once, so load that comes and goes hits them alike."""
     path = os.path.join(tmp, 'image.raw')
-    make_image(path, size, half_zero)
+    bench_common.make_image(path, size, half_zero)
     out = {}
     source = engine.new_disk(size)
     try:
