@@ -18,4 +18,4 @@ if ! tools/setup-env.sh >.test-logs/setup-env.log 2>&1; then
 fi
 # nova 34's default concurrency mode, chosen before nova is imported.
 export OS_NOVA_DISABLE_EVENTLET_PATCHING=1
-exec .venv/bin/python tools/demo.py "$@"
+exec "${NOVA_OVIRT_VENV:-.venv}/bin/python" tools/demo.py "$@"

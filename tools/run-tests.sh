@@ -8,4 +8,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup-env.sh
-exec .venv/bin/python tools/run_suite.py "$@"
+exec "${NOVA_OVIRT_VENV:-.venv}/bin/python" tools/run_suite.py "$@"
