@@ -316,6 +316,10 @@ class VmCache(object):
         self._clock = time.monotonic
         self._records = {}
         self._by_vm_id = {}
+        # uuid -> clock time the read behind its record started: a
+        # listing (or a slower read) that started earlier is older news
+        # and must not replace it.
+        self._read_at = {}
         # uuid -> clock time it was seen gone: what a read that started
         # before says about the uuid is stale, and nobody needs to ask.
         self._dropped = collections.OrderedDict()
@@ -466,12 +470,18 @@ class VmCache(object):
         return read_at is not None and dropped is not None and \
             dropped >= read_at
 
-    def _add(self, rec):
+    def _newer(self, uuid, read_at):
+        """Whether the cached record was read after ``read_at``."""
+        seen = self._read_at.get(uuid)
+        return seen is not None and read_at is not None and seen > read_at
+
+    def _add(self, rec, read_at):
         # Caller holds _lock.
         old = self._records.get(rec.uuid)
         if old is not None:
             self._remove(old)
         self._records[rec.uuid] = rec
+        self._read_at[rec.uuid] = read_at
         self._by_vm_id[rec.id] = rec.uuid
         self._owned[rec.cluster_id] += 1
         if holds_memory(rec):
@@ -482,6 +492,7 @@ class VmCache(object):
     def _remove(self, rec):
         # Caller holds _lock.
         self._records.pop(rec.uuid, None)
+        self._read_at.pop(rec.uuid, None)
         if self._by_vm_id.get(rec.id) == rec.uuid:
             del self._by_vm_id[rec.id]
         self._owned[rec.cluster_id] -= 1
@@ -495,6 +506,15 @@ class VmCache(object):
             for u in [u for u in records if self._stale(u, started)]:
                 del records[u]
             old = self._records
+            listed_at = self._clock() if started is None else started
+            read_at = dict.fromkeys(records, listed_at)
+            # A VM read after the listing started (a spawn's wait for UP,
+            # an event's GET) is newer than what the listing says of it,
+            # and one created meanwhile is not gone for being unlisted.
+            for u, prev in old.items():
+                if self._newer(u, started):
+                    records[u] = prev
+                    read_at[u] = self._read_at[u]
             first = self._synced is None
             # A crash seen through an event outlives the next listing.
             for u, rec in records.items():
@@ -503,6 +523,7 @@ class VmCache(object):
                         rec.status == _S.DOWN:
                     records[u] = rec._replace(crashed=True)
             self._records = records
+            self._read_at = read_at
             self._by_vm_id = {r.id: u for u, r in records.items()}
             self._owned = collections.Counter(
                 r.cluster_id for r in records.values())
@@ -541,8 +562,9 @@ class VmCache(object):
     def put_vm(self, vm, crashed=False, read_at=None):
         """Take a VM just read from the engine; emit its power change.
 
-        ``read_at``: clock time the read started; a VM dropped since is
-        not taken back.
+        ``read_at``: clock time the read started (default: now); a VM
+        dropped since is not taken back, and a record read later than it
+        is kept (and returned).
         """
         rec = record_of(vm, crashed)
         if rec.uuid is None or rec.cluster_id not in self._cluster_ids():
@@ -550,10 +572,13 @@ class VmCache(object):
         with self._lock:
             if self._stale(rec.uuid, read_at):
                 return None
+            seen = self._clock() if read_at is None else read_at
             prev = self._records.get(rec.uuid)
+            if prev is not None and self._newer(rec.uuid, seen):
+                return prev
             if prev is not None and prev.crashed and rec.status == _S.DOWN:
                 rec = rec._replace(crashed=True)
-            old = self._add(rec)
+            old = self._add(rec, seen)
         if old is not None:
             self._notify(old, rec)
         return rec

@@ -316,13 +316,14 @@ class Relay(object):
                     # The last token expired: nobody may connect any more.
                     self.closed = True
                     break
-            self._sock.settimeout(remaining)
             try:
+                self._sock.settimeout(remaining)
                 client, peer = self._sock.accept()
             except socket.timeout:
                 continue
             except OSError:
-                break           # closed
+                # Closed by close() from another thread after the check.
+                break
             compat.start_daemon(
                 lambda c=client, p=peer: self._serve(c, p),
                 'nova-ovirt-vnc-%d-conn' % self.port)

@@ -241,10 +241,15 @@ class VmOps(object):
             lambda system: self._svc(system, vm_id).get(**kwargs))
 
     def wait_status(self, vm_id, statuses, timeout, what, failed=None):
+        read_at = []
+
+        def fetch():
+            read_at.append(time.monotonic())
+            return self.get_vm(vm_id)
         vm = ovirt_session.wait_for(
-            lambda: self.get_vm(vm_id), lambda v: v.status in statuses,
-            timeout, what, failed=failed)
-        self.cache.put_vm(vm)
+            fetch, lambda v: v.status in statuses, timeout, what,
+            failed=failed)
+        self.cache.put_vm(vm, read_at=read_at[-1])
         return vm
 
     def _action(self, vm_id, name, idempotent=True, **kwargs):
@@ -707,8 +712,10 @@ class VmOps(object):
         nic = self.find_nic(vm_id, vif)
         if nic is None:
             return
-        nic_svc = lambda system: self._svc(system, vm_id).nics_service() \
-            .nic_service(nic.id)
+
+        def nic_svc(system):
+            return self._svc(system, vm_id).nics_service().nic_service(
+                nic.id)
         if nic.plugged:
             # A plugged NIC of a running VM cannot be removed.
             self.session.read(lambda system: nic_svc(system).deactivate(
@@ -731,4 +738,3 @@ class VmOps(object):
 
     def power_state(self, vm_id):
         return vm_cache.to_power_state(self.get_vm(vm_id).status)
-

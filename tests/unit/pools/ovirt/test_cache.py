@@ -160,6 +160,55 @@ class CacheCostTestCase(base.SimTestCase):
         self.pool.cache.refresh(max_age=0)
         self.assertEqual(before - rec.memory, held())
 
+    def _listing_in_transit(self):
+        """Start a listing whose reply is read but not yet applied.
+
+        The real listing runs; only its arrival waits, as a reply does on
+        a busy engine. Returns the event that lets it arrive and the
+        thread to join.
+        """
+        read, arrive = threading.Event(), threading.Event()
+        real = vm_cache.list_records
+
+        def in_transit(system, search=None, page=None):
+            page = real(system, search, page)
+            read.set()
+            arrive.wait(10)
+            return page
+        self.useFixture(fixtures.MockPatchObject(
+            vm_cache, 'list_records', in_transit))
+        lister = threading.Thread(target=self.pool.cache.refresh,
+                                  kwargs={'max_age': 0})
+        lister.start()
+        self.assertTrue(read.wait(10))
+        return arrive, lister
+
+    def test_listing_older_than_a_read_does_not_undo_it(self):
+        # nova reads the power state right after spawn: a listing that
+        # started before the VM came up must not turn it back.
+        u = self.uuids[0]
+        arrive, lister = self._listing_in_transit()
+        self.sim.admin_stop_vm(self.vm_id(u))
+        self.assertEqual(power_state.SHUTDOWN, self.pool.get_info(
+            self.inst(u), use_cache=False).state)
+        arrive.set()
+        lister.join(10)
+        self.assertEqual(power_state.SHUTDOWN,
+                         self.pool.get_info(self.inst(u)).state)
+
+    def test_vm_created_during_a_listing_is_not_gone(self):
+        arrive, lister = self._listing_in_transit()
+        u = str(uuid.uuid4())
+        self.sim.admin_add_vm('late', 'cluster1',
+                              description=vm_cache.mark(u), status='up')
+        self.assertEqual(power_state.RUNNING, self.pool.get_info(
+            self.inst(u), use_cache=False).state)
+        arrive.set()
+        lister.join(10)
+        self.assertEqual(power_state.RUNNING,
+                         self.pool.get_info(self.inst(u)).state)
+        self.assertIn(u, self.pool.list_instance_uuids())
+
 
 class PagedListingTestCase(base.SimTestCase):
 
