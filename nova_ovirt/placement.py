@@ -48,7 +48,8 @@ SharedStorage = collections.namedtuple(
 _RESERVED = {
     orc.VCPU: lambda: CONF.reserved_host_cpus,
     orc.MEMORY_MB: lambda: CONF.reserved_host_memory_mb,
-    orc.DISK_GB: nova_driver.ComputeDriver._get_reserved_host_disk_gb_from_config,
+    orc.DISK_GB:
+        nova_driver.ComputeDriver._get_reserved_host_disk_gb_from_config,
 }
 
 

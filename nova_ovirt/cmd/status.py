@@ -247,8 +247,8 @@ def _capacity(inventory, shared=()):
             continue
         data[rc] = {'total': record.get('total', 0),
                     'max_unit': record.get('max_unit', 0)}
-        parts.append('%s %d (max_unit %d)' % (rc, data[rc]['total'],
-                                               data[rc]['max_unit']))
+        parts.append('%s %d (max_unit %d)' % (
+            rc, data[rc]['total'], data[rc]['max_unit']))
     for storage in shared:
         for rc, record in storage.hardware.items():
             data[rc] = {'total': record.get('total', 0),
@@ -344,10 +344,20 @@ def check_libvirt_node(section, pool, nodename):
                         'offers %s for x86_64 guests%s' % (
                             group, wanted,
                             ', '.join(offered) or 'no domain type', hint))
-    section.ok('storage pool', '%s at %s' % (found['storage_pool'],
-                                              found.get('storage_path')))
+    section.ok('storage pool', '%s at %s' % (
+        found['storage_pool'], found.get('storage_path')))
     section.data['nova_guests'] = found['nova_guests']
     return True
+
+
+def node_section(report, pool, nodename, node_uuid):
+    """The report's section of one node, with the node's uuid."""
+    section = report.section(
+        'node', 'Node %s (pool %s, uuid %s)' % (
+            nodename, pool.name, node_uuid),
+        pool=pool.name, node=nodename)
+    section.data['uuid'] = node_uuid
+    return section
 
 
 def check_libvirt_pool(report, pool_section, pool, start_error):
@@ -355,11 +365,7 @@ def check_libvirt_pool(report, pool_section, pool, start_error):
     pool_section.ok('nodes', '%d libvirt host(s): %s' % (
         len(names), ', '.join(names)))
     for nodename, node_uuid in pool.nodes().items():
-        section = report.section(
-            'node', 'Node %s (pool %s, uuid %s)' % (nodename, pool.name,
-                                                   node_uuid),
-            pool=pool.name, node=nodename)
-        section.data['uuid'] = node_uuid
+        section = node_section(report, pool, nodename, node_uuid)
         try:
             reachable = check_libvirt_node(section, pool, nodename)
         except Exception as e:
@@ -481,11 +487,7 @@ def check_ovirt_pool(report, section, pool, start_error):
         section.failure('Nova instances', 'listing failed: %s' % one_line(e))
 
     for nodename, node_uuid in pool.nodes().items():
-        node = report.section(
-            'node', 'Node %s (pool %s, uuid %s)' % (nodename, pool.name,
-                                                   node_uuid),
-            pool=pool.name, node=nodename)
-        node.data['uuid'] = node_uuid
+        node = node_section(report, pool, nodename, node_uuid)
         info = found['clusters'].get(nodename, {})
         if not pool.node_is_available(nodename):
             node.failure('available', 'cluster %s is not available' %
@@ -516,11 +518,7 @@ def check_generic_pool(report, section, pool, start_error):
     except Exception as e:
         section.failure('Nova instances', 'listing failed: %s' % one_line(e))
     for nodename, node_uuid in pool.nodes().items():
-        node = report.section(
-            'node', 'Node %s (pool %s, uuid %s)' % (nodename, pool.name,
-                                                   node_uuid),
-            pool=pool.name, node=nodename)
-        node.data['uuid'] = node_uuid
+        node = node_section(report, pool, nodename, node_uuid)
         if not pool.node_is_available(nodename):
             node.failure('available', 'the backend of node %s is not '
                          'available' % nodename)

@@ -75,5 +75,3 @@ def vnc_console(host, instance, conf):
     if not port:
         raise nova_exception.ConsoleTypeUnavailable(console_type='vnc')
     return ctype.ConsoleVNC(host=vnc_address(host, conf), port=port)
-
-

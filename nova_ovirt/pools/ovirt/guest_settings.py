@@ -81,8 +81,8 @@ def _check_uefi(cluster, target):
         guest_config.refuse(
             'hw_firmware_type', guest_config.UEFI, target,
             'cluster %s is at compatibility level %d.%d; UEFI (Q35 with '
-            'OVMF) needs %d.%d' % ((cluster.name,) + level +
-                                  UEFI_CLUSTER_LEVEL))
+            'OVMF) needs %d.%d' % (
+                (cluster.name,) + level + UEFI_CLUSTER_LEVEL))
     arch = cluster.cpu.architecture if cluster.cpu is not None else None
     if arch not in (None, types.Architecture.X86_64):
         guest_config.refuse(
