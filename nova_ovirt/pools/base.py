@@ -36,6 +36,8 @@ import abc
 from nova import exception as nova_exception
 import os_traits
 
+from nova_ovirt import exception
+
 
 class VolumesNotSupported(nova_exception.NovaException):
     msg_fmt = ('Pool %(pool)s (%(backend)s backend) cannot attach Cinder '
@@ -99,6 +101,22 @@ class Pool(metaclass=abc.ABCMeta):
         Allocation ratios and reserved amounts are added by the driver from
         nova's configuration; a pool reports what the hardware has.
         """
+
+    def read_maintenance(self):
+        """{node: maintenance mark or None} (nova-ovirt-manage host list).
+
+        Only pools whose nodes the operator marks through this driver have
+        marks; the others return {}.
+        """
+        return {}
+
+    def set_maintenance(self, nodename, on, reason=None):
+        """Take a node out of scheduling (on) or back; see the backends."""
+        raise exception.MaintenanceNotSupported(
+            nodename=nodename, pool=self.name,
+            reason='its nodes follow the state of their hosts in the '
+                   'backend (oVirt: put the host in maintenance in the '
+                   'engine; the cluster node shrinks by itself)')
 
     def node_traits(self, nodename):
         """Traits of the node beyond the capability and pool traits."""

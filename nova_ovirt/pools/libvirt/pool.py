@@ -40,6 +40,7 @@ from nova_ovirt.pools.libvirt import console
 from nova_ovirt.pools.libvirt import host as host_mod
 from nova_ovirt.pools.libvirt import images
 from nova_ovirt.pools.libvirt import live_migration
+from nova_ovirt.pools.libvirt import maintenance
 from nova_ovirt.pools.libvirt import migration
 from nova_ovirt.pools.libvirt import nodes
 from nova_ovirt.pools.libvirt import vmops
@@ -111,6 +112,40 @@ class LibvirtPool(base.Pool):
         conn = self._claim_connection(nodename)
         try:
             return libvirt_claims.release(conn, self.host)
+        finally:
+            conn.close()
+
+    # -- maintenance (nova-ovirt-manage host maintenance) ------------------
+
+    def read_maintenance(self):
+        """{node: Maintenance or None} for the configured hosts."""
+        found = {}
+        for nodename in self._hosts:
+            conn = self._claim_connection(nodename)
+            try:
+                found[nodename] = maintenance.read(conn)
+            finally:
+                conn.close()
+        return found
+
+    def set_maintenance(self, nodename, on, reason=None):
+        """Put the node's host in maintenance (on) or back in service.
+
+        The running nova-compute sees the mark at its next resource update
+        and reserves (or frees) the node's whole inventory in placement.
+        """
+        conn = self._claim_connection(nodename)
+        try:
+            if on:
+                return maintenance.enter(conn, reason)
+            maintenance.leave(conn)
+            return None
+        except maintenance.NoNetworkDriver as e:
+            raise exception.PoolConfigError(
+                self.group_name, self.NODES_OPTION, self.node_host(
+                    nodename).uri,
+                'libvirt host %r has no network driver, where the '
+                'maintenance mark is kept: %s' % (nodename, e))
         finally:
             conn.close()
 
