@@ -118,6 +118,23 @@ class Pool(metaclass=abc.ABCMeta):
                    'backend (oVirt: put the host in maintenance in the '
                    'engine; the cluster node shrinks by itself)')
 
+    # -- evacuation from shared storage ------------------------------------
+
+    def instance_on_disk(self, instance):
+        """Whether the instance's disks are reachable here (evacuation)."""
+        return False
+
+    def check_instance_shared_storage_local(self, context, instance):
+        """nova's shared-storage check, old host's side: data or None."""
+        raise NotImplementedError()
+
+    def check_instance_shared_storage_remote(self, context, data):
+        """nova's shared-storage check, the other side: True if shared."""
+        return False
+
+    def check_instance_shared_storage_cleanup(self, context, data):
+        """Remove what check_instance_shared_storage_local left."""
+
     def node_traits(self, nodename):
         """Traits of the node beyond the capability and pool traits."""
         return set()
