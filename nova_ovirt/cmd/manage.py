@@ -204,8 +204,8 @@ def main(argv=None):
         sys.stderr.write('%s: %s\n' % (PROG, e))
         return 1
     except (exception.PoolConfigError, exception.NodeNotFound,
-            exception.MaintenanceNotSupported, exception.BackendOperationFailed,
-            cfg.Error) as e:
+            exception.MaintenanceNotSupported,
+            exception.BackendOperationFailed, cfg.Error) as e:
         sys.stderr.write('%s: %s\n' % (PROG, e))
         return 2
     finally:

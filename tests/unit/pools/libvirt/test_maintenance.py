@@ -14,6 +14,11 @@
 
 """A libvirt host's maintenance mark and the node's inventory."""
 
+import contextlib
+import io
+import os
+
+from nova_ovirt.cmd import manage
 from nova_ovirt import exception
 from nova_ovirt import placement
 from nova_ovirt.pools.libvirt import maintenance
@@ -72,3 +77,44 @@ class MaintenanceTest(base.TestCase):
             ovirt_pool.OvirtPool.set_maintenance,
             type('P', (), {'name': 'engine1'})(), 'cluster1', True)
         self.assertIn('put the host in maintenance in the engine', str(err))
+
+
+class MaintenanceCommandTest(base.TestCase):
+    """nova-ovirt-manage host ...; the test driver keeps no state between
+    connections, so only the command's own answers are checked here (the
+    functional tests check the mark's effect through nova)."""
+
+    def run_main(self, *args):
+        path = os.path.join(self.tmp, 'nova.conf')
+        with open(path, 'w') as f:
+            f.write('[DEFAULT]\nhost = c1\n[ovirt]\npools = kvm\n'
+                    '[ovirt_pool:kvm]\nbackend = libvirt\n'
+                    'storage_pool_path = /nova-ovirt-pool\n'
+                    'uris = n1=%s\n' % self.private_uri('h1'))
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(err):
+            try:
+                code = manage.main(['--config-file', path] + list(args))
+            except SystemExit as e:
+                code = e.code
+        return code, out.getvalue(), err.getvalue()
+
+    def test_on_and_list(self):
+        code, out, _err = self.run_main('host', 'maintenance', 'n1', 'on',
+                                        '--reason', 'disk swap')
+        self.assertEqual(0, code)
+        self.assertIn('n1 is in maintenance since', out)
+        self.assertIn('disk swap', out)
+        code, out, _err = self.run_main('host', 'list')
+        self.assertEqual(0, code)
+        self.assertIn('n1', out)
+        self.assertIn('in service', out)  # a fresh test-driver state
+
+    def test_unknown_node_and_state(self):
+        code, _out, err = self.run_main('host', 'maintenance', 'n9', 'on')
+        self.assertEqual(2, code)
+        self.assertIn('n9', err)
+        code, _out, _err = self.run_main('host', 'maintenance', 'n1',
+                                         'maybe')
+        self.assertEqual(2, code)
