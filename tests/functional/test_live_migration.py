@@ -370,7 +370,9 @@ class SharedStorageEvacuationTest(TwoServicesTestBase):
                                                   'shared-pool')}
 
     def test_evacuate_restarts_on_the_shared_disks_which_stay(self):
-        server = self._boot_running()
+        # Not waited for up: it only has to boot on the destination.
+        server = self._wait_for_state_change(self._boot(networks='none'),
+                                             'ACTIVE')
         source, dest = self.node_of(server), self._other_node(server)
         root = [p for p in self.disk_paths(server) if p.endswith('_disk')]
         self.assertEqual(1, len(root), self.disk_paths(server))
