@@ -339,6 +339,26 @@ class OvirtDriver(driver.ComputeDriver):
             network_info, evacuate, block_device_info, preserve_ephemeral,
             accel_uuids, reimage_boot_volume)
 
+    def instance_on_disk(self, instance):
+        return any(pool.instance_on_disk(instance)
+                   for pool in self._pools.values())
+
+    def check_instance_shared_storage_local(self, context, instance):
+        try:
+            pool = self._pool_of(instance)
+        except nova_exception.InstanceNotFound:
+            return None     # nothing here to destroy, disks or not
+        return pool.check_instance_shared_storage_local(context, instance)
+
+    def check_instance_shared_storage_remote(self, context, data):
+        return any(pool.check_instance_shared_storage_remote(context, data)
+                   for pool in self._pools.values())
+
+    def check_instance_shared_storage_cleanup(self, context, data):
+        pool = self._pools.get((data or {}).get('pool'))
+        if pool is not None:
+            pool.check_instance_shared_storage_cleanup(context, data)
+
     # -- networking --------------------------------------------------------
 
     def attach_interface(self, context, instance, image_meta, vif):

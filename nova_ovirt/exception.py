@@ -77,3 +77,9 @@ class ClaimIsLive(exception.NovaException):
     msg_fmt = ('%(node)s is managed by %(owner)s, which is alive: stop that '
                'service or remove the node from its configuration first, '
                'or pass --force')
+
+
+class MaintenanceNotSupported(exception.NovaException):
+    """nova-ovirt-manage host maintenance on a node without a mark."""
+    msg_fmt = ('Node %(nodename)s of pool %(pool)s cannot be put in '
+               'maintenance by nova-ovirt: %(reason)s')

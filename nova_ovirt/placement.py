@@ -56,7 +56,8 @@ _RESERVED = {
 def build_inventory(hardware, current_inventory):
     """Turn a pool's hardware figures into placement inventory records.
 
-    :param hardware: {resource class: {'total': n, 'max_unit': n}}
+    :param hardware: {resource class: {'total': n, 'max_unit': n}}, with
+        'reserved' where the pool decides it
     :param current_inventory: what placement has now, so that ratios an
         operator set through the placement API survive (nova's precedence).
     """
@@ -70,8 +71,9 @@ def build_inventory(hardware, current_inventory):
             # (a cluster whose hosts are all in maintenance) simply has none.
             continue
         if 'reserved' in figures:
-            # A sharing provider's reservation is what others use of it,
-            # not nova's per-host reservation.
+            # The pool's own reservation: what others use of a sharing
+            # provider, or all of a node out of service (maintenance),
+            # instead of nova's per-host reservation.
             reserved = int(figures['reserved'])
         else:
             reserved = _RESERVED[rc]() if rc in _RESERVED else 0

@@ -143,6 +143,10 @@ _LIBVIRT = {
     'post_live_migration_at_source': UNTESTED,
     # evacuation (an in-place rebuild is nova's destroy and spawn)
     'rebuild': PARTIAL,
+    'instance_on_disk': COMPLETE,
+    'check_instance_shared_storage_local': COMPLETE,
+    'check_instance_shared_storage_remote': COMPLETE,
+    'check_instance_shared_storage_cleanup': COMPLETE,
     # not supported (yet)
     **_NOT_YET,
     # Cinder volumes through qemu's own initiators (doc/source/volumes.rst)
@@ -193,6 +197,11 @@ _OVIRT = {
     'check_can_live_migrate_destination': UNTESTED,
     'check_can_live_migrate_source': UNTESTED,
     'post_live_migration_at_source': UNTESTED,
+    # evacuation's shared-storage checks: the disks stay in the engine
+    'instance_on_disk': UNTESTED,
+    'check_instance_shared_storage_local': MISSING,
+    'check_instance_shared_storage_remote': UNTESTED,
+    'check_instance_shared_storage_cleanup': UNTESTED,
     # not supported (yet)
     **_NOT_YET,
     # Cinder volumes as direct LUN disks (doc/source/volumes.rst)
@@ -224,9 +233,10 @@ NOTES = {
                        'volume) is not supported yet.',
         'rescue': 'The rescue password reaches the rescue system as '
                   'admin_pass on a config drive of the rescue\'s own.',
-        'rebuild': 'Evacuation only: the guest is rebuilt from its image on '
-                   'another node (not from shared storage); an in-place '
-                   'rebuild is nova\'s destroy and spawn.',
+        'rebuild': 'Evacuation only: the guest starts on its own disks '
+                   'when the destination\'s storage pool holds them '
+                   '(shared storage), else it is rebuilt from its image; '
+                   'an in-place rebuild is nova\'s destroy and spawn.',
         **dict.fromkeys(
             _LIVE_MIGRATION,
             'Between nodes of two nova-compute services (nova\'s rule), '

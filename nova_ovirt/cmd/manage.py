@@ -15,6 +15,7 @@
 """nova-ovirt-manage: operator commands.
 
 ``claim``: the driver's claims on clusters and hosts (below).
+``host``: libvirt hosts in and out of maintenance (below).
 ``adopt`` and ``release``: running oVirt VMs into Nova and back
 (:mod:`nova_ovirt.cmd.adopt`, which has its own command line).
 
@@ -29,8 +30,23 @@ nodes (its ``[DEFAULT] host`` is the claiming service)::
 (no heartbeat for :data:`nova_ovirt.claims.STALE_AFTER` seconds), or
 always with ``--force`` (after stopping the other service or removing the
 node from its configuration). ``release`` drops this service's own claim,
-e.g. before moving a node to another service. Exit codes: 0 done, 1
-refused (a live claim), 2 bad configuration or node.
+e.g. before moving a node to another service.
+
+::
+
+    nova-ovirt-manage --config-file ... host list
+    nova-ovirt-manage --config-file ... host maintenance node1 on \
+        [--reason "BIOS update"]
+    nova-ovirt-manage --config-file ... host maintenance node1 off
+
+``maintenance on`` marks a libvirt host (on the host, see
+:mod:`nova_ovirt.pools.libvirt.maintenance`): at its next resource update
+nova-compute reserves the node's whole inventory, so nothing new is
+scheduled there while its guests keep running; move them away live with
+``nova host-evacuate-live`` (doc/source/live-migration.rst). oVirt
+clusters follow their hosts' state in the engine instead.
+
+Exit codes: 0 done, 1 refused (a live claim), 2 bad configuration or node.
 """
 
 import sys
@@ -49,6 +65,26 @@ CONF = nova.conf.CONF
 PROG = 'nova-ovirt-manage'
 
 
+def _add_parsers(subparsers):
+    _add_claim_parsers(subparsers)
+    _add_host_parsers(subparsers)
+
+
+def _add_host_parsers(subparsers):
+    host = subparsers.add_parser(
+        'host', help='libvirt hosts in and out of maintenance')
+    actions = host.add_subparsers(dest='action')
+    actions.required = True
+    actions.add_parser('list', help='every node and its maintenance mark')
+    mark = actions.add_parser(
+        'maintenance', help='take a libvirt host out of scheduling (on) or '
+        'put it back (off); its guests keep running')
+    mark.add_argument('node')
+    mark.add_argument('state', choices=('on', 'off'))
+    mark.add_argument('--reason', default='',
+                      help='why, shown by "host list" and in the log')
+
+
 def _add_claim_parsers(subparsers):
     claim = subparsers.add_parser('claim', help='claims on clusters and hosts')
     actions = claim.add_subparsers(dest='action')
@@ -64,7 +100,7 @@ def _add_claim_parsers(subparsers):
     release.add_argument('node')
 
 
-COMMAND_OPT = cfg.SubCommandOpt('category', handler=_add_claim_parsers)
+COMMAND_OPT = cfg.SubCommandOpt('category', handler=_add_parsers)
 
 
 def _pools():
@@ -108,6 +144,24 @@ def claim_release(node, out):
         out.write('%s: %s holds no claim on it\n' % (node, CONF.host))
 
 
+def host_list(out):
+    out.write('%-12s %-20s %s\n' % ('POOL', 'NODE', 'STATE'))
+    for name, pool in _pools().items():
+        for node, mark in sorted(pool.read_maintenance().items()):
+            out.write('%-12s %-20s %s\n' % (
+                name, node, 'in service' if mark is None
+                else mark.describe()))
+
+
+def host_maintenance(node, on, reason, out):
+    mark = _pool_of(_pools(), node).set_maintenance(node, on, reason)
+    if on:
+        out.write('%s is %s; nova-compute reserves its inventory at its '
+                  'next resource update\n' % (node, mark.describe()))
+    else:
+        out.write('%s is in service\n' % node)
+
+
 #: Commands with a command line of their own (nova_ovirt.cmd.adopt).
 ADOPTION_COMMANDS = ('adopt', 'release')
 
@@ -133,7 +187,13 @@ def main(argv=None):
     try:
         CONF(argv, project='nova', prog=PROG)
         command = CONF.category
-        if command.action == 'list':
+        if command.name == 'host':
+            if command.action == 'list':
+                host_list(sys.stdout)
+            else:
+                host_maintenance(command.node, command.state == 'on',
+                                 command.reason, sys.stdout)
+        elif command.action == 'list':
             claim_list(sys.stdout)
         elif command.action == 'takeover':
             claim_takeover(command.node, command.force, sys.stdout)
@@ -144,7 +204,8 @@ def main(argv=None):
         sys.stderr.write('%s: %s\n' % (PROG, e))
         return 1
     except (exception.PoolConfigError, exception.NodeNotFound,
-            cfg.Error) as e:
+            exception.MaintenanceNotSupported,
+            exception.BackendOperationFailed, cfg.Error) as e:
         sys.stderr.write('%s: %s\n' % (PROG, e))
         return 2
     finally:

@@ -36,6 +36,8 @@ import abc
 from nova import exception as nova_exception
 import os_traits
 
+from nova_ovirt import exception
+
 
 class VolumesNotSupported(nova_exception.NovaException):
     msg_fmt = ('Pool %(pool)s (%(backend)s backend) cannot attach Cinder '
@@ -99,6 +101,39 @@ class Pool(metaclass=abc.ABCMeta):
         Allocation ratios and reserved amounts are added by the driver from
         nova's configuration; a pool reports what the hardware has.
         """
+
+    def read_maintenance(self):
+        """{node: maintenance mark or None} (nova-ovirt-manage host list).
+
+        Only pools whose nodes the operator marks through this driver have
+        marks; the others return {}.
+        """
+        return {}
+
+    def set_maintenance(self, nodename, on, reason=None):
+        """Take a node out of scheduling (on) or back; see the backends."""
+        raise exception.MaintenanceNotSupported(
+            nodename=nodename, pool=self.name,
+            reason='its nodes follow the state of their hosts in the '
+                   'backend (oVirt: put the host in maintenance in the '
+                   'engine; the cluster node shrinks by itself)')
+
+    # -- evacuation from shared storage ------------------------------------
+
+    def instance_on_disk(self, instance):
+        """Whether the instance's disks are reachable here (evacuation)."""
+        return False
+
+    def check_instance_shared_storage_local(self, context, instance):
+        """nova's shared-storage check, old host's side: data or None."""
+        raise NotImplementedError()
+
+    def check_instance_shared_storage_remote(self, context, data):
+        """nova's shared-storage check, the other side: True if shared."""
+        return False
+
+    def check_instance_shared_storage_cleanup(self, context, data):
+        """Remove what check_instance_shared_storage_local left."""
 
     def node_traits(self, nodename):
         """Traits of the node beyond the capability and pool traits."""

@@ -21,6 +21,7 @@ node2). The test guest prints a counter on its serial console every
 second: a guest moved live keeps counting, a restarted one starts at 1.
 """
 
+import os
 import re
 import time
 
@@ -29,6 +30,7 @@ import libvirt
 from tests import base
 from tests.fixtures import guest_image
 from tests.functional import base as functional_base
+from tests.functional import test_host_maintenance
 
 SERVICES = {'node1': 'ovirt-a', 'node2': 'ovirt-b'}
 POOLS = {'node1': 'kvm-a', 'node2': 'kvm-b'}
@@ -39,8 +41,8 @@ def ticks(text):
     return [int(n) for n in TICK.findall(text or '')]
 
 
-class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
-    """Two services, one libvirt node each; guests move between them."""
+class TwoServicesTestBase(functional_base.OvirtFunctionalTestBase):
+    """Two services, one libvirt node each."""
 
     # Two nova-compute services in this process: each gets its own
     # compute node identity from nova's fixture.
@@ -55,12 +57,17 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
             # The test hosts receive migrations on loopback.
             base.configure_libvirt_pool(
                 self, POOLS[node], [(node, uri)], self.hosts.domain_type,
-                live_migration_inbound_addr='127.0.0.1')
+                live_migration_inbound_addr='127.0.0.1',
+                **self.pool_options())
         computes = []
         for node in functional_base.NODES:
             self.flags(pools=[POOLS[node]], group='ovirt')
             computes.append(self._start_compute(SERVICES[node]))
         return computes[0]
+
+    def pool_options(self):
+        """Further options of both pools."""
+        return {}
 
     # -- helpers --------------------------------------------------------------
 
@@ -123,6 +130,25 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
     def _volumes_of(self, node, server):
         return [v for v in self.host_of_node[node].volume_names()
                 if server['id'] in v]
+
+    def _update_service(self, node, body):
+        service = [s for s in self.admin_api.api_get(
+            '/os-services?binary=nova-compute').body['services']
+            if s['host'] == SERVICES[node]][0]
+        self.admin_api.api_put('/os-services/%s' % service['id'], body)
+
+    def _start_again(self, node):
+        """A new nova-compute process for the node's service."""
+        self.flags(pools=[POOLS[node]], group='ovirt')
+        cell = self.host_mappings[SERVICES[node]].cell_mapping.name
+        compute = self.start_service('compute', host=SERVICES[node],
+                                     cell_name=cell)
+        self.computes[SERVICES[node]] = compute
+        return compute
+
+
+class LiveMigrationTest(TwoServicesTestBase):
+    """Guests move between the two services' nodes."""
 
     # -- tests ----------------------------------------------------------------
 
@@ -191,12 +217,6 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
 
     # -- host maintenance -----------------------------------------------------
 
-    def _update_service(self, node, body):
-        service = [s for s in self.admin_api.api_get(
-            '/os-services?binary=nova-compute').body['services']
-            if s['host'] == SERVICES[node]][0]
-        self.admin_api.api_put('/os-services/%s' % service['id'], body)
-
     def _set_service(self, node, status):
         body = {'status': status}
         if status == 'disabled':
@@ -204,8 +224,10 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
         self._update_service(node, body)
 
     def test_drain_a_host_for_maintenance(self):
-        """The documented procedure: disable, host-evacuate-live, service.
+        """The documented procedure: mark, host-evacuate-live, service.
 
+        ``nova-ovirt-manage host maintenance`` takes the one host out of
+        scheduling (other hosts of its service stay in);
         ``nova host-evacuate-live HOST`` live-migrates every server of the
         host with no destination named; the scheduler picks one.
         """
@@ -218,7 +240,14 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
         before = {s['id']: ticks(self.console_log(s))[-1] for s in servers}
 
         # Maintenance: node1 takes no new guests, its guests move away.
-        self._set_service('node1', 'disabled')
+        test_host_maintenance.run_manage(
+            self, SERVICES['node1'], POOLS['node1'],
+            [('node1', self.host_of_node['node1'].uri)],
+            self.hosts.domain_type, 'host', 'maintenance', 'node1', 'on')
+        self._run_periodics()
+        for server in servers:
+            # Running on, untouched, while its host is out.
+            self.assertDomain(server, 'running')
         for server in servers:
             self.admin_api.post_server_action(server['id'], {
                 'os-migrateLive': {'host': None, 'block_migration': 'auto'}})
@@ -309,3 +338,82 @@ class LiveMigrationTest(functional_base.OvirtFunctionalTestBase):
         self.assertGreater(ticks(self.console_log(server))[0], before)
         self.assertNotIn(guest_image.GUEST_OK_LINE, self.console_log(server))
         self._delete_and_check(server)
+
+
+class SharedStorageEvacuationTest(TwoServicesTestBase):
+    """Both hosts' storage pool is one directory, as an NFS export mounted
+    at the same path on both would be."""
+
+    SHARED_POOL = 'nova-ovirt-shared'
+
+    def setUp(self):
+        super().setUp()
+        # The test hosts outlive the test; the pool's directory does not.
+        self.addCleanup(self._drop_shared_pool)
+
+    def _drop_shared_pool(self):
+        for host in self.hosts.hosts:
+            conn = host.conn()
+            try:
+                pool = conn.storagePoolLookupByName(self.SHARED_POOL)
+                if pool.isActive():
+                    pool.destroy()
+                pool.undefine()
+            except libvirt.libvirtError:
+                pass  # never defined: the test failed before
+            finally:
+                conn.close()
+
+    def pool_options(self):
+        return {'storage_pool': self.SHARED_POOL,
+                'storage_pool_path': os.path.join(self.state_path,
+                                                  'shared-pool')}
+
+    def test_evacuate_restarts_on_the_shared_disks_which_stay(self):
+        # Not waited for up: it only has to boot on the destination.
+        server = self._wait_for_state_change(self._boot(networks='none'),
+                                             'ACTIVE')
+        source, dest = self.node_of(server), self._other_node(server)
+        root = [p for p in self.disk_paths(server) if p.endswith('_disk')]
+        self.assertEqual(1, len(root), self.disk_paths(server))
+        # A second name for the root disk's file: a disk made anew would
+        # be another file, even at the same path.
+        pinned = os.path.join(self.state_path, 'root-disk-before')
+        os.link(root[0], pinned)
+
+        # The source host fails: its nova-compute is gone and the operator
+        # fenced the host (the guest must not write to its disks there).
+        self.computes[SERVICES[source]].stop()
+        self._update_service(source, {'forced_down': True})
+        conn = self.host_of_node[source].conn()
+        try:
+            conn.lookupByUUIDString(server['id']).destroy()
+        finally:
+            conn.close()
+
+        self.admin_api.post_server_action(server['id'], {'evacuate': {}})
+        server = self._wait_for_server_on(server, dest, 'SHUTOFF')
+        self._wait_for_migration_status(server, ['done'])
+        self.assertEqual(root, [p for p in self.disk_paths(server)
+                                if p.endswith('_disk')])
+        self.assertTrue(os.path.samefile(pinned, root[0]),
+                        'the evacuation made a new root disk')
+        self.api.post_server_action(server['id'], {'os-start': {}})
+        server = self._wait_for_server_on(server, dest)
+        self.assertGuestBooted(server)
+
+        # The source service comes back: it removes its old definition,
+        # not the disks the destination's guest runs on.
+        self._start_again(source)
+        self._update_service(source, {'forced_down': False})
+        base.wait_until(
+            lambda: not self.host_of_node[source].domain_names(), 60,
+            interval=0.5, message='the evacuated guest removed from %s'
+            % source)
+        self.assertTrue(os.path.samefile(pinned, root[0]),
+                        'the shared root disk was removed')
+        self.assertDomain(server, 'running')
+        self.assertUsage(dest, 'ovirt-tiny')
+        self.assertUsage(source)
+        self._delete_and_check(server)
+        self.assertFalse(os.path.exists(root[0]))

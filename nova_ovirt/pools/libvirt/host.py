@@ -42,6 +42,7 @@ from nova_ovirt import exception
 from nova_ovirt.pools.libvirt import claims as libvirt_claims
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import errors
+from nova_ovirt.pools.libvirt import maintenance
 from nova_ovirt.pools.libvirt import nodes
 from nova_ovirt.pools.libvirt import storage
 
@@ -140,6 +141,8 @@ class Host(object):
         self._foreign = frozenset()
         self._states = {}
         self._listed_at = None
+        #: The last maintenance mark seen, to log changes once.
+        self._maintenance = None
 
     def __repr__(self):
         return '<libvirt host %s (%s)>' % (self.nodename, self.uri)
@@ -448,7 +451,7 @@ class Host(object):
         """Refresh this service's claim on the host, once a minute."""
         if not self.service_host or not self._heartbeats.due(self.nodename):
             return
-        if not libvirt_claims.heartbeat(self.connection(), self.service_host):
+        if not libvirt_claims.heartbeat(self.connection, self.service_host):
             error = exception.PoolConfigError(
                 'ovirt_pool:%s' % self.pool_name, 'uris', self.uri,
                 'libvirt host %r was handed over to another service' %
@@ -487,7 +490,7 @@ class Host(object):
 
     def get_inventory(self):
         hw = self._hardware()
-        return {
+        inventory = {
             orc.VCPU: {'total': hw['cpus'], 'max_unit': hw['cpus']},
             orc.MEMORY_MB: {
                 'total': hw['memory_mib'],
@@ -496,3 +499,25 @@ class Host(object):
             orc.DISK_GB: {'total': hw['disk_total'],
                           'max_unit': max(1, hw['disk_free'])},
         }
+        if self.maintenance() is not None:
+            # Out of scheduling, guests untouched (see maintenance.py).
+            for figures in inventory.values():
+                figures['reserved'] = figures['total']
+        return inventory
+
+    # -- maintenance (see maintenance.py) ----------------------------------
+
+    def maintenance(self):
+        """The host's Maintenance mark, or None; logs when it changes."""
+        with self.translated('Reading the maintenance mark'):
+            mark = maintenance.read(self.connection)
+        if mark != self._maintenance:
+            if mark is not None:
+                LOG.info('Libvirt host %(node)s is %(state)s: it takes no '
+                         'new guests (all of its inventory is reserved)',
+                         {'node': self.nodename, 'state': mark.describe()})
+            else:
+                LOG.info('Libvirt host %s is back in service',
+                         self.nodename)
+            self._maintenance = mark
+        return mark

@@ -26,7 +26,6 @@ import libvirt
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 
-from nova.compute import task_states
 import nova.conf
 from nova import exception as nova_exception
 
@@ -37,9 +36,11 @@ from nova_ovirt.pools import base
 from nova_ovirt.pools.libvirt import claims as libvirt_claims
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import console
+from nova_ovirt.pools.libvirt import evacuate
 from nova_ovirt.pools.libvirt import host as host_mod
 from nova_ovirt.pools.libvirt import images
 from nova_ovirt.pools.libvirt import live_migration
+from nova_ovirt.pools.libvirt import maintenance
 from nova_ovirt.pools.libvirt import migration
 from nova_ovirt.pools.libvirt import nodes
 from nova_ovirt.pools.libvirt import vmops
@@ -69,6 +70,7 @@ class LibvirtPool(base.Pool):
         self._unused_images = {name: imagecache.UnusedSince()
                                for name in self._hosts}
         self._live = live_migration.LiveMigrationOps(self._guests)
+        self._evacuations = evacuate.EvacuationOps(self._guests)
 
     # -- nodes -------------------------------------------------------------
 
@@ -111,6 +113,40 @@ class LibvirtPool(base.Pool):
         conn = self._claim_connection(nodename)
         try:
             return libvirt_claims.release(conn, self.host)
+        finally:
+            conn.close()
+
+    # -- maintenance (nova-ovirt-manage host maintenance) ------------------
+
+    def read_maintenance(self):
+        """{node: Maintenance or None} for the configured hosts."""
+        found = {}
+        for nodename in self._hosts:
+            conn = self._claim_connection(nodename)
+            try:
+                found[nodename] = maintenance.read(conn)
+            finally:
+                conn.close()
+        return found
+
+    def set_maintenance(self, nodename, on, reason=None):
+        """Put the node's host in maintenance (on) or back in service.
+
+        The running nova-compute sees the mark at its next resource update
+        and reserves (or frees) the node's whole inventory in placement.
+        """
+        conn = self._claim_connection(nodename)
+        try:
+            if on:
+                return maintenance.enter(conn, reason)
+            maintenance.leave(conn)
+            return None
+        except maintenance.NoNetworkDriver as e:
+            raise exception.PoolConfigError(
+                self.group_name, self.NODES_OPTION, self.node_host(
+                    nodename).uri,
+                'libvirt host %r has no network driver, where the '
+                'maintenance mark is kept: %s' % (nodename, e))
         finally:
             conn.close()
 
@@ -374,12 +410,15 @@ class LibvirtPool(base.Pool):
             self.node_host(migration.source_node), instance, network_info,
             migration.source_node == migration.dest_node, power_on)
 
-    def open_root_disk_export(self, instance):
-        libvirt_host = None
+    def _host_with_domain(self, instance):
+        """The reachable host that has the instance's domain, or None."""
         for candidate in self._available_hosts():
             if candidate.find_domain(instance.uuid) is not None:
-                libvirt_host = candidate
-                break
+                return candidate
+        return None
+
+    def open_root_disk_export(self, instance):
+        libvirt_host = self._host_with_domain(instance)
         if libvirt_host is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
         return self._moves.open_root_disk_export(libvirt_host, instance)
@@ -404,8 +443,10 @@ class LibvirtPool(base.Pool):
                                 freed, kept)
     # -- live migration (see live_migration.py) ------------------------------
 
+    # -- evacuation (see evacuate.py) ---------------------------------------
+
     def check_can_evacuate(self, context, instance):
-        """Rebuilt from its image; the old host cleans up when it returns."""
+        """Rebuilt here; the old host cleans up when it returns."""
 
     def _evacuation_host(self, instance, allocations):
         for libvirt_host in self._hosts.values():
@@ -420,7 +461,8 @@ class LibvirtPool(base.Pool):
                 attach_block_devices, network_info=None, evacuate=False,
                 block_device_info=None, preserve_ephemeral=False,
                 accel_uuids=None, reimage_boot_volume=False):
-        """Evacuation: a new guest from the image on this service's node.
+        """Evacuation onto this service's node: on the shared disks, or
+        from the image.
 
         A rebuild in place is nova's default (destroy, then spawn). The
         evacuated instance still names its old node until nova's rebuild
@@ -428,20 +470,28 @@ class LibvirtPool(base.Pool):
         """
         if not evacuate:
             raise NotImplementedError()
-        dest_host = self._evacuation_host(instance, allocations)
-        LOG.info('Evacuation: rebuilding the guest from its image on %s',
-                 dest_host.nodename, instance=instance)
-        # The task states nova's own rebuild walks through (its compute
-        # manager expects rebuild_spawning afterwards).
-        detach_block_devices(context, bdms)
-        instance.task_state = task_states.REBUILD_BLOCK_DEVICE_MAPPING
-        instance.save(expected_task_state=[task_states.REBUILDING])
-        attach_block_devices(context, instance, bdms)
-        instance.task_state = task_states.REBUILD_SPAWNING
-        instance.save(
-            expected_task_state=[task_states.REBUILD_BLOCK_DEVICE_MAPPING])
-        self._guests.spawn(dest_host, context, instance, image_meta,
-                           injected_files, admin_password, network_info or [])
+        self._evacuations.rebuild(
+            self._evacuation_host(instance, allocations), context, instance,
+            image_meta, injected_files, admin_password, bdms,
+            detach_block_devices, attach_block_devices, network_info or [])
+
+    def instance_on_disk(self, instance):
+        """Whether a host of the pool sees the instance's disks (shared
+        storage with its old host)."""
+        return any(evacuate.root_disk_here(h, instance)
+                   for h in self._available_hosts())
+
+    def check_instance_shared_storage_local(self, context, instance):
+        libvirt_host = self._host_with_domain(instance)
+        if libvirt_host is None:
+            return None
+        return self._evacuations.mark_storage(libvirt_host, self.name)
+
+    def check_instance_shared_storage_remote(self, context, data):
+        return self._evacuations.sees_mark(self._hosts.values(), data)
+
+    def check_instance_shared_storage_cleanup(self, context, data):
+        self._evacuations.remove_mark(self.node_host(data['node']), data)
 
     def owns_live_migration(self, migrate_data):
         return self._live_dest_host(migrate_data) is not None

@@ -72,22 +72,48 @@ def host_memory_mb(host):
 
 
 def hardware(hosts, nova_memory_mb=0):
-    """{resource class: {'total', 'max_unit'}} of a cluster's hosts.
+    """{resource class: {'total', 'max_unit'[, 'reserved']}} of a cluster.
+
+    Only usable hosts count: a host in maintenance or non-operational
+    takes its CPUs and memory out of the totals and of ``max_unit``.
 
     The engine's schedulable memory already excludes what running guests
     hold, Nova's among them, and placement subtracts Nova's allocations
     again; ``nova_memory_mb`` (what Nova's running guests in the cluster
     hold) is added back so that they are counted once. Memory of guests
     Nova does not know stays excluded, as it should.
+
+    A cluster without a usable host is reported unavailable: see
+    :func:`unavailable_hardware`.
     """
-    hosts = [h for h in hosts if usable(h)]
-    vcpus = [host_vcpus(h) for h in hosts]
-    memory = [host_memory_mb(h) for h in hosts]
-    memory_total = sum(memory) + nova_memory_mb if hosts else 0
+    up = [h for h in hosts if usable(h)]
+    if not up:
+        return unavailable_hardware(hosts)
+    vcpus = [host_vcpus(h) for h in up]
+    memory = [host_memory_mb(h) for h in up]
     return {
-        orc.VCPU: {'total': sum(vcpus), 'max_unit': max(vcpus, default=0)},
-        orc.MEMORY_MB: {'total': memory_total,
-                        'max_unit': max(memory, default=0)},
+        orc.VCPU: {'total': sum(vcpus), 'max_unit': max(vcpus)},
+        orc.MEMORY_MB: {'total': sum(memory) + nova_memory_mb,
+                        'max_unit': max(memory)},
+    }
+
+
+def unavailable_hardware(hosts):
+    """Figures of a cluster with no usable host: all of it reserved.
+
+    Dropping the records instead (total 0) is what placement refuses
+    while Nova's guests of the cluster hold allocations (InventoryInUse):
+    the node would go on offering its old capacity. Reserving the whole
+    total is how nova's ironic driver takes a node out of scheduling too;
+    the totals are what the hosts have (at least 1, placement refuses 0)
+    so that the node comes back as it was.
+    """
+    vcpus = max(1, sum(host_vcpus(h) for h in hosts))
+    memory = max(1, sum((h.memory or 0) // MiB for h in hosts))
+    return {
+        orc.VCPU: {'total': vcpus, 'max_unit': vcpus, 'reserved': vcpus},
+        orc.MEMORY_MB: {'total': memory, 'max_unit': memory,
+                        'reserved': memory},
     }
 
 

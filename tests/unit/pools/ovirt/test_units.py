@@ -39,12 +39,13 @@ GiB = 1024 ** 3
 S = types.VmStatus
 
 
-def host(status='up', sockets=2, cores=4, threads=1, sched_gib=31):
+def host(status='up', sockets=2, cores=4, threads=1, sched_gib=31,
+         memory_gib=32):
     return types.Host(
         status=types.HostStatus(status),
         cpu=types.Cpu(topology=types.CpuTopology(
             sockets=sockets, cores=cores, threads=threads)),
-        max_scheduling_memory=sched_gib * GiB)
+        memory=memory_gib * GiB, max_scheduling_memory=sched_gib * GiB)
 
 
 class TestInventoryMath(testtools.TestCase):
@@ -59,11 +60,26 @@ class TestInventoryMath(testtools.TestCase):
         # Storage is the domain's sharing provider's, never a cluster's.
         self.assertNotIn(orc.DISK_GB, hw)
 
-    def test_empty_cluster_reports_zero_and_placement_drops_it(self):
-        hw = inventory.hardware([host('maintenance')])
-        self.assertEqual(0, hw[orc.VCPU]['total'])
-        self.assertEqual(0, hw[orc.MEMORY_MB]['total'])
-        self.assertEqual({}, placement.build_inventory(hw, {}))
+    def test_cluster_without_usable_host_is_all_reserved(self):
+        # Placement keeps the records (dropping them fails while guests
+        # hold allocations) and offers nothing: reserved == total.
+        hw = inventory.hardware([host('maintenance'),
+                                 host('non_operational', memory_gib=64)],
+                                nova_memory_mb=2048)
+        self.assertEqual({'total': 16, 'max_unit': 16, 'reserved': 16},
+                         hw[orc.VCPU])
+        self.assertEqual({'total': 96 * 1024, 'max_unit': 96 * 1024,
+                          'reserved': 96 * 1024}, hw[orc.MEMORY_MB])
+        inv = placement.build_inventory(hw, {})
+        for rc in (orc.VCPU, orc.MEMORY_MB):
+            self.assertEqual(inv[rc]['total'], inv[rc]['reserved'])
+
+    def test_cluster_without_hosts_keeps_one_reserved_unit(self):
+        # Placement refuses total=0; one unit, reserved, offers nothing.
+        inv = placement.build_inventory(inventory.hardware([]), {})
+        self.assertEqual({orc.VCPU: (1, 1), orc.MEMORY_MB: (1, 1)},
+                         {rc: (r['total'], r['reserved'])
+                          for rc, r in inv.items()})
 
     def test_storage_domain_total_is_its_size_reserved_what_others_use(self):
         # 100 GiB used of which Nova's guests' disks hold 30 GiB + 1 byte;
@@ -270,13 +286,47 @@ class TestInventoryOnSim(base.SimTestCase):
         hw = pool.get_inventory('cluster2')
         self.assertEqual(16, hw[orc.VCPU]['total'])
         self.assertEqual(16, hw[orc.VCPU]['max_unit'])
+        self.assertNotIn('reserved', hw[orc.VCPU])
+
+    def test_cluster_node_follows_maintenance_and_non_operational(self):
+        pool = self.make_pool()
+        node = pool.cluster_id('cluster1')
+        first, second = [h for h in self.sim.store.hosts.values()
+                         if h.cluster.id == node]
+        full = pool.get_inventory('cluster1')
+        self.assertEqual({'total': 16, 'max_unit': 8}, full[orc.VCPU])
+
+        self.sim.admin_set_host_status(first.id, 'non_operational')
+        pool.inventory.refresh(force=True)
+        half = pool.get_inventory('cluster1')
+        self.assertEqual({'total': 8, 'max_unit': 8}, half[orc.VCPU])
+        self.assertEqual(full[orc.MEMORY_MB]['total'] // 2,
+                         half[orc.MEMORY_MB]['total'])
+
+        self.sim.admin_set_host_status(second.id, 'maintenance')
+        pool.inventory.refresh(force=True)
+        res = pool.get_available_resource('cluster1')
+        inv = placement.build_inventory(pool.get_inventory('cluster1'), {})
+        self.assertEqual(16, inv[orc.VCPU]['total'])
+        self.assertEqual(inv[orc.VCPU]['total'], inv[orc.VCPU]['reserved'])
+        self.assertEqual(inv[orc.MEMORY_MB]['total'],
+                         inv[orc.MEMORY_MB]['reserved'])
+        self.assertEqual(16, res['vcpus'])
+
+        for h in (first, second):
+            self.sim.admin_set_host_status(h.id, 'up')
+        pool.inventory.refresh(force=True)
+        self.assertEqual(full, pool.get_inventory('cluster1'))
 
 
 class TestEmptyCluster(base.SimTestCase):
     scenario = 'empty-cluster'
 
-    def test_zero_is_not_an_error(self):
+    def test_no_usable_host_is_not_an_error_and_offers_nothing(self):
         pool = self.make_pool(clusters=['cluster1'])
         hw = pool.get_inventory('cluster1')
-        self.assertEqual(0, hw[orc.VCPU]['total'])
-        self.assertEqual(0, hw[orc.MEMORY_MB]['total'])
+        # Two hosts of 2x4 CPUs in maintenance: there, but all reserved.
+        self.assertEqual({'total': 16, 'max_unit': 16, 'reserved': 16},
+                         hw[orc.VCPU])
+        self.assertEqual(hw[orc.MEMORY_MB]['total'],
+                         hw[orc.MEMORY_MB]['reserved'])
