@@ -172,6 +172,7 @@ class MigrationOps(object):
     def migrate_disk_and_power_off(self, host, instance, flavor, timeout,
                                    retry_interval):
         check_no_shrink(instance, flavor)
+        self._guests.check_not_adopted(host, instance, 'Moving')
         self._guests.power_off(host, instance, timeout, retry_interval)
         return json.dumps({'source_node': host.nodename,
                            'root_volume': vmops.volume_name(instance.uuid,

@@ -346,6 +346,16 @@ class Storage(object):
                 return None
             raise
 
+    def lookup_path(self, path):
+        """The volume of any of the host's storage pools at `path`, or
+        None (a file libvirt does not see as a volume)."""
+        try:
+            return self._host.connection.storageVolLookupByPath(path)
+        except libvirt.libvirtError as e:
+            if errors.is_missing_volume(e):
+                return None
+            raise
+
     def create(self, name, capacity, fmt='qcow2', backing=None,
                backing_format=None):
         xml = config.volume_xml(name, capacity, fmt,
