@@ -75,8 +75,7 @@ def metadata_flags(domain):
 
 def set_element(domain, element):
     """Our namespace's element of the domain := element (None: remove)."""
-    xml = (etree.tostring(element, encoding='unicode')
-           if element is not None else None)
+    xml = config.element_text(element) if element is not None else None
     domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, xml,
                        config.METADATA_PREFIX if xml else None,
                        config.METADATA_NS, metadata_flags(domain))
@@ -93,8 +92,8 @@ class DomainFacts(object):
         self.state, self.reason = domain.state()[:2]
         # A job (outgoing migration, backup, dump) runs while the domain
         # still says running.
-        self.job = (domain.jobInfo()[0] if self.active
-                    else libvirt.VIR_DOMAIN_JOB_NONE)
+        self.job = _job_type(domain) if self.active \
+            else libvirt.VIR_DOMAIN_JOB_NONE
         self.metadata = host_mod.read_metadata(domain)
         root = etree.fromstring(domain.XMLDesc(0))
         self.vcpus = int(root.findtext('vcpu') or 1)
@@ -123,6 +122,17 @@ class DomainFacts(object):
                 self.reason in PAUSED_REASONS:
             text += ' (%s)' % PAUSED_REASONS[self.reason]
         return text
+
+
+def _job_type(domain):
+    try:
+        return domain.jobInfo()[0]
+    except libvirt.libvirtError as e:
+        # A hypervisor driver without jobs (libvirt's test driver) runs
+        # none.
+        if errors.is_unsupported(e):
+            return libvirt.VIR_DOMAIN_JOB_NONE
+        raise
 
 
 _UNITS_KIB = {'b': 1 / 1024.0, 'bytes': 1 / 1024.0, 'k': 1, 'kib': 1,

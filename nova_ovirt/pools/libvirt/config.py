@@ -181,6 +181,16 @@ def metadata_owner(element_xml, domain_uuid):
     return None, None
 
 
+def element_text(element):
+    """An element of our namespace as virDomainSetMetadata takes it:
+    without the namespace, which libvirt adds itself (it refuses one that
+    is already declared)."""
+    copy = etree.fromstring(etree.tostring(element))
+    for node in copy.iter():
+        node.tag = _local_name(node.tag)
+    return etree.tostring(copy, encoding='unicode')
+
+
 def _parse_element(element_xml):
     try:
         return etree.fromstring(element_xml)
