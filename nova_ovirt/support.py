@@ -225,7 +225,7 @@ NOTES = {
         'spawn': 'Also adopts a running foreign domain (nova-ovirt-manage '
                  'adopt: one-time token in the domain\'s metadata, no '
                  'restart). Adopted servers support stop, start, reboot, '
-                 'pause, suspend, console, interfaces and delete (which '
+                 'pause, suspend, console and delete (which '
                  'keeps their disks); snapshot, rescue, resize, cold and '
                  'live migration are refused for them.',
         'rescue': 'The rescue password reaches the rescue system as '

@@ -587,6 +587,11 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
             domain.create()
         return domain
 
+    def domain_id(self, uuid):
+        """libvirt's id of the running domain, new on every start (a
+        fresh lookup: a virDomain object keeps the id it was made with)."""
+        return self.conn.lookupByUUIDString(uuid).ID()
+
     def domain_log(self, name):
         with open(os.path.join(self.host.images_dir, '%s.log' % name),
                   errors='replace') as f:
@@ -631,7 +636,7 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         domain = self.define_foreign('legacy-web')
         uuid = domain.UUIDString()
         self.wait_for_foreign_boot('legacy-web')
-        domain_id = domain.ID()
+        domain_id = self.domain_id(uuid)
         definition = self.definition(domain)
         driver = self.compute.manager.driver
         # Not Nova's: invisible to the driver.
@@ -649,7 +654,7 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         # The same qemu process (libvirt's id is new on every start), the
         # same definition; only the mark, naming the instance and this
         # domain, is new.
-        self.assertEqual(domain_id, domain.ID())
+        self.assertEqual(domain_id, self.domain_id(uuid))
         self.assertEqual(definition, self.definition(domain))
         mark = self.our_metadata(domain)
         self.assertEqual(
@@ -688,20 +693,21 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         server = self._start_server(server)
         self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, domain.state()[0])
         self.wait_for_foreign_boot('legacy-web')
-        started_id = domain.ID()
+        started_id = self.domain_id(uuid)
+        self.assertNotEqual(domain_id, started_id)
         self._reboot_server(server, hard=True)
         self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, domain.state()[0])
-        self.assertNotEqual(started_id, domain.ID())
+        self.assertNotEqual(started_id, self.domain_id(uuid))
         self.assertEqual(definition, self.definition(domain))
         self.assertEqual([uuid], [d.UUIDString() for d in
                                   self.conn.listAllDomains()])
 
         # Release: the server goes, the domain runs on, unmarked.
-        running_id = domain.ID()
+        running_id = self.domain_id(uuid)
         ports = self.manager.cloud.server_ports(server_id)
         self.assertEqual(uuid, self.manager.release(server_id))
         self.assertIsNone(self.manager.cloud.get_server(server_id))
-        self.assertEqual(running_id, domain.ID())
+        self.assertEqual(running_id, self.domain_id(uuid))
         self.assertIsNone(self.our_metadata(domain))
         self.assertEqual(definition, self.definition(domain))
         self.assertEqual({}, self._get_allocations_by_server_uuid(

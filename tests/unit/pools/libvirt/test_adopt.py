@@ -62,7 +62,11 @@ class AdoptedDomainTest(base.TestCase):
         self.conn = self.host.connection
         self.domain = self.conn.defineXML(FOREIGN_XML)
         self.domain.create()
-        self.domain_id = self.domain.ID()
+        self.domain_id = self.live_id()
+
+    def live_id(self):
+        # A fresh lookup: a virDomain object keeps the id it was made with.
+        return self.conn.lookupByUUIDString(FOREIGN_UUID).ID()
 
     def offer(self, token='token', ttl=adoption.DEFAULT_TTL):
         libvirt_adopt.set_element(self.domain, config.offer_element(
@@ -91,7 +95,7 @@ class AdoptedDomainTest(base.TestCase):
 
     def test_adopted_domain_is_found_under_the_instance_uuid(self):
         instance = self.adopt()
-        self.assertEqual(self.domain_id, self.domain.ID())
+        self.assertEqual(self.domain_id, self.live_id())
         self.assertEqual([instance.uuid], self.pool.list_instance_uuids())
         self.assertTrue(self.pool.instance_exists(instance))
         self.assertEqual(power_state.RUNNING,
@@ -108,7 +112,17 @@ class AdoptedDomainTest(base.TestCase):
         self.assertFalse(self.domain.isActive())
         self.pool.power_on(self.context, instance, [])
         self.assertTrue(self.domain.isActive())
+        started = self.live_id()
         self.pool.reboot(self.context, instance, [], 'HARD')
+        self.assertTrue(self.domain.isActive())
+        self.assertNotEqual(started, self.live_id())
+        self.pool.pause(instance)
+        self.assertEqual(power_state.PAUSED,
+                         self.pool.get_info(instance, use_cache=False).state)
+        self.pool.unpause(instance)
+        self.pool.suspend(self.context, instance)
+        self.assertTrue(self.domain.hasManagedSaveImage(0))
+        self.pool.resume(self.context, instance, [])
         self.assertTrue(self.domain.isActive())
         self.assertEqual(['legacy'], sorted(
             d.name() for d in self.conn.listAllDomains()))
@@ -162,7 +176,7 @@ class AdoptedDomainTest(base.TestCase):
             self.context, instance, [], self.image_meta(), None, None, None)
         self.assertIn('adopted domain', str(e))
         self.assertTrue(self.domain.isActive())
-        self.assertEqual(self.domain_id, self.domain.ID())
+        self.assertEqual(self.domain_id, self.live_id())
 
     def test_refusals_change_nothing(self):
         self.offer()
