@@ -692,7 +692,6 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         self.assertEqual(libvirt.VIR_DOMAIN_SHUTOFF, domain.state()[0])
         server = self._start_server(server)
         self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, domain.state()[0])
-        self.wait_for_foreign_boot('legacy-web')
         started_id = self.domain_id(uuid)
         self.assertNotEqual(domain_id, started_id)
         self._reboot_server(server, hard=True)
