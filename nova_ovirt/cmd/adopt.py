@@ -300,9 +300,9 @@ class Engine(object):
                               profiles.get(profile_id)))
         return plan
 
-    def offer(self, plan, token, ttl):
-        self.update(plan.vm_id, comment=adoption.with_record(
-            plan.vm.comment, token, ttl))
+    def offer(self, vm, token, ttl):
+        self.update(vm.id, comment=adoption.with_record(
+            vm.comment, token, ttl))
 
     def withdraw(self, vm_id):
         """Remove a token record that is still there."""
@@ -399,8 +399,8 @@ class LibvirtHosts(object):
         matches = self._each('lookupByUUIDString', vm_id)
         return matches[0][1] if matches else None
 
-    def offer(self, plan, token, ttl):
-        libvirt_adopt.set_element(plan.vm, libvirt_config.offer_element(
+    def offer(self, domain, token, ttl):
+        libvirt_adopt.set_element(domain, libvirt_config.offer_element(
             adoption.record(token, ttl)))
 
     def withdraw(self, vm_id):
@@ -508,7 +508,7 @@ class Manager(object):
     def adopt_one(self, plan, host, ttl):
         token = adoption.new_token()
         ports, server_id = [], None
-        self.engine.offer(plan, token, ttl)
+        self.engine.offer(plan.vm, token, ttl)
         try:
             flavor_id = self.cloud.flavor_for(plan.vcpus, plan.memory_mb)
             for mac, network_id in plan.ports:

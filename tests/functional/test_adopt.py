@@ -171,7 +171,10 @@ class SdkComputeCloud(manage.OpenStackCloud):
         return self.fixtures.server_ports(server_id)
 
 
-class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
+class OperatorVmMixin(object):
+    """An oVirt operator's running VMs and the command that adopts them,
+    for tests based on obase.OvirtPoolFunctionalTestBase (here and in the
+    adopt-then-move test of test_warm_move)."""
 
     def configure_ovirt_pool(self, **overrides):
         # network_1's ports map to the engine's physnet1 profile, so the
@@ -193,9 +196,10 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
     # -- the operator's VM ----------------------------------------------------
 
     def make_running_vm(self, name='web1', vcpus=2, memory_mb=256,
-                        cluster='cluster1', nics=1, disk_data=None):
+                        cluster='cluster1', nics=1, disk_data=None,
+                        **disk):
         """A VM made by the operator in the engine, running; disk_data:
-        the guest data of its one disk (raw)."""
+        the guest data of its one disk (raw); disk: see add_disk."""
         profiles = {v: k for k, v in self.engine.profile_names().items()}
         vm = self.engine.session.write(
             lambda system: system.vms_service().add(types.Vm(
@@ -209,7 +213,7 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
         base.wait_until(lambda: self.engine.get(vm.id).status ==
                         types.VmStatus.DOWN, 30, message='VM created')
         if disk_data is not None:
-            self.add_disk(vm.id, disk_data)
+            self.add_disk(vm.id, disk_data, **disk)
         for i in range(nics):
             self.engine.session.write(
                 lambda system: svc(system).nics_service().add(types.Nic(
@@ -222,15 +226,17 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
         self.power_baseline[vm.id] = self.power_actions(vm.id)
         return self.engine.get(vm.id)
 
-    def add_disk(self, vm_id, data):
-        """A bootable raw disk made through the API; its bytes written in
-        the simulator's volume, as a guest installed earlier left them."""
+    def add_disk(self, vm_id, data, size=None, fmt=types.DiskFormat.RAW,
+                 backup=None):
+        """A bootable disk (of `size`, default the data's) made through the
+        API; its bytes written in the simulator's volume, as a guest
+        installed earlier left them. backup: the disk's DiskBackup."""
         att = self.engine.session.write(
             lambda system: system.vms_service().vm_service(vm_id)
             .disk_attachments_service().add(types.DiskAttachment(
                 disk=types.Disk(
-                    name='root', format=types.DiskFormat.RAW,
-                    provisioned_size=len(data),
+                    name='root', format=fmt, backup=backup,
+                    provisioned_size=size or len(data),
                     storage_domains=[types.StorageDomain(name='data')]),
                 interface=types.DiskInterface.VIRTIO, bootable=True,
                 active=True)))
@@ -283,6 +289,9 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
              before.cluster.id),
             (vm.status, vm.description, vm.comment, vm.cluster.id))
         self.assertEqual(0, self.power_actions_since_made(before.id))
+
+
+class OvirtAdoptionTest(OperatorVmMixin, obase.OvirtPoolFunctionalTestBase):
 
     def adoption_boot(self, vm, token, api=None, targeted=True,
                       flavor_id=None, expected='ERROR'):
@@ -721,9 +730,8 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
                                      mac='52:54:00:ad:00:02')
         before = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
         # An offer is pending; a boot that does not know its token fails.
-        self.backend.offer(manage.Plan(domain, domain.UUIDString(),
-                                       'legacy-db', 1, 128),
-                           'the-operators-token', adoption.DEFAULT_TTL)
+        self.backend.offer(domain, 'the-operators-token',
+                           adoption.DEFAULT_TTL)
         offered = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
         server = self.adoption_boot(domain, 'forged')
         self.assertIn('the adoption token does not match',
@@ -787,9 +795,7 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
                          netdisk.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
         # Offered by hand (as if it changed after the command's check):
         # the driver refuses too.
-        self.backend.offer(manage.Plan(netdisk, netdisk.UUIDString(),
-                                       'legacy-san', 1, 128), 'token',
-                           adoption.DEFAULT_TTL)
+        self.backend.offer(netdisk, 'token', adoption.DEFAULT_TTL)
         server = self.adoption_boot(netdisk, 'token')
         self.assertIn('unsupported type network', server['fault']['message'])
         self._delete_server(server)
