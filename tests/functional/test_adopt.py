@@ -728,17 +728,19 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         # Shut off: no guest to boot, adoptable all the same.
         domain = self.define_foreign('legacy-db', start=False,
                                      mac='52:54:00:ad:00:02')
-        before = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        definition = self.definition(domain)
+
+        def inactive():
+            return domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
         # An offer is pending; a boot that does not know its token fails.
         self.backend.offer(domain, 'the-operators-token',
                            adoption.DEFAULT_TTL)
-        offered = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        offered = inactive()
         server = self.adoption_boot(domain, 'forged')
         self.assertIn('the adoption token does not match',
                       server['fault']['message'])
         self._delete_server(server)
-        self.assertEqual(offered,
-                         domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertEqual(offered, inactive())
 
         # The right token, but a port whose MAC is not the domain's NIC.
         server = self.adoption_boot(domain, 'the-operators-token',
@@ -746,39 +748,76 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         self.assertIn('are not the VM\'s NICs 52:54:00:ad:00:02',
                       server['fault']['message'])
         self._delete_server(server)
-        self.assertEqual(offered,
-                         domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertEqual(offered, inactive())
 
-        # Adopted (no NIC ports needed: a domain without NICs would do; this
-        # one's NIC gets its port from the command's path in the other
-        # test, here the port is made by hand).
+        # The right token and the port the command would have made.
         port = FixtureCloud(self).create_port(NETWORK_1, '52:54:00:ad:00:02',
                                               'adopted-legacy-db')
         adopted = self.adoption_boot(domain, 'the-operators-token',
                                      expected='ACTIVE',
                                      networks=[{'port': port}])
         self.assertEqual(libvirt.VIR_DOMAIN_SHUTOFF, domain.state()[0])
-        owned = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-        # Owned: a second adoption (with the used token) is refused.
+        owned = inactive()
+        # Owned: another adoption boot is refused, the command says so.
         again = self.adoption_boot(domain, 'the-operators-token')
         self.assertIn('already owned by Nova instance %s' % adopted['id'],
                       again['fault']['message'])
         self._delete_server(again)
-        self.assertEqual(owned,
-                         domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertEqual(owned, inactive())
         self.manager.adopt(self.backend.select([domain.UUIDString()]),
                            fbase.COMPUTE_HOST, dry_run=True)
         self.assertIn('already owned by Nova instance %s' % adopted['id'],
                       self.out.getvalue())
 
-        # Delete through the API: the domain goes, its disk stays.
+        # Released, the domain is free again; its used token is not.
+        self.manager.release(adopted['id'])
+        self.assertEqual(definition, self.definition(domain))
+        self.assertIsNone(self.our_metadata(domain))
+        reused = self.adoption_boot(domain, 'the-operators-token')
+        self.assertIn('no adoption token', reused['fault']['message'])
+        self._delete_server(reused)
+        self.assertIsNone(self.our_metadata(domain))
+
+        # Adopted by the command, deleted through the API: the domain
+        # goes, its disk stays.
+        server_id = self.manager.adopt(
+            self.backend.select(names=['legacy-db']),
+            fbase.COMPUTE_HOST)[domain.UUIDString()]
+        self.assertIsNotNone(server_id, self.out.getvalue())
         disk = os.path.join(self.host.images_dir, 'legacy-db.qcow2')
-        self._delete_server(adopted)
+        self._delete_server(self.admin_api.get_server(server_id))
         self.assertEqual([], [d.name() for d in self.conn.listAllDomains()])
         self.assertTrue(os.path.exists(disk))
 
-        # Not adoptable: a network disk, a transient (non-persistent)
-        # domain; the command says why and changes nothing.
+    def test_transient_states_and_disk_types_not_adopted(self):
+        # Running with a job: the operator's backup tool reads the disk
+        # (a pull-mode backup stays until it is ended).
+        busy = self.define_foreign('legacy-bk', mac='52:54:00:ad:00:04')
+        busy.backupBegin(
+            "<domainbackup mode='pull'><server transport='unix' "
+            "socket='%s'/><disks><disk name='vda' backup='yes' "
+            "type='file'><scratch file='%s'/></disk></disks>"
+            "</domainbackup>" % (
+                os.path.join(self.host.dir, 'backup.sock'),
+                os.path.join(self.host.images_dir, 'scratch.qcow2')),
+            None, 0)
+        self.addCleanup(_abort_job, busy)
+        before = busy.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        self.assertEqual({busy.UUIDString(): None}, self.manager.adopt(
+            self.backend.select(names=['legacy-bk']), fbase.COMPUTE_HOST))
+        self.assertIn('transient state running with a backup job running',
+                      self.out.getvalue())
+        self.assertEqual(before,
+                         busy.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        # Offered by hand (as if the job began after the command's
+        # check): the driver refuses too.
+        self.backend.offer(busy, 'token', adoption.DEFAULT_TTL)
+        server = self.adoption_boot(busy, 'token')
+        self.assertIn('backup job running', server['fault']['message'])
+        self._delete_server(server)
+        self.assertTrue(busy.isActive())
+
+        # A network disk.
         netdisk = self.define_foreign(
             'legacy-san', start=False, mac='52:54:00:ad:00:03',
             disk_xml="<disk type='network' device='disk'><driver "
@@ -793,13 +832,6 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
                       self.out.getvalue())
         self.assertEqual(before,
                          netdisk.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-        # Offered by hand (as if it changed after the command's check):
-        # the driver refuses too.
-        self.backend.offer(netdisk, 'token', adoption.DEFAULT_TTL)
-        server = self.adoption_boot(netdisk, 'token')
-        self.assertIn('unsupported type network', server['fault']['message'])
-        self._delete_server(server)
-        self.assertIsNotNone(self.conn.lookupByName('legacy-san'))
         self.assertEqual([], self.admin_api.get_servers(
             search_opts={'name': 'legacy'}))
 
@@ -829,6 +861,13 @@ FOREIGN_DOMAIN_XML = """<domain type='%(type)s'>
 def _unlink(path):
     if os.path.exists(path):
         os.unlink(path)
+
+
+def _abort_job(domain):
+    try:
+        domain.abortJob()
+    except libvirt.libvirtError:
+        pass        # ended already
 
 
 def _remove_domain(conn, uuid):

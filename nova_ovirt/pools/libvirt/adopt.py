@@ -44,6 +44,17 @@ LOG = logging.getLogger(__name__)
 #: devices of the host. Network disks (Cinder's business), storage-pool
 #: volumes, directories and vhost-user devices are refused.
 SUPPORTED_DISK_TYPES = ('file', 'block')
+JOB_OPERATIONS = {
+    libvirt.VIR_DOMAIN_JOB_OPERATION_START: 'start',
+    libvirt.VIR_DOMAIN_JOB_OPERATION_SAVE: 'save',
+    libvirt.VIR_DOMAIN_JOB_OPERATION_RESTORE: 'restore',
+    libvirt.VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN: 'incoming migration',
+    libvirt.VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT: 'migration',
+    libvirt.VIR_DOMAIN_JOB_OPERATION_SNAPSHOT: 'snapshot',
+    libvirt.VIR_DOMAIN_JOB_OPERATION_SNAPSHOT_REVERT: 'snapshot revert',
+    libvirt.VIR_DOMAIN_JOB_OPERATION_DUMP: 'dump',
+    libvirt.VIR_DOMAIN_JOB_OPERATION_BACKUP: 'backup',
+}
 STATE_NAMES = {
     libvirt.VIR_DOMAIN_NOSTATE: 'nostate',
     libvirt.VIR_DOMAIN_RUNNING: 'running',
@@ -91,9 +102,8 @@ class DomainFacts(object):
         self.persistent = bool(domain.isPersistent())
         self.state, self.reason = domain.state()[:2]
         # A job (outgoing migration, backup, dump) runs while the domain
-        # still says running.
-        self.job = _job_type(domain) if self.active \
-            else libvirt.VIR_DOMAIN_JOB_NONE
+        # still says running: its operation, or None without a job.
+        self.job = _job_operation(domain) if self.active else None
         self.metadata = host_mod.read_metadata(domain)
         root = etree.fromstring(domain.XMLDesc(0))
         self.vcpus = int(root.findtext('vcpu') or 1)
@@ -124,15 +134,20 @@ class DomainFacts(object):
         return text
 
 
-def _job_type(domain):
+def _job_operation(domain):
+    """What the domain's running job does ('backup', ...), or None."""
     try:
-        return domain.jobInfo()[0]
+        stats = domain.jobStats(0)
     except libvirt.libvirtError as e:
         # A hypervisor driver without jobs (libvirt's test driver) runs
         # none.
         if errors.is_unsupported(e):
-            return libvirt.VIR_DOMAIN_JOB_NONE
+            return None
         raise
+    if stats.get('type', libvirt.VIR_DOMAIN_JOB_NONE) == \
+            libvirt.VIR_DOMAIN_JOB_NONE:
+        return None
+    return JOB_OPERATIONS.get(stats.get('operation'), 'unknown')
 
 
 _UNITS_KIB = {'b': 1 / 1024.0, 'bytes': 1 / 1024.0, 'k': 1, 'kib': 1,
@@ -166,7 +181,7 @@ def _target(disk):
 
 def stable(facts):
     """Nothing is moving: the domain can change hands."""
-    if facts.job != libvirt.VIR_DOMAIN_JOB_NONE:
+    if facts.job is not None:
         return False
     if facts.state == libvirt.VIR_DOMAIN_PAUSED:
         return facts.reason == libvirt.VIR_DOMAIN_PAUSED_USER
@@ -191,8 +206,8 @@ def problems(facts, offered=False):
                      'guests: define it persistently first)')
     if not stable(facts):
         found.append('it is in the transient state %s' % (
-            facts.state_text() if facts.job == libvirt.VIR_DOMAIN_JOB_NONE
-            else facts.state_text() + ' with a job running'))
+            facts.state_text() if facts.job is None else
+            '%s with a %s job running' % (facts.state_text(), facts.job)))
     for disk_type, device, target in facts.disks:
         if disk_type not in SUPPORTED_DISK_TYPES:
             found.append('disk %s has the unsupported type %s' % (

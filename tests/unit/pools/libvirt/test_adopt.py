@@ -222,7 +222,7 @@ class ProblemsTest(base.TestCase):
     def facts(self, **overrides):
         values = dict(owner=None, offer=None, persistent=True,
                       state=libvirt.VIR_DOMAIN_RUNNING, reason=1,
-                      job=libvirt.VIR_DOMAIN_JOB_NONE, disks=[])
+                      job=None, disks=[])
         values.update(overrides)
         facts = types.SimpleNamespace(**values)
         facts.state_text = lambda: libvirt_adopt.DomainFacts.state_text(
@@ -244,9 +244,9 @@ class ProblemsTest(base.TestCase):
                 state=libvirt.VIR_DOMAIN_PAUSED,
                 reason=libvirt.VIR_DOMAIN_PAUSED_MIGRATION)))
         self.assertEqual(
-            ['it is in the transient state running with a job running'],
-            libvirt_adopt.problems(self.facts(
-                job=libvirt.VIR_DOMAIN_JOB_UNBOUNDED)))
+            ['it is in the transient state running with a migration job '
+             'running'],
+            libvirt_adopt.problems(self.facts(job='migration')))
         self.assertIn('transient state shutting down',
                       libvirt_adopt.problems(self.facts(
                           state=libvirt.VIR_DOMAIN_SHUTDOWN))[0])
