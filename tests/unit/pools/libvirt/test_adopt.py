@@ -178,6 +178,15 @@ class AdoptedDomainTest(base.TestCase):
         self.assertTrue(self.domain.isActive())
         self.assertEqual(self.domain_id, self.live_id())
 
+    def test_resize_of_an_adopted_domain_is_rolled_back(self):
+        instance = self.adopt()
+        e = self.assertRaises(
+            nova_exception.InstanceFaultRollback,
+            self.pool.migrate_disk_and_power_off, self.context, instance,
+            'dest', instance.flavor, [])
+        self.assertIn('adopted domain', str(e.inner_exception))
+        self.assertEqual(self.domain_id, self.live_id())
+
     def test_refusals_change_nothing(self):
         self.offer()
         before = self.domain.XMLDesc(0)
