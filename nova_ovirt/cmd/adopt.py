@@ -222,8 +222,10 @@ class Owned(object):
 class Engine(object):
     """The oVirt pool's engine, with the pool's own options."""
 
-    #: What a NIC's network is read from, for the command's messages.
+    #: What a NIC's network is read from, and the option that maps it,
+    #: for the command's messages.
     MAPPED_FROM = 'vNIC profile'
+    MAPPINGS_OPTION = 'vnic_profile_mappings'
 
     def __init__(self, pool_conf, session=None):
         self.conf = pool_conf
@@ -338,6 +340,7 @@ class LibvirtHosts(object):
     """
 
     MAPPED_FROM = 'bridge'
+    MAPPINGS_OPTION = 'bridge_mappings'
 
     def __init__(self, pool_conf, group_name, service_host=None):
         self.conf = pool_conf
@@ -453,20 +456,22 @@ class Manager(object):
         if plan.name in names_taken:
             plan.problems.append('a Nova server of the project is already '
                                  'named %s' % plan.name)
-        mapped_from = self.engine.MAPPED_FROM
         for nic, mac, source in plan.nics:
             networks = self._networks_of(source)
-            if len(networks) != 1:
-                plan.problems.append(
-                    'NIC %s: %s' % (nic, 'no Neutron network maps to '
-                                    '%s %s' % (mapped_from, source) if
-                                    not networks else '%s %s '
-                                    'maps from several networks %s' % (
-                                        mapped_from, source,
-                                        ', '.join(networks))))
-                continue
-            plan.ports.append((mac, networks[0]))
+            if len(networks) == 1:
+                plan.ports.append((mac, networks[0]))
+            else:
+                plan.problems.append(self._nic_problem(nic, source,
+                                                       networks))
         return plan
+
+    def _nic_problem(self, nic, source, networks):
+        where = '%s %s' % (self.engine.MAPPED_FROM, source)
+        if networks:
+            return 'NIC %s: %s maps from several networks %s' % (
+                nic, where, ', '.join(networks))
+        return 'NIC %s: no Neutron network maps to %s (the pool\'s %s)' % (
+            nic, where, self.engine.MAPPINGS_OPTION)
 
     def _networks_of(self, source):
         if source is None:

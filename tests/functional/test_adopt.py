@@ -570,7 +570,7 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
     # -- the operator's domain -------------------------------------------
 
     def define_foreign(self, name, start=True, mac='52:54:00:ad:00:01',
-                       disk_xml=None):
+                       disk_xml=None, bridge=libvirtd.OVS_BRIDGE_NAME):
         """A domain made outside the driver: the test image as a qcow2
         overlay in the host's images directory, a serial log there, a
         NIC on the OVS bridge, VNC."""
@@ -589,7 +589,7 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
             "bus='virtio'/></disk>" % disk)
         xml = FOREIGN_DOMAIN_XML % {
             'type': self.hosts.domain_type, 'name': name, 'disk': disk_xml,
-            'mac': mac, 'bridge': libvirtd.OVS_BRIDGE_NAME, 'log': log}
+            'mac': mac, 'bridge': bridge, 'log': log}
         domain = self.conn.defineXML(xml)
         self.addCleanup(_remove_domain, self.conn, domain.UUIDString())
         if start:
@@ -817,9 +817,10 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         self._delete_server(server)
         self.assertTrue(busy.isActive())
 
-        # A network disk.
+        # A network disk, a NIC on a bridge that maps from no network.
         netdisk = self.define_foreign(
             'legacy-san', start=False, mac='52:54:00:ad:00:03',
+            bridge='br-unmapped',
             disk_xml="<disk type='network' device='disk'><driver "
                      "name='qemu' type='raw'/><source protocol='iscsi' "
                      "name='iqn.2026-01.org.example:t/1'><host "
@@ -828,7 +829,9 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         before = netdisk.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
         self.assertEqual({netdisk.UUIDString(): None}, self.manager.adopt(
             self.backend.select(names=['legacy-san']), fbase.COMPUTE_HOST))
-        self.assertIn('disk vda has the unsupported type network',
+        self.assertIn('disk vda has the unsupported type network; NIC '
+                      '52:54:00:ad:00:03: no Neutron network maps to bridge '
+                      'br-unmapped (the pool\'s bridge_mappings)',
                       self.out.getvalue())
         self.assertEqual(before,
                          netdisk.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
