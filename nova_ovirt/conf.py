@@ -112,6 +112,17 @@ LIBVIRT_POOL_OPTS = [
                default='br-int',
                help='Open vSwitch integration bridge used for ports whose '
                     'VIF type is ovs and that name no bridge.'),
+    cfg.DictOpt('bridge_mappings',
+                default={},
+                help='For ``nova-ovirt-manage adopt`` only: which host '
+                     'bridge or libvirt network of a running domain\'s '
+                     'interface carries which Neutron network, as '
+                     '``<key>:<bridge or libvirt network>,...``, keyed '
+                     'like the oVirt pools\' ``vnic_profile_mappings`` '
+                     '(a provider physical network or a network UUID). An '
+                     'interface whose source matches no mapping makes the '
+                     'domain unadoptable; the command names the '
+                     'interface.'),
     cfg.StrOpt('live_migration_inbound_addr',
                help='Address (IP or host name) on which the hosts of this '
                     'pool receive live migrations, when it is not the host '

@@ -231,6 +231,12 @@ NOTES = {
                          'URI.',
         'swap_volume': 'Volume swap (Cinder migration of an attached '
                        'volume) is not supported yet.',
+        'spawn': 'Also adopts a running foreign domain (nova-ovirt-manage '
+                 'adopt: one-time token in the domain\'s metadata, no '
+                 'restart). Adopted servers support stop, start, reboot, '
+                 'pause, suspend, console and delete (which '
+                 'keeps their disks); snapshot, rescue, resize, cold and '
+                 'live migration are refused for them.',
         'rescue': 'The rescue password reaches the rescue system as '
                   'admin_pass on a config drive of the rescue\'s own.',
         'rebuild': 'Evacuation only: the guest starts on its own disks '

@@ -28,6 +28,7 @@ scheduler, placement and compute manager to the driver's spawn.
 import io
 import os
 import subprocess
+from xml.etree import ElementTree as etree
 
 import fixtures
 import libvirt
@@ -35,15 +36,18 @@ import testtools.content
 from nova.tests.fixtures import neutron as neutron_fixture
 from nova.tests.functional.api import client as api_client
 from nova import context as nova_context
+from oslo_utils import uuidutils
 from ovirtsdk4 import types
 
 from nova_ovirt import adoption
 from nova_ovirt.cmd import adopt as manage
 from nova_ovirt import conf as ovirt_conf
+from nova_ovirt.pools.libvirt import config as libvirt_config
 from nova_ovirt.pools.ovirt import cache as ovirt_cache
 
 from tests import base
 from tests.fixtures import api_server
+from tests.fixtures import libvirtd
 from tests.functional import base as fbase
 from tests.functional import ovirt_base as obase
 
@@ -167,7 +171,10 @@ class SdkComputeCloud(manage.OpenStackCloud):
         return self.fixtures.server_ports(server_id)
 
 
-class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
+class OperatorVmMixin(object):
+    """An oVirt operator's running VMs and the command that adopts them,
+    for tests based on obase.OvirtPoolFunctionalTestBase (here and in the
+    adopt-then-move test of test_warm_move)."""
 
     def configure_ovirt_pool(self, **overrides):
         # network_1's ports map to the engine's physnet1 profile, so the
@@ -189,9 +196,10 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
     # -- the operator's VM ----------------------------------------------------
 
     def make_running_vm(self, name='web1', vcpus=2, memory_mb=256,
-                        cluster='cluster1', nics=1, disk_data=None):
+                        cluster='cluster1', nics=1, disk_data=None,
+                        **disk):
         """A VM made by the operator in the engine, running; disk_data:
-        the guest data of its one disk (raw)."""
+        the guest data of its one disk (raw); disk: see add_disk."""
         profiles = {v: k for k, v in self.engine.profile_names().items()}
         vm = self.engine.session.write(
             lambda system: system.vms_service().add(types.Vm(
@@ -205,7 +213,7 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
         base.wait_until(lambda: self.engine.get(vm.id).status ==
                         types.VmStatus.DOWN, 30, message='VM created')
         if disk_data is not None:
-            self.add_disk(vm.id, disk_data)
+            self.add_disk(vm.id, disk_data, **disk)
         for i in range(nics):
             self.engine.session.write(
                 lambda system: svc(system).nics_service().add(types.Nic(
@@ -218,15 +226,17 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
         self.power_baseline[vm.id] = self.power_actions(vm.id)
         return self.engine.get(vm.id)
 
-    def add_disk(self, vm_id, data):
-        """A bootable raw disk made through the API; its bytes written in
-        the simulator's volume, as a guest installed earlier left them."""
+    def add_disk(self, vm_id, data, size=None, fmt=types.DiskFormat.RAW,
+                 backup=None):
+        """A bootable disk (of `size`, default the data's) made through the
+        API; its bytes written in the simulator's volume, as a guest
+        installed earlier left them. backup: the disk's DiskBackup."""
         att = self.engine.session.write(
             lambda system: system.vms_service().vm_service(vm_id)
             .disk_attachments_service().add(types.DiskAttachment(
                 disk=types.Disk(
-                    name='root', format=types.DiskFormat.RAW,
-                    provisioned_size=len(data),
+                    name='root', format=fmt, backup=backup,
+                    provisioned_size=size or len(data),
                     storage_domains=[types.StorageDomain(name='data')]),
                 interface=types.DiskInterface.VIRTIO, bootable=True,
                 active=True)))
@@ -279,6 +289,9 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
              before.cluster.id),
             (vm.status, vm.description, vm.comment, vm.cluster.id))
         self.assertEqual(0, self.power_actions_since_made(before.id))
+
+
+class OvirtAdoptionTest(OperatorVmMixin, obase.OvirtPoolFunctionalTestBase):
 
     def adoption_boot(self, vm, token, api=None, targeted=True,
                       flavor_id=None, expected='ERROR'):
@@ -495,7 +508,7 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
             search_opts={'name': 'cache1'}))
         self.assertEqual(ports_before, set(self.neutron._ports))
 
-    def test_adoption_boot_on_libvirt_node_is_refused(self):
+    def test_adoption_boot_of_missing_domain_is_refused(self):
         conn = libvirt.open(self.hosts.uris[0])
         self.addCleanup(conn.close)
         domains = sorted(d.UUIDString() for d in conn.listAllDomains())
@@ -508,11 +521,12 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
             'networks': 'none',
             'host': fbase.COMPUTE_HOST,
             'hypervisor_hostname': obase.KVM_NODE,
-            'metadata': {adoption.META_VM: domains[0] if domains else 'x',
+            # A domain UUID the host does not have.
+            'metadata': {adoption.META_VM: uuidutils.generate_uuid(),
                          adoption.META_TOKEN: 'token'}}
         server = self._wait_for_state_change(
             self.admin_api.post_server({'server': body}), 'ERROR')
-        self.assertIn('libvirt pools cannot adopt running domains yet',
+        self.assertIn('node %s has no domain with this UUID' % obase.KVM_NODE,
                       server['fault']['message'])
         # Refused before anything was made: no domain, no volume.
         self.assertEqual(domains, sorted(
@@ -524,3 +538,346 @@ class OvirtAdoptionTest(obase.OvirtPoolFunctionalTestBase):
 def ovirt_adoptable_vcpus(vm):
     topo = vm.cpu.topology
     return topo.sockets * topo.cores * topo.threads
+
+
+class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
+    """Adopting foreign running domains on the libvirt pool's hosts.
+
+    The domains are defined and started here with libvirt-python, as an
+    operator's tools would, outside the driver; then the command's own
+    code (:class:`manage.LibvirtHosts` and :class:`manage.Manager`) adopts
+    them through nova's API.
+    """
+
+    NODE = fbase.NODES[0]
+
+    def setUp(self):
+        super().setUp()
+        group = ovirt_conf.pool_group_name(fbase.POOL)
+        # Interfaces on the tests' OVS bridge carry Neutron's network_1.
+        self.flags(bridge_mappings={NETWORK_1: libvirtd.OVS_BRIDGE_NAME},
+                   group=group)
+        self.backend = manage.LibvirtHosts(fbase.CONF[group], group,
+                                           fbase.COMPUTE_HOST)
+        self.addCleanup(self.backend.close)
+        self.out = io.StringIO()
+        self.manager = manage.Manager(self.backend, FixtureCloud(self),
+                                      out=self.out, boot_timeout=60)
+        self.host = self.host_of_node[self.NODE]
+        self.conn = self.host.conn()
+        self.addCleanup(self.conn.close)
+
+    # -- the operator's domain -------------------------------------------
+
+    def define_foreign(self, name, start=True, mac='52:54:00:ad:00:01',
+                       disk_xml=None, bridge=libvirtd.OVS_BRIDGE_NAME):
+        """A domain made outside the driver: the test image as a qcow2
+        overlay in the host's images directory, a serial log there, a
+        NIC on the OVS bridge, VNC."""
+        images = self.host.images_dir
+        disk = os.path.join(images, '%s.qcow2' % name)
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b',
+                        os.path.abspath(base.guest_image()), '-F', 'qcow2',
+                        disk], check=True)
+        self.addCleanup(_unlink, disk)
+        log = os.path.join(images, '%s.log' % name)
+        open(log, 'w').close()
+        self.addCleanup(_unlink, log)
+        disk_xml = disk_xml or (
+            "<disk type='file' device='disk'><driver name='qemu' "
+            "type='qcow2'/><source file='%s'/><target dev='vda' "
+            "bus='virtio'/></disk>" % disk)
+        xml = FOREIGN_DOMAIN_XML % {
+            'type': self.hosts.domain_type, 'name': name, 'disk': disk_xml,
+            'mac': mac, 'bridge': bridge, 'log': log}
+        domain = self.conn.defineXML(xml)
+        self.addCleanup(_remove_domain, self.conn, domain.UUIDString())
+        if start:
+            domain.create()
+        return domain
+
+    def domain_id(self, uuid):
+        """libvirt's id of the running domain, new on every start (a
+        fresh lookup: a virDomain object keeps the id it was made with)."""
+        return self.conn.lookupByUUIDString(uuid).ID()
+
+    def domain_log(self, name):
+        with open(os.path.join(self.host.images_dir, '%s.log' % name),
+                  errors='replace') as f:
+            return f.read()
+
+    def wait_for_foreign_boot(self, name):
+        base.wait_until(lambda: base.guest_ok_line() in self.domain_log(
+            name), 120, interval=0.5, message='%s booted' % name)
+
+    def definition(self, domain):
+        """The domain's persistent definition without our metadata."""
+        root = etree.fromstring(domain.XMLDesc(
+            libvirt.VIR_DOMAIN_XML_INACTIVE))
+        metadata = root.find('metadata')
+        if metadata is not None:
+            root.remove(metadata)
+        return etree.tostring(root, encoding='unicode')
+
+    def our_metadata(self, domain):
+        try:
+            return domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                                   libvirt_config.METADATA_NS, 0)
+        except libvirt.libvirtError:
+            return None
+
+    def adoption_boot(self, domain, token, api=None, expected='ERROR',
+                      networks='none'):
+        body = {
+            'name': 'adopt-%s' % domain.name(),
+            'flavorRef': FixtureCloud(self).flavor_for(1, 128),
+            'imageRef': FixtureCloud(self).placeholder_image(),
+            'networks': networks,
+            'host': fbase.COMPUTE_HOST, 'hypervisor_hostname': self.NODE,
+            'metadata': {adoption.META_VM: domain.UUIDString(),
+                         adoption.META_TOKEN: token}}
+        server = (api or self.admin_api).post_server({'server': body})
+        return self._wait_for_state_change(server, expected)
+
+    # -- tests --------------------------------------------------------------
+
+    def test_adopt_running_domain_then_operate_and_release(self):
+        domain = self.define_foreign('legacy-web')
+        uuid = domain.UUIDString()
+        self.wait_for_foreign_boot('legacy-web')
+        domain_id = self.domain_id(uuid)
+        definition = self.definition(domain)
+        driver = self.compute.manager.driver
+        # Not Nova's: invisible to the driver.
+        self.assertNotIn(uuid, driver.list_instance_uuids())
+
+        selected = self.backend.select(names=['legacy-web'])
+        self.manager.adopt(selected, fbase.COMPUTE_HOST, dry_run=True)
+        self.assertIn('domain legacy-web (%s): adopt on node %s, 1 vCPU, '
+                      '128 MiB, ports 52:54:00:ad:00:01 on %s' % (
+                          uuid, self.NODE, NETWORK_1), self.out.getvalue())
+        self.assertIsNone(self.our_metadata(domain))
+
+        server_id = self.manager.adopt(selected, fbase.COMPUTE_HOST)[uuid]
+        self.assertIsNotNone(server_id, self.out.getvalue())
+        # The same qemu process (libvirt's id is new on every start), the
+        # same definition; only the mark, naming the instance and this
+        # domain, is new.
+        self.assertEqual(domain_id, self.domain_id(uuid))
+        self.assertEqual(definition, self.definition(domain))
+        mark = self.our_metadata(domain)
+        self.assertEqual(
+            (server_id, 'legacy-web'),
+            libvirt_config.metadata_owner(mark, uuid))
+        # Live and persistent alike.
+        self.assertEqual(mark, domain.metadata(
+            libvirt.VIR_DOMAIN_METADATA_ELEMENT, libvirt_config.METADATA_NS,
+            libvirt.VIR_DOMAIN_AFFECT_CONFIG))
+        server = self.admin_api.get_server(server_id)
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual(self.NODE, self.node_of(server))
+        self.assertEqual(['52:54:00:ad:00:01'], [
+            p['mac_addr'] for p in self.api.get_port_interfaces(server_id)])
+        self.assertEqual((1, 128), (server['flavor']['vcpus'],
+                                    server['flavor']['ram']))
+        allocations = self._get_allocations_by_server_uuid(server_id)
+        self.assertEqual(
+            {self.node_uuids()[self.NODE]: {'VCPU': 1, 'MEMORY_MB': 128}},
+            {rp: a['resources'] for rp, a in allocations.items()})
+        self.assertIn(server_id, driver.list_instance_uuids())
+        self.assertNotIn(uuid, driver.list_instance_uuids())
+        self.assertIn(server_id, [
+            s['id'] for s in self.admin_api.get_servers(detail=False)])
+        # The console: the guest's own serial log, from before adoption.
+        self.assertIn(base.guest_ok_line(), self.console_log(server))
+        console = self.admin_api.api_post(
+            '/servers/%s/remote-consoles' % server_id,
+            {'remote_console': {'protocol': 'vnc', 'type': 'novnc'}},
+        ).body['remote_console']
+        self.assertIn('vnc_auto.html?path=%3Ftoken%3D', console['url'])
+
+        # Nova's operations on the same domain, never a second one.
+        server = self._stop_server(server)
+        self.assertEqual(libvirt.VIR_DOMAIN_SHUTOFF, domain.state()[0])
+        server = self._start_server(server)
+        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, domain.state()[0])
+        started_id = self.domain_id(uuid)
+        self.assertNotEqual(domain_id, started_id)
+        self._reboot_server(server, hard=True)
+        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, domain.state()[0])
+        self.assertNotEqual(started_id, self.domain_id(uuid))
+        self.assertEqual(definition, self.definition(domain))
+        self.assertEqual([uuid], [d.UUIDString() for d in
+                                  self.conn.listAllDomains()])
+
+        # Release: the server goes, the domain runs on, unmarked.
+        running_id = self.domain_id(uuid)
+        ports = self.manager.cloud.server_ports(server_id)
+        self.assertEqual(uuid, self.manager.release(server_id))
+        self.assertIsNone(self.manager.cloud.get_server(server_id))
+        self.assertEqual(running_id, self.domain_id(uuid))
+        self.assertIsNone(self.our_metadata(domain))
+        self.assertEqual(definition, self.definition(domain))
+        self.assertEqual({}, self._get_allocations_by_server_uuid(
+            server_id))
+        for port in ports:
+            self.assertNotIn(port, self.neutron._ports)
+        self.assertNotIn(server_id, driver.list_instance_uuids())
+
+    def test_refusals_change_nothing_and_delete_keeps_disks(self):
+        # Shut off: no guest to boot, adoptable all the same.
+        domain = self.define_foreign('legacy-db', start=False,
+                                     mac='52:54:00:ad:00:02')
+        definition = self.definition(domain)
+
+        def inactive():
+            return domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        # An offer is pending; a boot that does not know its token fails.
+        self.backend.offer(domain, 'the-operators-token',
+                           adoption.DEFAULT_TTL)
+        offered = inactive()
+        server = self.adoption_boot(domain, 'forged')
+        self.assertIn('the adoption token does not match',
+                      server['fault']['message'])
+        self._delete_server(server)
+        self.assertEqual(offered, inactive())
+
+        # The right token, but a port whose MAC is not the domain's NIC.
+        server = self.adoption_boot(domain, 'the-operators-token',
+                                    networks=[{'uuid': NETWORK_1}])
+        self.assertIn('are not the VM\'s NICs 52:54:00:ad:00:02',
+                      server['fault']['message'])
+        self._delete_server(server)
+        self.assertEqual(offered, inactive())
+
+        # The right token and the port the command would have made.
+        port = FixtureCloud(self).create_port(NETWORK_1, '52:54:00:ad:00:02',
+                                              'adopted-legacy-db')
+        adopted = self.adoption_boot(domain, 'the-operators-token',
+                                     expected='ACTIVE',
+                                     networks=[{'port': port}])
+        self.assertEqual(libvirt.VIR_DOMAIN_SHUTOFF, domain.state()[0])
+        owned = inactive()
+        # Owned: another adoption boot is refused, the command says so.
+        again = self.adoption_boot(domain, 'the-operators-token')
+        self.assertIn('already owned by Nova instance %s' % adopted['id'],
+                      again['fault']['message'])
+        self._delete_server(again)
+        self.assertEqual(owned, inactive())
+        self.manager.adopt(self.backend.select([domain.UUIDString()]),
+                           fbase.COMPUTE_HOST, dry_run=True)
+        self.assertIn('already owned by Nova instance %s' % adopted['id'],
+                      self.out.getvalue())
+
+        # Released, the domain is free again; its used token is not.
+        self.manager.release(adopted['id'])
+        self.assertEqual(definition, self.definition(domain))
+        self.assertIsNone(self.our_metadata(domain))
+        reused = self.adoption_boot(domain, 'the-operators-token')
+        self.assertIn('no adoption token', reused['fault']['message'])
+        self._delete_server(reused)
+        self.assertIsNone(self.our_metadata(domain))
+
+        # Adopted by the command, deleted through the API: the domain
+        # goes, its disk stays.
+        server_id = self.manager.adopt(
+            self.backend.select(names=['legacy-db']),
+            fbase.COMPUTE_HOST)[domain.UUIDString()]
+        self.assertIsNotNone(server_id, self.out.getvalue())
+        disk = os.path.join(self.host.images_dir, 'legacy-db.qcow2')
+        self._delete_server(self.admin_api.get_server(server_id))
+        self.assertEqual([], [d.name() for d in self.conn.listAllDomains()])
+        self.assertTrue(os.path.exists(disk))
+
+    def test_transient_states_and_disk_types_not_adopted(self):
+        # Running with a job: the operator's backup tool reads the disk
+        # (a pull-mode backup stays until it is ended).
+        busy = self.define_foreign('legacy-bk', mac='52:54:00:ad:00:04')
+        busy.backupBegin(
+            "<domainbackup mode='pull'><server transport='unix' "
+            "socket='%s'/><disks><disk name='vda' backup='yes' "
+            "type='file'><scratch file='%s'/></disk></disks>"
+            "</domainbackup>" % (
+                os.path.join(self.host.dir, 'backup.sock'),
+                os.path.join(self.host.images_dir, 'scratch.qcow2')),
+            None, 0)
+        self.addCleanup(_abort_job, busy)
+        before = busy.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        self.assertEqual({busy.UUIDString(): None}, self.manager.adopt(
+            self.backend.select(names=['legacy-bk']), fbase.COMPUTE_HOST))
+        self.assertIn('transient state running with a backup job running',
+                      self.out.getvalue())
+        self.assertEqual(before,
+                         busy.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        # Offered by hand (as if the job began after the command's
+        # check): the driver refuses too.
+        self.backend.offer(busy, 'token', adoption.DEFAULT_TTL)
+        server = self.adoption_boot(busy, 'token')
+        self.assertIn('backup job running', server['fault']['message'])
+        self._delete_server(server)
+        self.assertTrue(busy.isActive())
+
+        # A network disk, a NIC on a bridge that maps from no network.
+        netdisk = self.define_foreign(
+            'legacy-san', start=False, mac='52:54:00:ad:00:03',
+            bridge='br-unmapped',
+            disk_xml="<disk type='network' device='disk'><driver "
+                     "name='qemu' type='raw'/><source protocol='iscsi' "
+                     "name='iqn.2026-01.org.example:t/1'><host "
+                     "name='127.0.0.1' port='3260'/></source><target "
+                     "dev='vda' bus='virtio'/></disk>")
+        before = netdisk.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        self.assertEqual({netdisk.UUIDString(): None}, self.manager.adopt(
+            self.backend.select(names=['legacy-san']), fbase.COMPUTE_HOST))
+        self.assertIn('disk vda has the unsupported type network; NIC '
+                      '52:54:00:ad:00:03: no Neutron network maps to bridge '
+                      'br-unmapped (the pool\'s bridge_mappings)',
+                      self.out.getvalue())
+        self.assertEqual(before,
+                         netdisk.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertEqual([], self.admin_api.get_servers(
+            search_opts={'name': 'legacy'}))
+
+
+FOREIGN_DOMAIN_XML = """<domain type='%(type)s'>
+  <name>%(name)s</name>
+  <description>the operator's own guest</description>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type>
+    <bios useserial='yes'/></os>
+  <features><acpi/><apic/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <devices>
+    %(disk)s
+    <interface type='bridge'><mac address='%(mac)s'/>
+      <source bridge='%(bridge)s'/><virtualport type='openvswitch'/>
+      <model type='virtio'/></interface>
+    <serial type='pty'><log file='%(log)s' append='off'/>
+      <target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <graphics type='vnc' autoport='yes' listen='127.0.0.1'/>
+  </devices>
+</domain>"""
+
+
+def _unlink(path):
+    if os.path.exists(path):
+        os.unlink(path)
+
+
+def _abort_job(domain):
+    try:
+        domain.abortJob()
+    except libvirt.libvirtError:
+        pass        # ended already
+
+
+def _remove_domain(conn, uuid):
+    try:
+        domain = conn.lookupByUUIDString(uuid)
+    except libvirt.libvirtError:
+        return
+    if domain.isActive():
+        domain.destroy()
+    domain.undefine()

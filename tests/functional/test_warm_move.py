@@ -14,10 +14,13 @@
 
 """Warm move of a server from an oVirt pool onto a libvirt host.
 
-The root disk is pre-copied from the engine's incremental backups while
-the VM runs; the test stands in for the guest by writing into the running
-VM's disk each time a backup becomes ready (the simulator's hook), so
-every round has a delta. The real qemu guest must boot on the libvirt
+The warm test starts where an oVirt operator starts: a VM that already
+runs in the engine, its disk holding the real test guest, adopted by
+``nova-ovirt-manage adopt`` (no power action), then moved. The root disk
+is pre-copied from the engine's incremental backups while the VM runs;
+the test stands in for the guest by writing into the running VM's disk
+each time a backup becomes ready (the simulator's hook), so every round
+has a delta. The real qemu guest must boot on the libvirt
 host from what arrived, and that disk must hold what the engine's disk
 held at the cutover.
 """
@@ -27,17 +30,20 @@ import re
 
 from ovirtsdk4 import types
 
+from tests.functional import base as fbase
 from tests.functional import ovirt_base as obase
+from tests.functional import test_adopt
 from tests.functional import test_moves
 
 MiB = 1024 ** 2
+GiB = 1024 ** 3
 # Guest writes land near the end of the 1 GiB disk, past the test image's
 # partitions, so that the guest still boots from its disk.
 WRITE_AREA = 900 * MiB
 WRITE_SIZE = 3 * MiB
 
 
-class WarmMoveTest(test_moves.CrossPoolMoveTest):
+class WarmMoveTest(test_adopt.OperatorVmMixin, test_moves.CrossPoolMoveTest):
 
     # The cold moves' tests run in test_moves, not again here.
     test_ovirt_to_libvirt_revert_then_confirm = None
@@ -47,13 +53,6 @@ class WarmMoveTest(test_moves.CrossPoolMoveTest):
     def setUp(self):
         super().setUp()
         self.guest_writes = []   # (offset, length) written while up
-
-    def enable_incremental_backup(self, server):
-        """What an oVirt admin does on the disk before moving it."""
-        disk, _layer = self.engine_root(server)
-        with self.sim.store.lock:
-            self.sim.engine.update_disk(
-                disk.id, types.Disk(backup=types.DiskBackup.INCREMENTAL))
 
     def write_between_rounds(self, vm_id):
         """At each ready backup of the running VM, the guest writes."""
@@ -75,11 +74,20 @@ class WarmMoveTest(test_moves.CrossPoolMoveTest):
         return [(int(n), kind, int(dirty), int(copied))
                 for n, kind, dirty, copied in rounds]
 
-    def test_warm_move_then_revert(self):
-        server = self._boot_ovirt()
+    def test_adopted_vm_warm_move_then_revert(self):
+        # A 1 GiB qcow2 disk with incremental backup enabled, the test
+        # guest in its first megabytes; adopted while it runs.
+        vm = self.make_running_vm(
+            name='legacy1', vcpus=1, memory_mb=128, nics=0,
+            disk_data=self.guest_raw(), size=GiB,
+            fmt=types.DiskFormat.COW, backup=types.DiskBackup.INCREMENTAL)
+        server_id = self.manager.adopt([vm], fbase.COMPUTE_HOST)[vm.id]
+        self.assertIsNotNone(server_id, self.out.getvalue())
+        self.assertEqual(0, self.power_actions_since_made(vm.id))
+        server = self.admin_api.get_server(server_id)
         source = self.node_of(server)
         vm_id = self.assertVmStatus(server, 'up').id
-        self.enable_incremental_backup(server)
+        self.assertEqual(vm.id, vm_id)
         self.write_between_rounds(vm_id)
 
         server = self._resize_server(server, test_moves.KVM_2G)

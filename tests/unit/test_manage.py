@@ -48,10 +48,19 @@ class CommandLineTest(testtools.TestCase):
         self.assertEqual(2, code)
         self.assertIn('select VMs with --vm, --name or --search', err)
 
-    def test_libvirt_pool_is_named_in_the_error(self):
+    def test_libvirt_pool_without_hosts_is_named_in_the_error(self):
         path = self.config('[ovirt_pool:kvm]\nbackend = libvirt\n')
         code, err = self.run_main(['--config-file', path, 'release',
                                    '--pool', 'kvm', 'server-id'])
         self.assertEqual(2, code)
-        self.assertIn('pool kvm is a libvirt pool; adopt handles ovirt '
-                      'pools', err)
+        self.assertIn('[ovirt_pool:kvm] uris = []: no libvirt URI '
+                      'configured', err)
+
+    def test_search_is_refused_for_libvirt_pools(self):
+        path = self.config('[ovirt_pool:kvm]\nbackend = libvirt\n'
+                           'uris = test:///default\n')
+        code, err = self.run_main([
+            '--config-file', path, 'adopt', '--pool', 'kvm', '--host',
+            'compute1', '--project', 'demo', '--search', 'status=up'])
+        self.assertEqual(2, code)
+        self.assertIn('--search is for oVirt pools', err)

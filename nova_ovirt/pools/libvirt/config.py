@@ -26,6 +26,7 @@ from xml.etree import ElementTree as etree
 METADATA_NS = 'http://openstack.org/xmlns/nova-ovirt/1.0'
 METADATA_PREFIX = 'novaovirt'
 METADATA_ROOT = 'instance'
+OFFER_ROOT = 'adoption-offer'
 
 etree.register_namespace(METADATA_PREFIX, METADATA_NS)
 
@@ -88,8 +89,15 @@ def _ns(tag):
 
 
 def metadata_element(instance_uuid, name, flavor, project_id, user_id,
-                     pool, node, created_at=None, image_id=None):
-    """The element that marks a domain as created by nova-ovirt."""
+                     pool, node, created_at=None, image_id=None,
+                     adopted_domain=None):
+    """The element that marks a domain as created by nova-ovirt.
+
+    adopted_domain: the UUID of a domain that nova-ovirt did not create
+    but adopted (its UUID is not the instance's): the mark names the one
+    domain it belongs to, so that a copy of the definition under another
+    UUID is not taken for the instance.
+    """
     created_at = created_at or datetime.datetime.now(datetime.timezone.utc)
     root = etree.Element(_ns(METADATA_ROOT))
     _sub(root, _ns('uuid'), instance_uuid)
@@ -105,7 +113,29 @@ def metadata_element(instance_uuid, name, flavor, project_id, user_id,
     _sub(root, _ns('pool'), name=pool, node=node)
     if image_id:
         _sub(root, _ns('image'), uuid=image_id)
+    if adopted_domain:
+        _sub(root, _ns('adopted'), domain=adopted_domain)
     return root
+
+
+def offer_element(record_text):
+    """The element of an adoption offer (see nova_ovirt.adoption).
+
+    libvirt keeps one metadata element per namespace: an offer and the
+    ownership mark exclude each other, and adopting replaces the one by
+    the other in a single update.
+    """
+    root = etree.Element(_ns(OFFER_ROOT))
+    root.text = record_text
+    return root
+
+
+def offer_record(element_xml):
+    """The record text of an offer element, or None."""
+    element = _parse_element(element_xml)
+    if element is None or _local_name(element.tag) != OFFER_ROOT:
+        return None
+    return element.text or ''
 
 
 def metadata_instance_uuid(domain_xml):
@@ -125,14 +155,47 @@ def metadata_identity(element_xml):
     back without its namespace (the test driver keeps it), so match on
     local names only.
     """
-    try:
-        element = etree.fromstring(element_xml)
-    except etree.ParseError:
-        return None, None
-    if _local_name(element.tag) != METADATA_ROOT:
+    element = _parse_element(element_xml)
+    if element is None or _local_name(element.tag) != METADATA_ROOT:
         return None, None
     found = {_local_name(child.tag): child.text for child in element}
     return found.get('uuid'), found.get('name')
+
+
+def metadata_owner(element_xml, domain_uuid):
+    """(instance uuid, instance name) if our element marks this domain.
+
+    A domain nova-ovirt created has the instance's UUID; an adopted one
+    keeps its own and the mark names it (see metadata_element). Anything
+    else (no mark, a mark copied to another domain) is (None, None).
+    """
+    element = _parse_element(element_xml)
+    if element is None or _local_name(element.tag) != METADATA_ROOT:
+        return None, None
+    uuid, name = metadata_identity(element_xml)
+    adopted = [child.get('domain') for child in element
+               if _local_name(child.tag) == 'adopted']
+    if uuid is not None and (uuid == domain_uuid or
+                             adopted == [domain_uuid]):
+        return uuid, name
+    return None, None
+
+
+def element_text(element):
+    """An element of our namespace as virDomainSetMetadata takes it:
+    without the namespace, which libvirt adds itself (it refuses one that
+    is already declared)."""
+    copy = etree.fromstring(etree.tostring(element))
+    for node in copy.iter():
+        node.tag = _local_name(node.tag)
+    return etree.tostring(copy, encoding='unicode')
+
+
+def _parse_element(element_xml):
+    try:
+        return etree.fromstring(element_xml)
+    except (etree.ParseError, TypeError):
+        return None
 
 
 def _local_name(tag):
@@ -319,6 +382,30 @@ def interface_by_mac(domain_xml_text, mac):
         if address is not None and \
                 address.get('address', '').lower() == mac.lower():
             return interface
+    return None
+
+
+def disk_sources(domain_xml_text):
+    """Files and devices of a definition's disks."""
+    root = etree.fromstring(domain_xml_text)
+    found = []
+    for source in root.findall('devices/disk/source'):
+        path = source.get('file') or source.get('dev')
+        if path:
+            found.append(path)
+    return found
+
+
+def serial_log_path(domain_xml_text):
+    """The file a domain's serial console writes to, or None."""
+    root = etree.fromstring(domain_xml_text)
+    for serial in root.findall('devices/serial'):
+        log = serial.find('log')
+        if log is not None and log.get('file'):
+            return log.get('file')
+        source = serial.find('source')
+        if serial.get('type') == 'file' and source is not None:
+            return source.get('path')
     return None
 
 

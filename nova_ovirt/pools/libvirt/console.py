@@ -37,10 +37,12 @@ def console_output(host, instance):
     virtlogd writes the log into the storage pool (a volume the pool
     created at spawn), so this works for remote hosts as well.
     """
-    host.lookup(instance.uuid)
+    domain = host.lookup(instance.uuid)
     storage = host.storage
     volume = storage.lookup(vmops.volume_name(instance.uuid,
                                               vmops.CONSOLE_LOG))
+    if volume is None:
+        volume = _own_log_volume(host, domain)
     if volume is None:
         return ''
     with host.translated('Reading the console log of %s' % instance.uuid,
@@ -53,6 +55,16 @@ def console_output(host, instance):
             # Text, as nova's drivers return it; latin-1 maps every byte,
             # and nova's compute manager encodes it back the same way.
             return reader.read().decode('latin-1')
+
+
+def _own_log_volume(host, domain):
+    """The serial log an adopted domain was defined with, when it lies in
+    one of the host's storage pools (the only files the connection
+    reads)."""
+    with host.translated('Reading the console log path of %s' %
+                         domain.UUIDString()):
+        path = config.serial_log_path(domain.XMLDesc(0))
+        return host.storage.lookup_path(path) if path else None
 
 
 def vnc_address(host, conf):

@@ -88,6 +88,18 @@ def ensure_event_loop():
         _event_loop_started = True
 
 
+def read_metadata(domain, namespace=config.METADATA_NS):
+    """The domain's metadata element of our namespace (text), or None."""
+    try:
+        return domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                               namespace, 0)
+    except libvirt.libvirtError as e:
+        if e.get_error_code() in (libvirt.VIR_ERR_NO_DOMAIN_METADATA,
+                                  libvirt.VIR_ERR_NO_DOMAIN):
+            return None
+        raise
+
+
 def lifecycle_transition(event, detail):
     """nova lifecycle transition of a libvirt domain event, or None."""
     if event == libvirt.VIR_DOMAIN_EVENT_STOPPED:
@@ -136,7 +148,10 @@ class Host(object):
         self._running = False
         self._connect_lock = threading.Lock()
         self._cache_lock = threading.Lock()
-        self._owned = frozenset()
+        # {domain uuid: instance uuid} of Nova-owned domains; replaced,
+        # never changed in place (libvirt's event thread reads it). The
+        # two are equal except for adopted domains.
+        self._owned = {}
         self._names = {}
         self._foreign = frozenset()
         self._states = {}
@@ -301,31 +316,25 @@ class Host(object):
         self._closed = True
 
     def _on_lifecycle(self, _conn, domain, event, detail, _opaque):
-        uuid = domain.UUIDString()
-        if uuid not in self._owned:
+        instance_uuid = self._owned.get(domain.UUIDString())
+        if instance_uuid is None:
             return
         self._stale = True
         transition = lifecycle_transition(event, detail)
         if transition is not None:
-            self.event_queue.put(virtevent.LifecycleEvent(uuid, transition))
+            self.event_queue.put(virtevent.LifecycleEvent(instance_uuid,
+                                                          transition))
 
     # -- ownership and the guest cache -------------------------------------
 
-    def _is_owned(self, domain):
-        """Whether our metadata marks the domain; remembers nova's name."""
-        try:
-            xml = domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT,
-                                  config.METADATA_NS, 0)
-        except libvirt.libvirtError as e:
-            if e.get_error_code() in (libvirt.VIR_ERR_NO_DOMAIN_METADATA,
-                                      libvirt.VIR_ERR_NO_DOMAIN):
-                return False
-            raise
-        uuid, name = config.metadata_identity(xml)
-        if uuid != domain.UUIDString():
-            return False
-        self._names[uuid] = name
-        return True
+    def _owner_of(self, domain):
+        """The instance uuid our metadata marks the domain for, or None;
+        remembers nova's name."""
+        xml = read_metadata(domain)
+        uuid, name = config.metadata_owner(xml, domain.UUIDString())
+        if uuid is not None:
+            self._names[uuid] = name
+        return uuid
 
     def _list_states(self, conn):
         """[(domain, state, reason)] of every domain, in one call if we can."""
@@ -344,20 +353,26 @@ class Host(object):
         with errors.translated('Listing guests', self.target,
                                on_disconnect=self.mark_disconnected):
             records = self._list_states(conn)
-            owned, foreign, states = set(), set(), {}
+            owned, foreign, states = {}, set(), {}
             for domain, state, reason in records:
                 uuid = domain.UUIDString()
-                if uuid in self._owned or (
-                        uuid not in self._foreign and self._is_owned(
-                            compat.wrap_blocking(domain, AUTOWRAP))):
-                    owned.add(uuid)
-                    states[uuid] = (state, reason)
+                instance_uuid = self._owned.get(uuid)
+                # An adopted domain is read again: the release command
+                # takes its mark away from outside this process.
+                if instance_uuid is None and uuid not in self._foreign or \
+                        instance_uuid not in (None, uuid):
+                    instance_uuid = self._owner_of(
+                        compat.wrap_blocking(domain, AUTOWRAP))
+                if instance_uuid is not None:
+                    owned[uuid] = instance_uuid
+                    states[instance_uuid] = (state, reason)
                 else:
                     foreign.add(uuid)
         self._stale = False
-        self._owned = frozenset(owned)
+        self._owned = owned
         self._foreign = frozenset(foreign)
-        self._names = {u: n for u, n in self._names.items() if u in owned}
+        self._names = {u: n for u, n in self._names.items()
+                       if u in states}
         self._states = states
         self._listed_at = time.monotonic()
 
@@ -379,41 +394,68 @@ class Host(object):
         self.guest_states()
         return dict(self._names)
 
-    def note_owned(self, uuid, name):
-        """A domain this pool just defined: owned before the next listing."""
+    def note_owned(self, uuid, name, domain_uuid=None):
+        """A domain this pool just defined (or adopted: domain_uuid):
+        owned before the next listing."""
+        domain_uuid = domain_uuid or uuid
         self._names[uuid] = name
-        self._owned = self._owned | {uuid}
-        self._foreign = self._foreign - {uuid}
+        self._owned = dict(self._owned, **{domain_uuid: uuid})
+        self._foreign = self._foreign - {domain_uuid}
         self._stale = True
 
     def note_removed(self, uuid):
-        self._owned = self._owned - {uuid}
+        """The instance's domain is gone (or no longer Nova's)."""
+        self._owned = {d: i for d, i in self._owned.items() if i != uuid}
         self._stale = True
 
+    def adopted_domain_uuid(self, instance_uuid):
+        """The UUID of the instance's adopted domain, or None."""
+        for attempt in range(2):
+            for domain_uuid, owner in self._owned.items():
+                if owner == instance_uuid and domain_uuid != instance_uuid:
+                    return domain_uuid
+            if attempt == 0:
+                self.guest_states()     # a listing, unless one is fresh
+        return None
+
+    def is_adopted(self, instance_uuid):
+        return self.adopted_domain_uuid(instance_uuid) is not None
+
+    def _lookup(self, domain_uuid):
+        try:
+            return self.connection.lookupByUUIDString(domain_uuid)
+        except libvirt.libvirtError as e:
+            if errors.is_missing_domain(e):
+                return None
+            raise
+
     def find_domain(self, uuid):
-        """The Nova-owned domain with this uuid, or None."""
-        conn = self.connection
+        """The Nova-owned domain of instance `uuid`, or None.
+
+        The one lookup of every operation: the domain with the instance's
+        UUID (every domain this pool defines has it), else the adopted
+        domain whose mark names the instance. A domain without our mark
+        is never returned.
+        """
         with errors.translated('Looking up guest %s' % uuid, self.target,
                                on_disconnect=self.mark_disconnected):
-            try:
-                domain = conn.lookupByUUIDString(uuid)
-            except libvirt.libvirtError as e:
-                if errors.is_missing_domain(e):
-                    return None
-                raise
-            if uuid in self._owned or self._is_owned(domain):
+            domain = self._lookup(uuid)
+            if domain is not None and (self._owned.get(uuid) == uuid or
+                                       self._owner_of(domain) == uuid):
                 return domain
+            domain_uuid = self.adopted_domain_uuid(uuid)
+            if domain_uuid is None:
+                return None
+            domain = self._lookup(domain_uuid)
+            # Read the mark again: release removes it from outside.
+            if domain is not None and self._owner_of(domain) == uuid:
+                return domain
+            self.note_removed(uuid)
         return None
 
     def foreign_domain_exists(self, uuid):
-        conn = self.connection
-        try:
-            domain = conn.lookupByUUIDString(uuid)
-        except libvirt.libvirtError as e:
-            if errors.is_missing_domain(e):
-                return False
-            raise
-        return not self._is_owned(domain)
+        domain = self._lookup(uuid)
+        return domain is not None and self._owner_of(domain) != uuid
 
     def lookup(self, uuid):
         domain = self.find_domain(uuid)

@@ -199,6 +199,8 @@ class LiveMigrationOps(object):
     def check_source(self, source_host, instance, data):
         """Decide block or plain migration; refuse what cannot work."""
         source_host.lookup(instance.uuid)
+        self._guests.check_not_adopted(source_host, instance,
+                                       'Live-migrating')
         dest_uri, _addr = parse_connect_info(
             data.target_connect_addr if 'target_connect_addr' in data
             else None)

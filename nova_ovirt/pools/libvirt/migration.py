@@ -42,6 +42,7 @@ from oslo_utils import units
 
 from nova import exception as nova_exception
 
+from nova_ovirt import exception
 from nova_ovirt.pools.libvirt import images
 from nova_ovirt.pools.libvirt import storage as storage_mod
 from nova_ovirt.pools.libvirt import vmops
@@ -172,6 +173,12 @@ class MigrationOps(object):
     def migrate_disk_and_power_off(self, host, instance, flavor, timeout,
                                    retry_interval):
         check_no_shrink(instance, flavor)
+        try:
+            self._guests.check_not_adopted(host, instance, 'Moving')
+        except exception.BackendOperationFailed as e:
+            # Rolled back: the server stays ACTIVE where it is.
+            raise nova_exception.InstanceFaultRollback(
+                nova_exception.ResizeError(reason=str(e)))
         self._guests.power_off(host, instance, timeout, retry_interval)
         return json.dumps({'source_node': host.nodename,
                            'root_volume': vmops.volume_name(instance.uuid,

@@ -346,6 +346,19 @@ class Storage(object):
                 return None
             raise
 
+    def lookup_path(self, path):
+        """The volume of any of the host's storage pools at `path`, or
+        None (a file libvirt does not see as a volume)."""
+        for attempt in range(2):
+            try:
+                return self._host.connection.storageVolLookupByPath(path)
+            except libvirt.libvirtError as e:
+                if not errors.is_missing_volume(e):
+                    raise
+            if attempt == 0:
+                self.refresh()      # a file made outside libvirt
+        return None
+
     def create(self, name, capacity, fmt='qcow2', backing=None,
                backing_format=None):
         xml = config.volume_xml(name, capacity, fmt,

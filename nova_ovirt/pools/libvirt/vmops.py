@@ -190,6 +190,7 @@ class GuestOps(object):
         Cinder volumes are those nova maps at spawn (volume_disks), else
         the ones the current definition has.
         """
+        self.check_not_adopted(host, instance, 'Redefining')
         interfaces = None
         current = host.find_domain(instance.uuid)
         current_xml = (current.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
@@ -206,6 +207,22 @@ class GuestOps(object):
             domain = host.connection.defineXML(xml)
         host.note_owned(instance.uuid, instance.name)
         return domain
+
+    @staticmethod
+    def check_not_adopted(host, instance, operation):
+        """Refuse to write the definition of an adopted domain.
+
+        Its definition is the operator's (its own UUID, name and disks):
+        defining one from the instance would make a second domain.
+        """
+        if host.is_adopted(instance.uuid):
+            raise exception.BackendOperationFailed(
+                operation='%s guest %s' % (operation, instance.uuid),
+                target=host.target,
+                reason='it is an adopted domain: its definition and disks '
+                       'stay the operator\'s, and Nova neither rewrites nor '
+                       'copies them (see the migration guide, "Adopting '
+                       'libvirt domains")')
 
     # -- spawn -------------------------------------------------------------
 
@@ -281,7 +298,8 @@ class GuestOps(object):
     def spawn(self, host, context, instance, image_meta, injected_files,
               admin_password, network_info, power_on=True,
               block_device_info=None):
-        libvirt_adopt.adopt_if_requested(instance)
+        if libvirt_adopt.adopt_if_requested(host, instance, network_info):
+            return
         self._check_uuid_free(host, instance)
         root_on_volume = self.volumes.root_on_volume(block_device_info)
         # Settings the host cannot honour fail here, before anything exists.
@@ -351,15 +369,23 @@ class GuestOps(object):
         domain = host.find_domain(instance_uuid)
         if domain is None:
             return False
+        adopted = domain.UUIDString() != instance_uuid
         with host.translated('Removing guest %s' % instance_uuid):
             self.destroy_domain(host, domain)
             flags = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
                      libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
             # The NVRAM flag only for UEFI guests (their variables go too):
-            # some drivers refuse it.
+            # some drivers refuse it. An adopted guest's storage is the
+            # operator's, its variables with it (see destroy).
             if config.uses_nvram(domain.XMLDesc(
                     libvirt.VIR_DOMAIN_XML_INACTIVE)):
-                flags |= libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+                flags |= (libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM if adopted
+                          else libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+            if adopted:
+                LOG.info('Deleting the adopted domain %s (%s); its disks '
+                         'stay: %s', domain.UUIDString(), domain.name(),
+                         ', '.join(config.disk_sources(domain.XMLDesc(
+                             libvirt.VIR_DOMAIN_XML_INACTIVE))) or 'none')
             try:
                 domain.undefineFlags(flags)
             except libvirt.libvirtError as e:
@@ -462,6 +488,10 @@ class GuestOps(object):
             self.destroy_domain(host, domain)
             if domain.hasManagedSaveImage(0):
                 domain.managedSaveRemove(0)
+        if host.is_adopted(instance.uuid):
+            # Its own definition, started again (see check_not_adopted).
+            self.start(host, instance, domain)
+            return
         domain = self.define(host, instance, network_info)
         self.start(host, instance, domain)
 
@@ -511,6 +541,7 @@ class GuestOps(object):
         gets one.
         """
         domain = host.lookup(instance.uuid)
+        self.check_not_adopted(host, instance, 'Rescuing')
         image_meta = images.with_image_id(context, instance, image_meta)
         created = []
         try:
@@ -595,6 +626,7 @@ class GuestOps(object):
         afterwards: its disk is consistent and qemu holds no lock on it.
         """
         domain = host.lookup(instance.uuid)
+        self.check_not_adopted(host, instance, 'Snapshot of')
         update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
         root = host.storage.lookup(volume_name(instance.uuid, ROOT))
         if root is None:
