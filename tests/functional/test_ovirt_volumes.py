@@ -341,6 +341,14 @@ class OvirtVolumeTest(obase.OvirtPoolFunctionalTestBase):
                       'pool' % rbd_id, self.stdlog.logger.output)
         self._wait_for_volume_detach(server['id'], rbd_id)
         self.assertEqual('available', self.volume_status(rbd_id))
+        # Detaching a volume the server does not have: a clear 404, the
+        # LUN disks as they were.
+        disks = sorted(d.id for d in self.lun_disks())
+        e = self.assertRaises(api_client.OpenStackApiNotFoundException,
+                              self.api.delete_server_volume, server['id'],
+                              rbd_id)
+        self.assertIn('is not attached to volume %s' % rbd_id, str(e))
+        self.assertEqual(disks, sorted(d.id for d in self.lun_disks()))
 
         # Detach the FC volume; delete with the iSCSI one attached.
         self.api.delete_server_volume(server['id'], fc_id)

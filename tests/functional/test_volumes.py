@@ -354,6 +354,11 @@ class VolumeTest(fbase.OvirtFunctionalTestBase):
                       self.stdlog.logger.output)
         self._wait_for_volume_detach(server['id'], volume_id)
         self.assertEqual('available', self.volume_status(volume_id))
+        # Detaching a volume the server does not have: a clear 404.
+        e = self.assertRaises(api_client.OpenStackApiNotFoundException,
+                              self.api.delete_server_volume, server['id'],
+                              volume_id)
+        self.assertIn('is not attached to volume %s' % volume_id, str(e))
         server = self._refresh(server)
         self.assertEqual('ACTIVE', server['status'])
         self.assertEqual(before, self.domain(server).xml(
