@@ -321,7 +321,7 @@ class OvirtVolumeTest(obase.OvirtPoolFunctionalTestBase):
         self.assertEqual(('in-use', 'available'),
                          (self.volume_status(iscsi_id),
                           self.volume_status(new_id)))
-        self.assertEqual([fc_id, iscsi_id], sorted(
+        self.assertEqual(sorted([fc_id, iscsi_id]), sorted(
             a['volumeId'] for a in self.api.get_server_volumes(server['id'])))
 
         # rbd: refused, naming the type.
@@ -347,7 +347,8 @@ class OvirtVolumeTest(obase.OvirtPoolFunctionalTestBase):
         e = self.assertRaises(api_client.OpenStackApiNotFoundException,
                               self.api.delete_server_volume, server['id'],
                               rbd_id)
-        self.assertIn('is not attached to volume %s' % rbd_id, str(e))
+        self.assertIn('is not attached to volume %s' % rbd_id,
+                      e.response.text)
         self.assertEqual(disks, sorted(d.id for d in self.lun_disks()))
 
         # Detach the FC volume; delete with the iSCSI one attached.

@@ -358,7 +358,8 @@ class VolumeTest(fbase.OvirtFunctionalTestBase):
         e = self.assertRaises(api_client.OpenStackApiNotFoundException,
                               self.api.delete_server_volume, server['id'],
                               volume_id)
-        self.assertIn('is not attached to volume %s' % volume_id, str(e))
+        self.assertIn('is not attached to volume %s' % volume_id,
+                      e.response.text)
         server = self._refresh(server)
         self.assertEqual('ACTIVE', server['status'])
         self.assertEqual(before, self.domain(server).xml(

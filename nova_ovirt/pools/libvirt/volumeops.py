@@ -683,8 +683,8 @@ class VolumeOps(object):
                 destination.remove(child)
         if larger:
             # qemu mirrors only onto a target of the source's size: copy
-            # into a slice of the new volume that size; the resize after
-            # the pivot gives the guest the whole volume.
+            # into a slice of the new volume that size (the definition
+            # gets the whole volume: _grow_after_swap).
             with host.translated('Reading the size of %s' % dev,
                                  instance.uuid):
                 size = domain.blockInfo(dev)[0]
@@ -770,8 +770,9 @@ class VolumeOps(object):
                 element.append(child)
         with host.translated('Redefining volume %s of instance-%s' % (
                 new.volume_id, instance.uuid), instance.uuid):
-            domain.detachDeviceFlags(etree.tostring(config, encoding='unicode'),
-                                     libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+            domain.detachDeviceFlags(
+                etree.tostring(config, encoding='unicode'),
+                libvirt.VIR_DOMAIN_AFFECT_CONFIG)
             domain.attachDeviceFlags(
                 etree.tostring(element, encoding='unicode'),
                 libvirt.VIR_DOMAIN_AFFECT_CONFIG)
