@@ -254,6 +254,8 @@ class Pool(metaclass=abc.ABCMeta):
 
     def swap_volume(self, context, old_connection_info, new_connection_info,
                     instance, mountpoint, resize_to):
+        # getattr: the support matrix calls this default on a bare object
+        # to learn that it raises NotImplementedError.
         raise NotImplementedError(getattr(self, 'SWAP_VOLUME_REFUSAL', None))
 
     def get_vnc_console(self, context, instance):

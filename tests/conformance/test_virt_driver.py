@@ -36,6 +36,7 @@ from nova import test
 from nova.tests.unit.virt import test_virt_drivers as nova_virt_tests
 
 from nova_ovirt import driver as ovirt_driver
+from nova_ovirt.pools.libvirt import volumeops
 from tests import base
 from tests.conformance import base as conformance
 from tests.fixtures import libvirtd
@@ -127,6 +128,14 @@ class OvirtDriverConformanceTestCase(conformance.HonestDriverTestMixin,
         self.assertIn('fake', str(e))
         self.assertEqual([], self.volume_disks(instance))
         self.assertEqual(power_state.RUNNING,
+                         self.connection.get_info(instance).state)
+        # A stopped guest has no qemu to copy with: refused, saying so.
+        self.connection.power_off(instance)
+        e = self.assertRaises(volumeops.SwapNeedsRunningGuest,
+                              self.connection.swap_volume, None, fake, fake,
+                              instance, '/dev/vdb', 2)
+        self.assertIn('needs the guest running', str(e))
+        self.assertEqual(power_state.SHUTDOWN,
                          self.connection.get_info(instance).state)
 
     def test_live_migration(self):
