@@ -560,3 +560,9 @@ class OvirtDriver(driver.ComputeDriver):
                       requested_size):
         return self._pool_of(instance).extend_volume(
             context, connection_info, instance, requested_size)
+
+    def swap_volume(self, context, old_connection_info, new_connection_info,
+                    instance, mountpoint, resize_to):
+        self._pool_of(instance).swap_volume(
+            context, old_connection_info, new_connection_info, instance,
+            mountpoint, resize_to)

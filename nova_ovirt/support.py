@@ -154,6 +154,7 @@ _LIBVIRT = {
     'attach_volume': PARTIAL,
     'detach_volume': COMPLETE,
     'extend_volume': COMPLETE,
+    'swap_volume': PARTIAL,
 }
 
 _OVIRT = {
@@ -229,8 +230,13 @@ NOTES = {
                          'need a connector on the host are refused; a '
                          'local block device only on a node with a local '
                          'URI.',
-        'swap_volume': 'Volume swap (Cinder migration of an attached '
-                       'volume) is not supported yet.',
+        'swap_volume': 'Online only (nova allows it for active, paused '
+                       'and resized servers): qemu copies the running '
+                       'guest\'s disk into the new volume (libvirt block '
+                       'copy) and pivots; a stopped guest\'s swap is '
+                       'refused. A larger new volume shows its full size '
+                       'from the guest\'s next start (qemu 7 cannot grow '
+                       'the slice it copied through).',
         'spawn': 'Also adopts a running foreign domain (nova-ovirt-manage '
                  'adopt: one-time token in the domain\'s metadata, no '
                  'restart). Adopted servers support stop, start, reboot, '
@@ -289,12 +295,15 @@ NOTES = {
                            'nova-novncproxy connections with a live '
                            'console token\'s secret; VNC over TLS to the '
                            'host is not used.',
-        'attach_volume': 'iSCSI (CHAP included) as direct LUN disks that '
-                         'the engine\'s hosts log in to; Fibre Channel by '
-                         'WWN and LUN (not tested through the API); rbd '
-                         'and other types are refused.',
-        'swap_volume': 'Volume swap (Cinder migration of an attached '
-                       'volume) is not supported yet.',
+        'attach_volume': 'iSCSI (CHAP included) and Fibre Channel as '
+                         'direct LUN disks that the engine\'s hosts reach; '
+                         'rbd and other types are refused (the engine\'s '
+                         'managed block storage domains cannot take over '
+                         'a volume Cinder made).',
+        'swap_volume': 'The engine has no API to move a running VM\'s '
+                       'direct LUN disk onto another LUN (disk copy and '
+                       'move work between storage domains only): the swap '
+                       'fails with that reason and the volume stays.',
         **dict.fromkeys(
             _LIVE_MIGRATION,
             'Live migration between Nova nodes (clusters) is not supported '

@@ -12,8 +12,10 @@ As the API model describes them (ovirt-engine-api-model):
 - services/DiskService.java ``refreshlun`` re-reads the LUN size through a
   host.
 
-Tests configure the SAN (``san(store).add_target(...)``); the engine side
-is the LunOps mixin of the Engine.
+Tests configure the SAN (``san(store).add_target(...)``, ``add_fc_lun``);
+the engine side is the LunOps mixin of the Engine. Fibre Channel LUNs are
+zoned to every host: hosts list them without a login, and an FCP logical
+unit has no portal (address, port, target), as vdsm reports it.
 """
 
 from ovirtsdk4 import types
@@ -52,6 +54,11 @@ class San(object):
     def __init__(self):
         self.targets = {}        # iqn -> Target
         self.sessions = set()    # (host id, target iqn)
+        self.fc = FcFabric()
+
+    def add_fc_lun(self, number, wwid, size):
+        """A Fibre Channel LUN every host sees."""
+        return self.fc.add_lun(number, wwid, size)
 
     def add_target(self, address, port, iqn, luns=(), username=None, password=None):
         """luns: (number, wwid, size in bytes) triples."""
@@ -62,7 +69,7 @@ class San(object):
         return target
 
     def find_lun(self, wwid):
-        for target in self.targets.values():
+        for target in list(self.targets.values()) + [self.fc]:
             for lun in target.luns.values():
                 if lun.wwid == wwid:
                     return target, lun
@@ -75,6 +82,18 @@ class San(object):
 
     def logged_in(self, host_id):
         return sorted(iqn for h, iqn in self.sessions if h == host_id)
+
+
+class FcFabric(Target):
+    """Fibre Channel LUNs: no portal, no login."""
+
+    def __init__(self):
+        super().__init__(None, 0, None)
+        self.luns = {}   # wwid -> Lun (FC LUN numbers repeat per target)
+
+    def add_lun(self, number, wwid, size):
+        self.luns[wwid] = Lun(wwid, int(number), int(size))
+        return self.luns[wwid]
 
 
 def san(store):
@@ -90,6 +109,12 @@ def is_lun_disk(disk):
 
 
 def _logical_unit(target, lun, host_id=None):
+    if isinstance(target, FcFabric):
+        return types.LogicalUnit(
+            id=lun.wwid, lun_mapping=lun.number, size=lun.size, paths=1,
+            status=types.LunStatus.USED if host_id is None else
+            types.LunStatus.FREE, vendor_id='SIM-FC', product_id='sim-lun',
+            serial='SSIM-FC_%s' % lun.wwid, storage_domain_id=None)
     return types.LogicalUnit(
         id=lun.wwid, lun_mapping=lun.number, address=target.address, port=target.port,
         target=target.iqn, size=lun.size, paths=1, status=types.LunStatus.USED
@@ -161,6 +186,11 @@ class LunOps(object):
                     port=target.port, target=target.iqn,
                     logical_units=[_logical_unit(target, lun, host.id)],
                     host=types.Host(id=host.id))))
+        for lun in self.san.fc.luns.values():
+            items.append(('host_storage', types.HostStorage(
+                id=lun.wwid, type=types.StorageType.FCP,
+                logical_units=[_logical_unit(self.san.fc, lun, host.id)],
+                host=types.Host(id=host.id))))
         return items
 
     # -- disks ------------------------------------------------------------------
@@ -187,6 +217,9 @@ class LunOps(object):
         if lun is None:
             raise errors.conflict('Cannot add Virtual Disk. LUN %s is not visible to any '
                                   'host.' % unit.id)
+        if (storage.type == types.StorageType.FCP) != (target is self.san.fc):
+            raise errors.conflict('Cannot add Virtual Disk. LUN %s is not a %s LUN.'
+                                  % (unit.id, storage.type.value))
         if storage.type == types.StorageType.ISCSI and (
                 unit.target != target.iqn or unit.address != target.address or
                 int(unit.port) != target.port):
@@ -212,7 +245,7 @@ class LunOps(object):
             lun_storage=types.HostStorage(
                 type=storage.type, logical_units=[types.LogicalUnit(
                     id=lun.wwid, lun_mapping=lun.number, address=target.address,
-                    port=target.port, target=target.iqn, size=lun.size,
+                    port=target.port or None, target=target.iqn, size=lun.size,
                     username=unit.username)]))
         self.store.disks[disk.id] = disk
         self.event(2020, 'Add-Disk operation of %s was initiated by %s.' % (name, USER))
@@ -240,7 +273,8 @@ class LunOps(object):
         host = self.resolve('hosts', action.host, 'Host')
         unit = disk.lun_storage.logical_units[0]
         target, lun = self.san.find_lun(unit.id)
-        if lun is None or (host.id, target.iqn) not in self.san.sessions:
+        if lun is None or (target is not self.san.fc and
+                           (host.id, target.iqn) not in self.san.sessions):
             raise errors.conflict('Cannot refresh LUN size. LUN %s is not visible to host '
                                   '%s.' % (unit.id, host.name))
         unit.size = lun.size

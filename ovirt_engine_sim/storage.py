@@ -471,6 +471,10 @@ class StorageOps(object):
             if wanted and disk_id not in wanted:
                 continue
             disk = self.store.disks[disk_id]
+            if disk.storage_type == types.DiskStorageType.LUN:
+                # The engine snapshots image disks only (DisksFilter
+                # ONLY_SNAPABLE): a direct LUN disk is left out.
+                continue
             frozen = self.layer(disk)
             # The disk's active volume becomes a new layer on the frozen one
             # (vdsm makes a qcow2 overlay, also on a raw disk; the disk's

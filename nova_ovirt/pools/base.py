@@ -284,6 +284,15 @@ class Pool(metaclass=abc.ABCMeta):
         raise NotImplementedError(str(self._no_volumes('extend',
                                                        connection_info)))
 
+    #: Why the backend cannot swap an attached volume for another.
+    SWAP_VOLUME_REFUSAL = 'this pool cannot swap Cinder volumes'
+
+    def swap_volume(self, context, old_connection_info, new_connection_info,
+                    instance, mountpoint, resize_to):
+        # getattr: the support matrix calls this default on a bare object
+        # to learn that it raises NotImplementedError.
+        raise NotImplementedError(getattr(self, 'SWAP_VOLUME_REFUSAL', None))
+
     def get_vnc_console(self, context, instance):
         raise NotImplementedError()
 

@@ -30,11 +30,13 @@ A test that ends in NotImplementedError is skipped with the method's name
 import fixtures
 import libvirt  # noqa: F401  (load the real binding before nova's poison)
 
+from nova.compute import power_state
 from nova import exception
 from nova import test
 from nova.tests.unit.virt import test_virt_drivers as nova_virt_tests
 
 from nova_ovirt import driver as ovirt_driver
+from nova_ovirt.pools.libvirt import volumeops
 from tests import base
 from tests.conformance import base as conformance
 from tests.fixtures import libvirtd
@@ -112,6 +114,29 @@ class OvirtDriverConformanceTestCase(conformance.HonestDriverTestMixin,
         self.assertEqual(1, len(hosts))
         xml = base.DomainView(hosts[0], instance.uuid).xml()
         return ['fake_serial'] if 'fake_serial' in xml else []
+
+    def test_swap_volume(self):
+        # nova's test swaps ``fake`` volumes, which need a connector on the
+        # host: refused cleanly, the guest as it was. Real swaps run in
+        # tests/functional/test_volumes.py.
+        instance, _ = self._get_running_instance()
+        fake = {'driver_volume_type': 'fake', 'serial': 'fake_serial',
+                'data': {}}
+        e = self.assertRaises(exception.VolumeDriverNotFound,
+                              self.connection.swap_volume, None, fake, fake,
+                              instance, '/dev/vdb', 2)
+        self.assertIn('fake', str(e))
+        self.assertEqual([], self.volume_disks(instance))
+        self.assertEqual(power_state.RUNNING,
+                         self.connection.get_info(instance).state)
+        # A stopped guest has no qemu to copy with: refused, saying so.
+        self.connection.power_off(instance)
+        e = self.assertRaises(volumeops.SwapNeedsRunningGuest,
+                              self.connection.swap_volume, None, fake, fake,
+                              instance, '/dev/vdb', 2)
+        self.assertIn('needs the guest running', str(e))
+        self.assertEqual(power_state.SHUTDOWN,
+                         self.connection.get_info(instance).state)
 
     def test_live_migration(self):
         # nova's test migrates to 'otherhost' without the data a

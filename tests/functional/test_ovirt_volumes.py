@@ -45,6 +45,8 @@ class SanCinderFixture(nova_fixtures.CinderFixture):
         # Per fixture, not the class's shared dict.
         self.VOLUME_CONNECTION_INFO = dict(self.VOLUME_CONNECTION_INFO)
         self.sizes_gb = {}
+        #: Volumes Cinder is migrating (nova's swap API serves only those).
+        self.migrating = set()
 
     def add_volume(self, volume_id, connection_info, size_gb=1):
         self.VOLUME_CONNECTION_INFO[volume_id] = connection_info
@@ -54,7 +56,14 @@ class SanCinderFixture(nova_fixtures.CinderFixture):
         volume = super().fake_get(context, volume_id, microversion)
         if volume_id in self.sizes_gb:
             volume['size'] = self.sizes_gb[volume_id]
+        if volume_id in self.migrating:
+            volume['migration_status'] = 'migrating'
         return volume
+
+    def fake_migrate_volume_completion(self, context, old_volume_id,
+                                       new_volume_id, error):
+        self.migrating.discard(old_volume_id)
+        return {'save_volume_id': old_volume_id}
 
 
 def iscsi_info(volume_id, lun, iqn=IQN, chap=CHAP):
@@ -244,3 +253,112 @@ class OvirtVolumeTest(obase.OvirtPoolFunctionalTestBase):
         self.assertNoVm(server['id'])
         self.assertEqual([], self.lun_disks())
         self.assertEqual('available', self.volume_status(volume_id))
+
+    def _new_fc_volume(self, lun, size_gb=1):
+        volume_id = uuidutils.generate_uuid()
+        wwid = '3600a0980%023x' % lun
+        with self.sim.store.lock:
+            self.san.add_fc_lun(lun, wwid, size_gb * units.Gi)
+        self.cinder.add_volume(volume_id, {
+            'driver_volume_type': 'fibre_channel',
+            'data': {'volume_id': volume_id, 'target_lun': lun,
+                     'target_wwn': ['500a0981891b8dc5', '500a0981991b8dc5'],
+                     'access_mode': 'rw'}}, size_gb)
+        return volume_id, wwid
+
+    def attachment_of(self, wwid):
+        """(disk, attachment) of the LUN disk on wwid."""
+        disks = [d for d in self.lun_disks()
+                 if d.lun_storage.logical_units[0].id == wwid]
+        self.assertEqual(1, len(disks), 'LUN disks of %s' % wwid)
+        with self.sim.store.lock:
+            return disks[0], self.sim.store.disk_attachments.get(disks[0].id)
+
+    def test_fc_and_iscsi_volumes_through_resize_swap_refused(self):
+        server = self._boot_ovirt(name='fc')
+        iscsi_id, iscsi_wwid = self._new_volume(6)
+        fc_id, fc_wwid = self._new_fc_volume(7)
+        self._attach_volume(server, iscsi_id)
+        self._attach_volume(server, fc_id)
+        vm = self.sim_vm(server)
+        # Fibre Channel: a direct LUN disk of type fcp, no portal.
+        disk, att = self.attachment_of(fc_wwid)
+        unit = disk.lun_storage.logical_units[0]
+        self.assertEqual(('fcp', None, None, None, 7), (
+            disk.lun_storage.type.value, unit.address, unit.port,
+            unit.target, unit.lun_mapping))
+        self.assertEqual('nova-volume-%s' % fc_id, disk.alias)
+        self.assertEqual(vm.id, att.vm.id)
+
+        # Resize (the VM changes shape, and cluster, in place) and its
+        # revert: both volumes stay attached to the same VM.
+        self._run_periodics()
+        server = self._resize_server(server, obase.E1_SMALL)
+        self.assertVmShape(server, obase.E1_SMALL)
+        for wwid in (iscsi_wwid, fc_wwid):
+            self.assertEqual(vm.id, self.attachment_of(wwid)[1].vm.id)
+        server = self._revert_resize(server)
+        server = self._refresh(server)
+        self.assertVmShape(server, obase.E1_TINY)
+        self.assertVmStatus(server, 'up')
+        self.assertEqual(vm.id, self.sim_vm(server).id)
+        self.assertLunAttached(server, iscsi_id, iscsi_wwid)
+        self.assertEqual(vm.id, self.attachment_of(fc_wwid)[1].vm.id)
+
+        # Swap (Cinder migrating the volume): refused with the engine's
+        # reason; the LUN disk and the server as they were.
+        new_id, _ = self._new_volume(8)
+        self.cinder.migrating.add(iscsi_id)
+        try:
+            self.admin_api.put_server_volume(server['id'], iscsi_id, new_id)
+        except api_client.OpenStackApiException:
+            pass  # CastAsCall: the compute's fault comes back here
+        self.notifier.wait_for_versioned_notifications(
+            'instance.volume_swap.error')
+        self.assertIn('the engine has no API to move a direct LUN disk',
+                      self.stdlog.logger.output)
+        self.assertLunAttached(server, iscsi_id, iscsi_wwid)
+        self.assertEqual(('in-use', 'available'),
+                         (self.volume_status(iscsi_id),
+                          self.volume_status(new_id)))
+        self.assertEqual(sorted([fc_id, iscsi_id]), sorted(
+            a['volumeId'] for a in self.api.get_server_volumes(server['id'])))
+
+        # rbd: refused, naming the type.
+        rbd_id = uuidutils.generate_uuid()
+        self.cinder.add_volume(rbd_id, {
+            'driver_volume_type': 'rbd',
+            'data': {'volume_id': rbd_id, 'name': 'volumes/volume-%s' % rbd_id,
+                     'hosts': ['192.0.2.60'], 'ports': ['6789']}})
+        try:
+            self.api.post_server_volume(
+                server['id'], {'volumeAttachment': {'volumeId': rbd_id}})
+        except api_client.OpenStackApiException:
+            pass
+        self._wait_for_instance_action_event(
+            server, 'attach_volume', 'compute_attach_volume', 'Error')
+        self.assertIn('Volume %s has driver_volume_type rbd, which the oVirt '
+                      'pool' % rbd_id, self.stdlog.logger.output)
+        self._wait_for_volume_detach(server['id'], rbd_id)
+        self.assertEqual('available', self.volume_status(rbd_id))
+        # Detaching a volume the server does not have: a clear 404, the
+        # LUN disks as they were.
+        disks = sorted(d.id for d in self.lun_disks())
+        e = self.assertRaises(api_client.OpenStackApiNotFoundException,
+                              self.api.delete_server_volume, server['id'],
+                              rbd_id)
+        self.assertIn('is not attached to volume %s' % rbd_id,
+                      e.response.text)
+        self.assertEqual(disks, sorted(d.id for d in self.lun_disks()))
+
+        # Detach the FC volume; delete with the iSCSI one attached.
+        self.api.delete_server_volume(server['id'], fc_id)
+        self._wait_for_volume_detach(server['id'], fc_id)
+        self.assertEqual([iscsi_wwid], [
+            d.lun_storage.logical_units[0].id for d in self.lun_disks()])
+        self._delete_server(server)
+        self.assertNoVm(server['id'])
+        self.assertEqual([], self.lun_disks())
+        self.assertEqual(('available', 'available'),
+                         (self.volume_status(fc_id),
+                          self.volume_status(iscsi_id)))

@@ -34,6 +34,11 @@ from tests.fixtures import guest_image
 from tests.fixtures import iscsi_target
 from tests.functional import base as fbase
 
+#: Sectors 8-9 of a volume once the test guest has written its mark
+#: (tests.fixtures.guest_image).
+ASKED = guest_image.GUEST_WRITE_REQUEST.ljust(512, b'\0')
+WRITTEN = ASKED + guest_image.GUEST_WRITTEN.ljust(512, b'\0')
+
 
 class TargetCinderFixture(nova_fixtures.CinderFixture):
     """nova's CinderFixture whose volumes are LUNs of a real target."""
@@ -44,6 +49,9 @@ class TargetCinderFixture(nova_fixtures.CinderFixture):
         self.VOLUME_CONNECTION_INFO = dict(self.VOLUME_CONNECTION_INFO)
         self.sizes_gb = {}
 
+        #: {volume id: id of the volume Cinder migrates it to}
+        self.migrating = {}
+
     def add_lun(self, volume_id, lun, size_gb=1):
         self.VOLUME_CONNECTION_INFO[volume_id] = lun.connection_info()
         self.sizes_gb[volume_id] = size_gb
@@ -52,7 +60,20 @@ class TargetCinderFixture(nova_fixtures.CinderFixture):
         volume = super().fake_get(context, volume_id, microversion)
         if volume_id in self.sizes_gb:
             volume['size'] = self.sizes_gb[volume_id]
+        if volume_id in self.migrating:
+            # nova's swap API serves only Cinder's own migrations.
+            volume['migration_status'] = 'migrating'
         return volume
+
+    def fake_migrate_volume_completion(self, context, old_volume_id,
+                                       new_volume_id, error):
+        """As Cinder ends a migration: the old id names the new LUN."""
+        self.migrating.pop(old_volume_id, None)
+        if not error:
+            self.VOLUME_CONNECTION_INFO[old_volume_id] = \
+                self.VOLUME_CONNECTION_INFO[new_volume_id]
+            self.sizes_gb[old_volume_id] = self.sizes_gb[new_volume_id]
+        return {'save_volume_id': old_volume_id}
 
 
 class VolumeTest(fbase.OvirtFunctionalTestBase):
@@ -64,9 +85,14 @@ class VolumeTest(fbase.OvirtFunctionalTestBase):
             'nova.tests.fixtures.CinderFixture', TargetCinderFixture))
         super().setUp()
 
-    def _new_volume(self, name, size_gb=1, **lun_args):
+    def _new_volume(self, name, size_gb=1, lun_size=None, **lun_args):
+        """A Cinder volume of size_gb on a LUN of lun_size bytes (as big).
+
+        A smaller LUN keeps copies short where only the data matters.
+        """
         volume_id = uuidutils.generate_uuid()
-        lun = self.target.create_lun(name, size_gb * units.Gi, **lun_args)
+        lun = self.target.create_lun(name, lun_size or size_gb * units.Gi,
+                                     **lun_args)
         self.cinder.add_lun(volume_id, lun, size_gb)
         return volume_id, lun
 
@@ -86,6 +112,18 @@ class VolumeTest(fbase.OvirtFunctionalTestBase):
 
     def volume_status(self, volume_id):
         return self.cinder.fake_get(None, volume_id)['status']
+
+    def wait_guest_sees(self, server, dev, size, sectors):
+        """The guest's console shows dev of size holding sectors 8-9."""
+        md5 = guest_image.probe_md5(sectors)
+
+        def seen():
+            disks = guest_image.parse_disks_line(
+                self.console_log(server) or '') or {}
+            return disks.get(dev) == (size, md5)
+        base.wait_until(seen, 90, interval=0.5,
+                        message='the guest of %s to see %s of %d bytes '
+                        'holding its mark' % (server['id'], dev, size))
 
     def assertAttached(self, server, volume_id, lun, running=True):
         disk = self.volume_disk(server, volume_id,
@@ -202,6 +240,94 @@ class VolumeTest(fbase.OvirtFunctionalTestBase):
         self.assertEqual('available', self.volume_status(volume_id))
         self.assertNoUsage()
 
+    def _swap(self, server, old_id, new_id):
+        """Cinder migrates old_id to new_id: it asks nova to swap them."""
+        self.cinder.migrating[old_id] = new_id
+        try:
+            self.admin_api.put_server_volume(server['id'], old_id, new_id)
+        except api_client.OpenStackApiException as e:
+            # CastAsCall: the compute's failure comes back to the API call.
+            return e
+        return None
+
+    def test_swap_volume_online(self):
+        """Cinder migrates an attached volume: qemu copies, then pivots."""
+        server = self._boot()
+        old_id, old_lun = self._new_volume('swap-old', lun_size=64 * units.Mi,
+                                           username='old',
+                                           password='old-pass')
+        new_id, new_lun = self._new_volume('swap-new', size_gb=2,
+                                           lun_size=128 * units.Mi,
+                                           username='new',
+                                           password='new-pass')
+        bad_id, _ = self._new_volume('swap-bad', lun_size=64 * units.Mi,
+                                     username='bad', password='bad-pass')
+        self.cinder.VOLUME_CONNECTION_INFO[bad_id]['data'][
+            'auth_password'] = 'not-the-chap-password'
+        old_lun.write(guest_image.PROBE_OFFSET, ASKED)
+        self._attach_volume(server, old_id)
+        self.assertAttached(server, old_id, old_lun)
+        self.wait_guest_sees(server, 'vdb', 64 * units.Mi, WRITTEN)
+        definition = self.domain(server).xml(libvirt.VIR_DOMAIN_XML_INACTIVE)
+
+        # A target that refuses the login: the guest goes on with the old
+        # volume, its definition and secrets as they were.
+        self.assertIsNotNone(self._swap(server, old_id, bad_id))
+        self.notifier.wait_for_versioned_notifications(
+            'instance.volume_swap.error')
+        self.assertIn('VolumeRebaseFailed', self.stdlog.logger.output)
+        self.assertEqual(definition, self.domain(server).xml(
+            libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertAttached(server, old_id, old_lun)
+        self.assertEqual(['nova-ovirt/%s/%s' % (server['id'], old_id)],
+                         [u for u in self.secret_usages(server)
+                          if server['id'] in u])
+        self.assertEqual(('in-use', 'available'),
+                         (self.volume_status(old_id),
+                          self.volume_status(bad_id)))
+        self.assertEqual({}, self.cinder.migrating)
+
+        # The swap: the guest's vdb now reads the new, larger LUN, which
+        # holds what the guest wrote on the old one.
+        self.assertIsNone(self._swap(server, old_id, new_id))
+        self.notifier.wait_for_versioned_notifications(
+            'instance.volume_swap.end')
+        self.assertEqual(WRITTEN, new_lun.read(guest_image.PROBE_OFFSET,
+                                               guest_image.PROBE_LENGTH))
+        # qemu copies onto a target of the source's size only: a slice of
+        # the new LUN until the guest's next start (qemu 7 cannot grow a
+        # sliced disk live); the definition has the whole LUN.
+        self.wait_guest_sees(server, 'vdb', 64 * units.Mi, WRITTEN)
+        for flags, slices in ((0, 1), (libvirt.VIR_DOMAIN_XML_INACTIVE, 0)):
+            # Same device and serial for the guest (Cinder gave the new LUN
+            # the volume's id); the new LUN as its source.
+            disk = self.volume_disk(server, old_id, flags)
+            self.assertEqual(('vdb', '%s/1' % new_lun.iqn, 'new', slices), (
+                disk.find('target').get('dev'),
+                disk.find('source').get('name'),
+                disk.find('source/auth').get('username'),
+                len(disk.findall('source/slices/slice'))))
+        base.wait_until(lambda: self.target.sessions(old_lun) == [], 30,
+                        message='qemu to log out of the old volume')
+        self.assertEqual(1, len(self.target.sessions(new_lun)))
+        # The new LUN's secret (named after the volume it was made for).
+        self.assertEqual(['nova-ovirt/%s/%s' % (server['id'], new_id)],
+                         [u for u in self.secret_usages(server)
+                          if server['id'] in u])
+        self.assertEqual([old_id], [a['volumeId'] for a in
+                                    self.api.get_server_volumes(
+                                        server['id'])])
+
+        # Detached by the volume's id, the disk and the new LUN's secret go.
+        self.api.delete_server_volume(server['id'], old_id)
+        self._wait_for_volume_detach(server['id'], old_id)
+        self.assertIsNone(self.volume_disk(server, old_id,
+                                           libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertEqual([], self.target.sessions(new_lun))
+        self.assertEqual([], [u for u in self.secret_usages(server)
+                              if server['id'] in u])
+        self._delete_and_check(server)
+
     def test_unknown_volume_type_fails_cleanly(self):
         server = self._boot()
         before = self.domain(server).xml(libvirt.VIR_DOMAIN_XML_INACTIVE)
@@ -228,6 +354,12 @@ class VolumeTest(fbase.OvirtFunctionalTestBase):
                       self.stdlog.logger.output)
         self._wait_for_volume_detach(server['id'], volume_id)
         self.assertEqual('available', self.volume_status(volume_id))
+        # Detaching a volume the server does not have: a clear 404.
+        e = self.assertRaises(api_client.OpenStackApiNotFoundException,
+                              self.api.delete_server_volume, server['id'],
+                              volume_id)
+        self.assertIn('is not attached to volume %s' % volume_id,
+                      e.response.text)
         server = self._refresh(server)
         self.assertEqual('ACTIVE', server['status'])
         self.assertEqual(before, self.domain(server).xml(

@@ -17,16 +17,18 @@
 A private ``tgtd`` exports file-backed LUNs on loopback
 (:mod:`tests.fixtures.iscsi_target`); the libvirt pool attaches them as
 network disks that qemu's libiscsi logs in to with the node's initiator
-name and CHAP secret. Data is checked through qemu's own block layer
-(``qemu-io`` on the monitor: the bytes the guest's virtio disk reads) and
-against the LUN's backing file, so both directions cross the iSCSI session.
+name and CHAP secret. The test guest prints the disks it sees, their
+sizes and a checksum of two known sectors on its serial console, and
+writes a mark into a volume that asks for one
+(:mod:`tests.fixtures.guest_image`): the checks read what the guest sees
+and compare it with the LUN's backing file, so both directions cross the
+iSCSI session.
 """
 
 import os
 from xml.etree import ElementTree as etree
 
 import libvirt
-import libvirt_qemu
 from nova.compute import power_state
 from nova import exception as nova_exception
 from oslo_utils import units
@@ -36,7 +38,9 @@ from tests.fixtures import guest_image
 from tests.fixtures import iscsi_target
 from tests.live import base
 
-MARK = b'nova-ovirt volume data path check'
+#: Sectors 8-9 of a volume once the guest has written its mark.
+ASKED = guest_image.GUEST_WRITE_REQUEST.ljust(512, b'\0')
+WRITTEN = ASKED + guest_image.GUEST_WRITTEN.ljust(512, b'\0')
 
 
 class LiveVolumeTest(base.LiveTestCase):
@@ -65,32 +69,22 @@ class LiveVolumeTest(base.LiveTestCase):
                 return disk
         return None
 
-    def _qemu_io(self, instance, volume_id, command):
-        """A qemu-io command on the guest's disk device of the volume.
+    def _guest_sees(self, instance, predicate, what):
+        """Wait for the guest's disks line ({name: (size, md5)}) to match."""
+        def seen():
+            disks = guest_image.parse_disks_line(self.console(instance))
+            return disks is not None and predicate(disks) and disks
+        return self.wait_for(seen, base.BOOT_TIMEOUT,
+                             'the guest of %s to see %s' % (instance.uuid,
+                                                            what))
 
-        Runs in qemu on the block backend of the guest's virtio disk: the
-        bytes the guest reads and writes, through the iSCSI session.
-        qemu-io prints to qemu's stdout, which libvirt sends to the
-        domain's log: the answer is read from there.
-        """
-        disk = self._volume_disk(instance, volume_id)
-        self.assertIsNotNone(disk, 'volume %s not in the live domain'
-                             % volume_id)
-        log = os.path.join(self.host_of_node[instance.node].qemu_log_dir,
-                           'instance-%s.log' % instance.uuid)
-        start = os.path.getsize(log)
-        libvirt_qemu.qemuMonitorCommand(
-            self._domain(instance),
-            'qemu-io -d /machine/peripheral/%s/virtio-backend "%s"' % (
-                disk.find('alias').get('name'), command),
-            libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
-
-        def answer():
-            with open(log, 'rb') as f:
-                f.seek(start)
-                text = f.read().decode('utf-8', 'replace')
-            return text if 'ops/sec' in text or 'failed' in text else None
-        return self.wait_for(answer, 30, 'qemu-io %r to answer' % command)
+    def _guest_sees_disk(self, instance, dev, size, sectors=None):
+        md5 = sectors and guest_image.probe_md5(sectors)
+        return self._guest_sees(
+            instance, lambda disks: dev in disks and disks[dev][0] == size
+            and (md5 is None or disks[dev][1] == md5),
+            '%s of %d bytes%s' % (dev, size, ' holding its mark' if md5
+                                  else ''))
 
     def _running_guest(self):
         instance = self.make_instance(node='node1')
@@ -100,6 +94,8 @@ class LiveVolumeTest(base.LiveTestCase):
 
     def test_attach_data_detach_reattach_extend(self):
         instance = self._running_guest()
+        self._guest_sees(instance, lambda disks: list(disks) == ['vda'],
+                         'its root disk vda only')
         connector = self.driver.get_volume_connector(instance)
         self.assertEqual(
             'iqn.2026-01.org.openstack.nova-ovirt:live-compute.node1',
@@ -108,7 +104,8 @@ class LiveVolumeTest(base.LiveTestCase):
         lun = self.target.create_lun(
             'vol1', 64 * units.Mi, username='chapuser',
             password='chap-secret-1', initiator=connector['initiator'])
-        lun.write(4096, MARK)
+        # The guest writes its mark into a volume that asks for one.
+        lun.write(guest_image.PROBE_OFFSET, ASKED)
         volume_id = uuidutils.generate_uuid()
         info = lun.connection_info(volume_id)
 
@@ -138,14 +135,11 @@ class LiveVolumeTest(base.LiveTestCase):
         self.assertEqual(64 * units.Mi,
                          self._domain(instance).blockInfo('vdb')[0])
 
-        # Data written on the LUN is what qemu reads, and what qemu writes
-        # lands on the LUN.
-        out = self._qemu_io(instance, volume_id,
-                            'read -P 0x6e 4096 1')  # 'n'
-        self.assertIn('read 1/1 bytes', out)
-        out = self._qemu_io(instance, volume_id, 'write -P 0xab 1048576 512')
-        self.assertIn('wrote 512/512 bytes', out)
-        self.assertEqual(b'\xab' * 512, lun.read(units.Mi, 512))
+        # The guest sees the disk, 64 MiB; what it wrote landed on the LUN
+        # and what it reads back is what the LUN holds.
+        self._guest_sees_disk(instance, 'vdb', 64 * units.Mi, WRITTEN)
+        self.assertEqual(WRITTEN, lun.read(guest_image.PROBE_OFFSET,
+                                           guest_image.PROBE_LENGTH))
 
         self.driver.detach_volume(self.context, info, instance, '/dev/vdb')
         self.assertIsNone(self._volume_disk(instance, volume_id))
@@ -155,14 +149,15 @@ class LiveVolumeTest(base.LiveTestCase):
         self.assertRaises(libvirt.libvirtError,
                           self._conn(instance).secretLookupByUsage,
                           libvirt.VIR_SECRET_USAGE_TYPE_ISCSI, usage)
+        self._guest_sees(instance, lambda disks: 'vdb' not in disks,
+                         'vdb gone')
         # Detaching again is a no-op (nova retries detaches).
         self.driver.detach_volume(self.context, info, instance, '/dev/vdb')
 
-        # Re-attached, the data written before the detach is there.
+        # Re-attached, the guest reads back what it wrote before the
+        # detach (it writes its mark only where there is none).
         self.driver.attach_volume(self.context, info, instance, '/dev/vdb')
-        out = self._qemu_io(instance, volume_id, 'read -P 0xab 1048576 512')
-        self.assertIn('read 512/512 bytes', out)
-        self.assertNotIn('Pattern verification failed', out)
+        self._guest_sees_disk(instance, 'vdb', 64 * units.Mi, WRITTEN)
 
         # Online extend: Cinder grows the LUN, the pool tells qemu.
         self.target.resize_lun(lun, 96 * units.Mi)
@@ -170,6 +165,7 @@ class LiveVolumeTest(base.LiveTestCase):
                                   96 * units.Mi)
         self.assertEqual(96 * units.Mi,
                          self._domain(instance).blockInfo('vdb')[0])
+        self._guest_sees_disk(instance, 'vdb', 96 * units.Mi, WRITTEN)
 
         # The volume survives a hard reboot (the domain is redefined).
         self.driver.reboot(self.context, instance, [], 'HARD')
@@ -177,6 +173,7 @@ class LiveVolumeTest(base.LiveTestCase):
         self.assertIsNotNone(self._volume_disk(instance, volume_id))
         self.assertEqual([connector['initiator']],
                          self.target.sessions(lun))
+        self._guest_sees_disk(instance, 'vdb', 96 * units.Mi, WRITTEN)
 
         # Rescue keeps the volume, off the rescue layout's vdb; unrescue
         # brings it back with the guest's own disks.
@@ -210,6 +207,7 @@ class LiveVolumeTest(base.LiveTestCase):
         self.driver.power_on(self.context, instance, [])
         self.wait_for_boot(instance)
         self.assertEqual(1, len(self.target.sessions(lun)))
+        self._guest_sees_disk(instance, 'vdb', 32 * units.Mi)
         self.driver.power_off(instance, timeout=base.SHUTDOWN_TIMEOUT)
         self.driver.detach_volume(self.context, info, instance, '/dev/vdb')
         self.assertIsNone(self._volume_disk(instance, volume_id))
@@ -235,6 +233,11 @@ class LiveVolumeTest(base.LiveTestCase):
         self.wait_for_boot(instance)
         root = self._volume_disk(instance, volume_id)
         self.assertEqual('vda', root.find('target').get('dev'))
+        # The guest's first disk is the 64 MiB LUN holding the image.
+        with open(raw, 'rb') as f:
+            f.seek(guest_image.PROBE_OFFSET)
+            sectors = f.read(guest_image.PROBE_LENGTH)
+        self._guest_sees_disk(instance, 'vda', 64 * units.Mi, sectors)
         # No image upload and no root overlay on the host.
         self.assertEqual([], [v for v in self.host_of_node[
             'node1'].volume_names() if v.startswith('image-') or

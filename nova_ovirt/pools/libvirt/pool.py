@@ -356,6 +356,12 @@ class LibvirtPool(base.Pool):
         return self._guests.volumes.extend(self._host_of(instance), instance,
                                            connection_info, requested_size)
 
+    def swap_volume(self, context, old_connection_info, new_connection_info,
+                    instance, mountpoint, resize_to):
+        self._guests.volumes.swap(self._host_of(instance), instance,
+                                  old_connection_info, new_connection_info,
+                                  resize_to)
+
     def get_vnc_console(self, context, instance):
         return console.vnc_console(self._host_of(instance), instance,
                                    self.conf)

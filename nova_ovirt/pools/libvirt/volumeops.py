@@ -22,6 +22,12 @@ secrets on the host, referenced by usage from the disk, never written into
 the domain XML. Volume types that need a host-side connector (Fibre
 Channel, NVMe-oF, NFS mounts, ...) are refused with a fault that names the
 type, except a local block device on a node whose URI is local.
+
+A swap (Cinder's migration of an attached volume, or nova's volume
+update) is libvirt's block copy of the running guest's disk into the new
+volume's network disk, then a pivot: qemu copies the data while the guest
+runs, and the guest keeps its device (and the disk's serial). A stopped
+guest has no qemu to copy with: its swap is refused.
 """
 
 import re
@@ -31,6 +37,7 @@ from xml.etree import ElementTree as etree
 
 import libvirt
 from oslo_log import log as logging
+from oslo_utils import units
 
 import nova.conf
 from nova import exception as nova_exception
@@ -52,6 +59,10 @@ ISCSI_PORT = cinfo.ISCSI_PORT
 #: A live detach waits for the guest to release the device (ACPI unplug).
 DETACH_TIMEOUT = 60
 DETACH_RETRY_INTERVAL = 5
+#: A swap's copy fails when its progress stands still this long; a copy
+#: that moves may take as long as the volume's size needs.
+COPY_STALL_TIMEOUT = 300
+COPY_POLL_INTERVAL = 0.5
 
 
 class UnsupportedVolumeType(nova_exception.VolumeDriverNotFound):
@@ -63,6 +74,12 @@ class UnsupportedVolumeType(nova_exception.VolumeDriverNotFound):
 class InvalidConnectionInfo(nova_exception.InvalidBDM):
     msg_fmt = ('Volume %(volume_id)s: connection_info of type '
                '%(driver_type)s lacks or has a bad %(field)s: %(reason)s')
+
+
+class SwapNeedsRunningGuest(nova_exception.NovaException):
+    msg_fmt = ('Cannot swap volume %(volume_id)s of instance %(instance)s: '
+               'the libvirt pool copies a volume with qemu\'s block copy, '
+               'which needs the guest running (start the server first)')
 
 
 class NoFreeTarget(nova_exception.NovaException):
@@ -259,10 +276,50 @@ def volume_disks_of(domain_xml):
     return found
 
 
-def disk_of_volume(domain_xml, volume_id):
-    for element in etree.fromstring(domain_xml).findall('devices/disk'):
+def _source_key(element):
+    """What a disk reads: (protocol, name, first host) or the device path."""
+    source = element.find('source')
+    if source is None:
+        return None
+    if element.get('type') == 'block':
+        return (None, source.get('dev'), None)
+    host = source.find('host')
+    return (source.get('protocol'), source.get('name'),
+            None if host is None else (host.get('name'),
+                                       int(host.get('port') or 0)))
+
+
+def _disk_key(disk):
+    if disk.device_path:
+        return (None, disk.device_path, None)
+    return (disk.protocol, disk.name, disk.hosts[0] if disk.hosts else None)
+
+
+def disk_of_volume(domain_xml, volume_id, disk=None):
+    """The ``<disk>`` of a volume: by serial, else by what it reads.
+
+    After a swap the guest's disk keeps the serial of the volume it was
+    attached as, while nova goes on with the new volume's id (or Cinder
+    gives the new volume the old id): ``disk`` (a VolumeDisk of the
+    volume's connection_info) finds it by its source then.
+    """
+    elements = etree.fromstring(domain_xml).findall('devices/disk')
+    for element in elements:
         if element.findtext('serial') == volume_id:
             return element
+    if disk is not None:
+        for element in elements:
+            if _source_key(element) == _disk_key(disk):
+                return element
+    return None
+
+
+def our_secret_usage(element):
+    """The usage id of our secret the disk's auth names, or None."""
+    secret = element.find('source/auth/secret')
+    usage = None if secret is None else secret.get('usage')
+    if usage and usage.startswith(SECRET_USAGE_PREFIX + '/'):
+        return usage
     return None
 
 
@@ -479,22 +536,40 @@ class VolumeOps(object):
             self.attach(host, instance, bdm['connection_info'],
                         bdm.get('mount_device'))
 
+    def _known_disk(self, host, connection_info, instance):
+        """The VolumeDisk of connection_info, or None if it is not ours.
+
+        A detach must work for any volume nova has mapped, even one whose
+        connection_info the pool could not attach.
+        """
+        try:
+            return self._volume_disk(host, connection_info, instance)
+        except nova_exception.NovaException:
+            return None
+
     def detach(self, host, instance, connection_info):
         volume_id = volume_id_of(connection_info)
         domain = host.lookup(instance.uuid)
+        disk = self._known_disk(host, connection_info, instance)
         element = disk_of_volume(
-            domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), volume_id)
-        live = domain.isActive() and disk_of_volume(
-            domain.XMLDesc(0), volume_id) is not None
+            domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), volume_id, disk)
+        live_element = (disk_of_volume(domain.XMLDesc(0), volume_id, disk)
+                        if domain.isActive() else None)
+        live = live_element is not None
+        usages = {secret_usage(instance.uuid, volume_id)}
         if element is None and not live:
             LOG.warning('Volume %s is not attached; nothing to detach',
                         volume_id, instance=instance)
         else:
+            usages.update(our_secret_usage(e) for e in (element, live_element)
+                          if e is not None)
             self._detach_disk(host, instance, domain, volume_id, element,
-                              live)
-        self._remove_secret(host, secret_usage(instance.uuid, volume_id))
+                              live, disk)
+        for usage in sorted(u for u in usages if u):
+            self._remove_secret(host, usage)
 
-    def _detach_disk(self, host, instance, domain, volume_id, element, live):
+    def _detach_disk(self, host, instance, domain, volume_id, element, live,
+                     disk=None):
         operation = 'Detaching volume %s from instance-%s' % (volume_id,
                                                               instance.uuid)
         if element is not None:
@@ -503,9 +578,11 @@ class VolumeOps(object):
                 domain.detachDeviceFlags(xml,
                                          libvirt.VIR_DOMAIN_AFFECT_CONFIG)
         if live:
-            self._detach_live(host, instance, domain, volume_id, operation)
+            self._detach_live(host, instance, domain, volume_id, operation,
+                              disk)
 
-    def _detach_live(self, host, instance, domain, volume_id, operation):
+    def _detach_live(self, host, instance, domain, volume_id, operation,
+                     disk=None):
         """Unplug from the running guest; the guest has to let go of it.
 
         qemu asks the guest OS (ACPI) and removes the device when it
@@ -514,7 +591,7 @@ class VolumeOps(object):
         """
         deadline = time.monotonic() + DETACH_TIMEOUT
         while True:
-            element = disk_of_volume(domain.XMLDesc(0), volume_id)
+            element = disk_of_volume(domain.XMLDesc(0), volume_id, disk)
             if element is None:
                 return
             if time.monotonic() >= deadline:
@@ -539,7 +616,9 @@ class VolumeOps(object):
         domain = host.lookup(instance.uuid)
         if not domain.isActive():
             return requested_size
-        element = disk_of_volume(domain.XMLDesc(0), volume_id)
+        element = disk_of_volume(domain.XMLDesc(0), volume_id,
+                                 self._known_disk(host, connection_info,
+                                                  instance))
         if element is None:
             raise nova_exception.DiskNotFound(location=volume_id)
         with host.translated('Extending volume %s of instance-%s' % (
@@ -550,3 +629,150 @@ class VolumeOps(object):
         LOG.info('Volume %s extended online to %d bytes', volume_id,
                  requested_size, instance=instance)
         return requested_size
+
+    # -- swap ----------------------------------------------------------------
+
+    def swap(self, host, instance, old_connection_info, new_connection_info,
+             resize_to):
+        """Move the running guest's volume onto the new one, online.
+
+        The new volume's secret is defined first (as for an attach); on
+        any failure before the pivot the copy is cancelled, the guest goes
+        on with the old volume, untouched, and the new secret goes.
+        """
+        old_id = volume_id_of(old_connection_info)
+        domain = host.lookup(instance.uuid)
+        if not domain.isActive():
+            raise SwapNeedsRunningGuest(volume_id=old_id,
+                                        instance=instance.uuid)
+        new = self._volume_disk(host, new_connection_info, instance)
+        old_disk = self._known_disk(host, old_connection_info, instance)
+        old = disk_of_volume(domain.XMLDesc(0), old_id, old_disk)
+        if old is None:
+            raise nova_exception.DiskNotFound(location=old_id)
+        dev = old.find('target').get('dev')
+        self._define_secret(host, new, instance)
+        try:
+            self._copy_and_pivot(host, instance, domain, dev, new,
+                                 bool(resize_to))
+        except Exception as e:
+            if new.password:
+                self._remove_secret(host, new.secret_usage)
+            raise nova_exception.VolumeRebaseFailed(
+                reason='copy of volume %s to %s on %s: %s' % (
+                    old_id, new.volume_id, dev, e)) from e
+        config = disk_of_volume(
+            domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), old_id,
+            old_disk)
+        self._swap_definition(host, instance, domain, config, new, dev)
+        if resize_to:
+            self._grow_after_swap(domain, dev, new, resize_to, instance)
+        usage = our_secret_usage(old)
+        if usage and usage != new.secret_usage:
+            self._remove_secret(host, usage)
+        LOG.info('Volume %s swapped for %s on %s', old_id, new.volume_id,
+                 dev, instance=instance)
+
+    def _copy_and_pivot(self, host, instance, domain, dev, new, larger):
+        # The destination is the new volume's disk: qemu opens it itself
+        # (REUSE_EXT: it exists, libvirt must not create it); a transient
+        # job lets libvirt copy a persistent domain's disk.
+        destination = disk_element(new, dev)
+        for tag in ('target', 'serial', 'readonly', 'boot'):
+            for child in destination.findall(tag):
+                destination.remove(child)
+        if larger:
+            # qemu mirrors only onto a target of the source's size: copy
+            # into a slice of the new volume that size (the definition
+            # gets the whole volume: _grow_after_swap).
+            with host.translated('Reading the size of %s' % dev,
+                                 instance.uuid):
+                size = domain.blockInfo(dev)[0]
+            slices = _sub(destination.find('source'), 'slices')
+            _sub(slices, 'slice', type='storage', offset=0, size=size)
+        operation = 'Copying %s of instance-%s to volume %s' % (
+            dev, instance.uuid, new.volume_id)
+        with host.translated(operation, instance.uuid):
+            domain.blockCopy(
+                dev, etree.tostring(destination, encoding='unicode'), None,
+                libvirt.VIR_DOMAIN_BLOCK_COPY_REUSE_EXT |
+                libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB)
+        try:
+            self._pivot_when_ready(domain, dev)
+        except Exception:
+            try:
+                domain.blockJobAbort(dev, 0)  # the guest stays on the old
+            except libvirt.libvirtError as e:
+                LOG.debug('No copy job of %s left to cancel: %s', dev, e,
+                          instance=instance)
+            raise
+
+    @staticmethod
+    def _grow_after_swap(domain, dev, new, resize_to, instance):
+        """Show the guest the whole of a larger new volume, if qemu can.
+
+        The guest reads the new volume through a slice of the old size;
+        qemu 7 cannot resize such a disk live ("fixed-size raw disk").
+        The swap stands: the definition has the whole volume, which the
+        guest sees from its next start.
+        """
+        try:
+            domain.blockResize(dev, int(resize_to) * units.Gi,
+                               libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+        except libvirt.libvirtError as e:
+            LOG.warning('Volume %s is on %s with the size of the volume it '
+                        'replaced until the guest starts again: %s',
+                        new.volume_id, dev, e, instance=instance)
+
+    @staticmethod
+    def _pivot_when_ready(domain, dev):
+        """Pivot once qemu's mirror is in sync; fail if it stalls or ends."""
+        progress, since = None, time.monotonic()
+        while True:
+            info = domain.blockJobInfo(dev, 0)
+            if not info:
+                raise nova_exception.NovaException(
+                    'the copy job of %s ended before it was ready' % dev)
+            if info['end'] and info['cur'] == info['end']:
+                try:
+                    domain.blockJobAbort(
+                        dev, libvirt.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT)
+                    return
+                except libvirt.libvirtError as e:
+                    # In sync but not yet "ready" in qemu: ask again.
+                    if e.get_error_code() != \
+                            libvirt.VIR_ERR_BLOCK_COPY_ACTIVE:
+                        raise
+            if (info['cur'], info['end']) != progress:
+                progress, since = (info['cur'], info['end']), time.monotonic()
+            elif time.monotonic() - since > COPY_STALL_TIMEOUT:
+                raise nova_exception.NovaException(
+                    'the copy of %s made no progress for %ss (%d of %d '
+                    'bytes)' % (dev, COPY_STALL_TIMEOUT, info['cur'],
+                                info['end']))
+            time.sleep(COPY_POLL_INTERVAL)
+
+    @staticmethod
+    def _swap_definition(host, instance, domain, config, new, dev):
+        """The definition's disk reads the new volume after the pivot.
+
+        The pivot changed the running guest only. The disk keeps its
+        target, bus and serial (the guest sees the same device).
+        """
+        if config is None:
+            # A guest started without a definition of its own: none to fix.
+            return
+        element = disk_element(new, dev,
+                               bus=config.find('target').get('bus'))
+        element.find('serial').text = config.findtext('serial')
+        for tag in ('boot', 'address'):
+            for child in config.findall(tag):
+                element.append(child)
+        with host.translated('Redefining volume %s of instance-%s' % (
+                new.volume_id, instance.uuid), instance.uuid):
+            domain.detachDeviceFlags(
+                etree.tostring(config, encoding='unicode'),
+                libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+            domain.attachDeviceFlags(
+                etree.tostring(element, encoding='unicode'),
+                libvirt.VIR_DOMAIN_AFFECT_CONFIG)

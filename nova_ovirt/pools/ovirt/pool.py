@@ -128,6 +128,15 @@ def _engine(method):
 class OvirtPool(base.Pool):
     OPTS = ovirt_conf.OVIRT_POOL_OPTS
     NODES_OPTION = 'clusters'
+    # The API model (services/DiskService.java) copies and moves only
+    # disks on storage domains; a LUN disk has none, and its lun_storage
+    # cannot be changed while it is attached.
+    SWAP_VOLUME_REFUSAL = (
+        'The oVirt pool cannot swap a Cinder volume of a VM: the engine has '
+        'no API to move a direct LUN disk\'s data to another LUN or to '
+        'point the disk at another LUN (disk copy and move work only '
+        'between storage domains); detach the volume, copy it in Cinder, '
+        'and attach the copy')
 
     def __init__(self, name, conf, host, event_queue, image_api=None):
         super().__init__(name, conf, host, event_queue)

@@ -19,8 +19,10 @@ iSCSI target (``iscsilogin``, CHAP from the connection_info), the LUN's
 WWID comes from that host's storage listing, and a direct LUN disk
 (``lun_storage``) on that WWID is attached to the VM. The driver never
 talks to a host itself. Fibre Channel LUNs are found the same way without
-a login. ``rbd`` would need an oVirt managed block storage domain, which
-the pool does not drive: it is refused with a fault naming the type. A
+a login. ``rbd`` is refused with a fault naming the type: the engine's
+managed block storage domains hold only volumes the engine created through
+cinderlib (AddManagedBlockStorageDiskCommand creates a new volume), and
+its API has no way to adopt an existing one. A
 volume-backed server's VM starts from the Blank template with its root
 volume as the bootable LUN disk: no image reaches the engine.
 
@@ -62,8 +64,10 @@ BLANK_TEMPLATE_ID = '00000000-0000-0000-0000-000000000000'
 class UnsupportedVolumeType(nova_exception.VolumeDriverNotFound):
     msg_fmt = ('Volume %(volume_id)s has driver_volume_type %(driver_type)s, '
                'which the oVirt pool %(pool)s cannot attach (supported: '
-               '%(supported)s; rbd needs an oVirt managed block storage '
-               'domain, which the pool does not drive)')
+               '%(supported)s). An rbd volume would have to be a disk of an '
+               'oVirt managed block storage domain, and the engine makes '
+               'those disks itself through cinderlib: it cannot take over '
+               'a volume that Cinder made')
 
 
 class InvalidConnectionInfo(nova_exception.InvalidBDM):

@@ -205,3 +205,35 @@ class DefinitionTest(testtools.TestCase):
             config.disk('/p/%s' % t, 'qcow2', t) for t in targets])
         self.assertRaises(volumeops.NoFreeTarget, volumeops.free_target,
                           config.domain_xml(guest), 'vdb')
+
+    def test_disk_found_by_source_after_a_swap(self):
+        # After a swap the disk keeps the serial it was attached with;
+        # nova goes on with another volume id, whose connection_info
+        # names the LUN the disk reads now.
+        swapped = iscsi_info(target_iqn='iqn.2010-10.org.openstack:new',
+                             volume_id='other-id', auth_method='CHAP',
+                             auth_username='u', auth_password='p')
+        disk = volumeops.volume_disk(swapped, INSTANCE, 'kvm', False)
+        element = volumeops.disk_element(disk, 'vdb')
+        element.find('serial').text = VOLUME
+        xml = '<domain><devices>%s</devices></domain>' % etree.tostring(
+            element, encoding='unicode')
+        self.assertIsNone(volumeops.disk_of_volume(xml, 'other-id'))
+        found = volumeops.disk_of_volume(xml, 'other-id', disk)
+        self.assertEqual(VOLUME, found.findtext('serial'))
+        # Its secret is the one the disk names, made for the new volume.
+        self.assertEqual('nova-ovirt/%s/other-id' % INSTANCE,
+                         volumeops.our_secret_usage(found))
+        unrelated = volumeops.volume_disk(iscsi_info(), INSTANCE, 'kvm',
+                                          False)
+        self.assertIsNone(volumeops.disk_of_volume(xml, 'x', unrelated))
+
+    def test_operator_secrets_are_not_ours(self):
+        info = {'driver_volume_type': 'rbd', 'data': {
+            'name': 'volumes/v1', 'hosts': ['192.0.2.1'], 'ports': ['6789'],
+            'auth_enabled': True, 'auth_username': 'cinder',
+            'secret_uuid': '2a5b4bd4-8e8e-4fd5-a8e6-1b2a0d3e4f50',
+            'volume_id': VOLUME}}
+        element = volumeops.disk_element(
+            volumeops.volume_disk(info, INSTANCE, 'kvm', False), 'vdb')
+        self.assertIsNone(volumeops.our_secret_usage(element))
