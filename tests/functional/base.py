@@ -50,6 +50,7 @@ import nova.virt.node
 from tests import base
 from tests import evidence
 from tests.fixtures import libvirtd
+from tests.fixtures import services
 
 CONF = nova.conf.CONF
 
@@ -140,6 +141,7 @@ class OvirtFunctionalTestBase(integrated_helpers._IntegratedTestBase):
     def _setup_services(self):
         # Runs at the end of _IntegratedTestBase.setUp, after nova's
         # configuration fixture: the place for our configuration.
+        self.useFixture(services.GracefulShutdownFixture())
         self.flags(state_path=self.state_path,
                    compute_driver='ovirt.OvirtDriver',
                    allow_resize_to_same_host=True)

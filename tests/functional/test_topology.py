@@ -43,6 +43,7 @@ from nova_ovirt.pools.ovirt import vmops as ovirt_vmops
 from ovirt_engine_sim.fixture import EngineSimFixture
 
 from tests import base
+from tests.fixtures import services
 from tests.functional import base as fbase
 from tests.functional import ovirt_base
 
@@ -70,6 +71,7 @@ class TwoComputeServicesTest(integrated_helpers._IntegratedTestBase):
     def _setup_services(self):
         # nova-api's default: no move to the same host. Each service gets
         # its own state_path below.
+        self.useFixture(services.GracefulShutdownFixture())
         self.flags(compute_driver='ovirt.OvirtDriver',
                    allow_resize_to_same_host=False)
         self.flags(api_paste_config=fbase.api_paste_config(), group='wsgi')
