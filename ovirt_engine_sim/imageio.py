@@ -21,8 +21,10 @@ def _body_into(rfile, size, buf):
 
     The same buffer serves every piece (the caller writes each before
     asking for the next): no allocation per piece, and a 1 MiB piece
-    stays in the CPU cache between the TLS read and the disk write. Fresh
-    4 MiB pieces cost as much CPU as the decryption.
+    stays in the CPU cache between the TLS read and the disk write.
+    Measured against a fresh 4 MiB piece each: 0.6 instead of 0.8-0.9 s
+    of simulator CPU per 512 MiB of two-writer uploads, 0.6 instead of
+    0.65 for one curl PUT.
     """
     view = memoryview(buf)
     left = size

@@ -65,8 +65,10 @@ class TransferError(Exception):
 # Zero detection looks at BLOCKs: a run of zeros that long is worth a zero
 # request instead of its bytes (file-system gaps, unused disk tails).
 BLOCK = 1024 * 1024
-# Bytes of one PUT or GET: big enough that a request's overhead is small
-# against its transfer, small enough that what is in flight stays bounded.
+# Bytes of one GET, and of one read from an upload's source (zero runs are
+# found per read while its bytes are still in the CPU cache): big enough
+# that a request's overhead is small against its transfer, small enough
+# that what is in flight stays bounded.
 CHUNK = 4 * 1024 * 1024
 # Connections of one download. imageio's OPTIONS says how many it accepts
 # (max_readers); beyond 4 one disk gains nothing.
@@ -77,9 +79,9 @@ MAX_WORKERS = 4
 # region (measured: 4 writers were slower than 1 on the simulator).
 MAX_WRITERS = 2
 # What one writer owns at a time and the most one PUT carries: every
-# data run of a region is one PUT. Memory in flight is at most
-# (writers + 1) * REGION plus a chunk: 52 MiB with 2 writers, whatever
-# the image size.
+# data run of a region is one PUT. An upload reads into (writers + 1)
+# buffers of a REGION, reused: 48 MiB with 2 writers, whatever the image
+# size.
 REGION = 16 * 1024 * 1024
 
 _ZERO_BLOCK = bytes(BLOCK)
@@ -458,7 +460,9 @@ def upload(client, reader, size, chunk=CHUNK):
                     last = requests[-1] if requests else None
                     if last and last[1] is not None and \
                             last[0] + last[2] == start + at:
-                        requests[-1] = (last[0], view[last[0] - start:at + run],
+                        # The chunk's first run continues the last one.
+                        requests[-1] = (last[0],
+                                        view[last[0] - start:at + run],
                                         last[2] + run)
                     else:
                         requests.append((start + at, view[at:at + run], run))
