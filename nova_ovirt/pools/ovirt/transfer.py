@@ -293,11 +293,10 @@ class _Buffers(object):
     """The region buffers of one upload, reused from region to region.
 
     The reader fills a free buffer while the writers send the others: at
-    most ``count`` regions are in memory, and every region after the
-    first ``count`` lands in pages that are already mapped. A fresh
-    buffer per read costs a page fault and zeroing per 4 KiB (a large
-    allocation goes back to the kernel when freed), measured as much
-    CPU as the TLS encryption of the same bytes.
+    most ``count`` regions are in memory whatever the image size, nothing
+    is allocated per read, and a Glance stream's chunks are copied once,
+    into the buffer (before, each 4 MiB read joined them into a new
+    buffer). Buffers are made on demand, so a small image takes one.
     """
 
     def __init__(self, count, size):
