@@ -73,6 +73,10 @@ class RemoteSim(object):
         info = self._conn.recv()
         self.__dict__.update(info)
 
+    @property
+    def pid(self):
+        return self._proc.pid
+
     def call(self, name, *args):
         """sim.<name>(*args); a dotted name reaches sim.requests etc."""
         self._conn.send((name, args))
@@ -123,9 +127,19 @@ def make_image(path, size, half_zero, zeros_as_holes=True):
         f.truncate(size)
 
 
-def cpu_seconds():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def cpu_seconds(pid=None):
+    """CPU seconds of this process, or of process pid (the simulator)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def load():
+    """The load averages (1, 5, 15 minutes), for the record."""
+    return '%.1f %.1f %.1f' % os.getloadavg()
 
 
 def rss_mib():

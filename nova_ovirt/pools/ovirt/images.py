@@ -99,6 +99,26 @@ class ChunkReader(object):
         self.consumed += have
         return b''.join(parts)
 
+    def readinto(self, view):
+        """Copy the next bytes into view (the upload's region buffer);
+        the number copied, 0 at the end. One copy of Glance's chunks and
+        no buffer of our own per read."""
+        view = memoryview(view).cast('B')
+        have = 0
+        while have < len(view):
+            if not self._buf:
+                try:
+                    self._buf = next(self._chunks)
+                except StopIteration:
+                    break
+                continue
+            n = min(len(self._buf), len(view) - have)
+            view[have:have + n] = memoryview(self._buf)[:n]
+            self._buf = self._buf[n:] if n < len(self._buf) else b''
+            have += n
+        self.consumed += have
+        return have
+
 
 def _meta(image_meta, field, default=None):
     if image_meta.obj_attr_is_set(field):

@@ -29,8 +29,8 @@ with tenacity; adds never are: a caller that creates something looks for its
 first attempt (through the ownership mark) before trying again.
 """
 
+import collections
 import contextlib
-import queue
 import re
 import threading
 import time
@@ -198,6 +198,14 @@ def q():
 
 # -- the session -----------------------------------------------------------
 
+class _Waiter(object):
+    """A thread waiting for a connection, and the one it was given."""
+
+    def __init__(self):
+        self.ready = threading.Event()
+        self.conn = None
+
+
 class Session(object):
     """Connections to one engine, for any number of threads."""
 
@@ -211,7 +219,11 @@ class Session(object):
         self._insecure = insecure
         self._timeout = timeout
         self._size = max(1, connections)
-        self._idle = queue.LifoQueue()
+        self._idle = []              # the warmest connection last
+        # Threads waiting for a connection, oldest first: a returned
+        # connection goes to the oldest, never back to the thread that
+        # returned it (see _give_back).
+        self._waiters = collections.deque()
         self._created = 0
         self._token = None
         self._lock = threading.Lock()
@@ -231,16 +243,18 @@ class Session(object):
             insecure=self._insecure, timeout=self._timeout, connections=1)
 
     def _borrow(self):
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
+        waiter = None
         with self._lock:
+            if self._idle and not self._waiters:
+                return self._idle.pop()
             create = self._created < self._size
             if create:
                 self._created += 1
-        if not create:
-            return self._idle.get(timeout=self._timeout * 2)
+            else:
+                waiter = _Waiter()
+                self._waiters.append(waiter)
+        if waiter is not None:
+            return self._wait(waiter)
         try:
             with self._login_lock:
                 # The first connection logs in; the others wait and then
@@ -254,6 +268,35 @@ class Session(object):
             raise
         return conn
 
+    def _wait(self, waiter):
+        if not waiter.ready.wait(self._timeout * 2):
+            with self._lock:
+                if waiter.conn is None:
+                    self._waiters.remove(waiter)
+                    raise sdk.ConnectionError(
+                        'no connection to %s free in %ds' % (
+                            self.url, self._timeout * 2))
+        return waiter.conn
+
+    def _give_back(self, conn):
+        """Hand conn to the oldest waiter, else keep it idle.
+
+        First come, first served: with a queue that lets the returning
+        thread take its connection straight back, a thread keeps it for
+        its whole chain of requests (a spawn is six) while the others
+        wait, and concurrent boots finish in waves of ``connections``
+        with the connections idle in the last one (measured: 2.6 s for
+        50 boots on 16 connections where 300 requests of 100 ms need
+        1.9 s).
+        """
+        with self._lock:
+            if self._waiters:
+                waiter = self._waiters.popleft()
+                waiter.conn = conn
+                waiter.ready.set()
+                return
+            self._idle.append(conn)
+
     @contextlib.contextmanager
     def connection(self):
         if self._closed:
@@ -262,7 +305,7 @@ class Session(object):
         try:
             yield conn
         finally:
-            self._idle.put(conn)
+            self._give_back(conn)
 
     def _call(self, func):
         cid = correlation_id()
@@ -328,10 +371,10 @@ class Session(object):
         self._closed = True
         first = True
         while True:
-            try:
-                conn = self._idle.get_nowait()
-            except queue.Empty:
-                break
+            with self._lock:
+                if not self._idle:
+                    break
+                conn = self._idle.pop()
             try:
                 # Connections share one token: revoke it once.
                 conn.close(logout=first)

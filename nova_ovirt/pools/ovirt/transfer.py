@@ -65,8 +65,10 @@ class TransferError(Exception):
 # Zero detection looks at BLOCKs: a run of zeros that long is worth a zero
 # request instead of its bytes (file-system gaps, unused disk tails).
 BLOCK = 1024 * 1024
-# Bytes of one PUT or GET: big enough that a request's overhead is small
-# against its transfer, small enough that what is in flight stays bounded.
+# Bytes of one GET, and of one read from an upload's source (zero runs are
+# found per read while its bytes are still in the CPU cache): big enough
+# that a request's overhead is small against its transfer, small enough
+# that what is in flight stays bounded.
 CHUNK = 4 * 1024 * 1024
 # Connections of one download. imageio's OPTIONS says how many it accepts
 # (max_readers); beyond 4 one disk gains nothing.
@@ -77,9 +79,9 @@ MAX_WORKERS = 4
 # region (measured: 4 writers were slower than 1 on the simulator).
 MAX_WRITERS = 2
 # What one writer owns at a time and the most one PUT carries: every
-# data run of a region is one PUT. Memory in flight is at most
-# (writers + 1) * REGION plus a chunk: 52 MiB with 2 writers, whatever
-# the image size.
+# data run of a region is one PUT. An upload reads into (writers + 1)
+# buffers of a REGION, reused: 48 MiB with 2 writers, whatever the image
+# size.
 REGION = 16 * 1024 * 1024
 
 _ZERO_BLOCK = bytes(BLOCK)
@@ -89,9 +91,10 @@ _ZERO_CHUNK = bytes(CHUNK)
 def is_zero(data, start=0, end=None):
     """Whether data[start:end] is all zeros, without copying it.
 
-    ``bytes.startswith`` is a memcmp that stops at the first non-zero byte:
+    ``startswith`` is a memcmp that stops at the first non-zero byte:
     about 0.1 s per GiB of zeros and nothing for data, where
     ``data.count(0)`` reads every byte (0.45 s per GiB, data or not).
+    ``data`` is bytes or a bytearray (memoryview has no ``startswith``).
     """
     end = len(data) if end is None else end
     while start < end:
@@ -103,28 +106,57 @@ def is_zero(data, start=0, end=None):
     return True
 
 
+def zero_runs(data, start=0, end=None, block=BLOCK):
+    """(position, zero, length) runs of data[start:end], per block.
+
+    Blocks are counted from ``start``; neighbouring blocks of the same
+    kind are one run.
+    """
+    end = len(data) if end is None else end
+    runs = []
+    pos = start
+    while pos < end:
+        stop = min(pos + block, end)
+        zero = is_zero(data, pos, stop)
+        if runs and runs[-1][1] == zero:
+            runs[-1][2] += stop - pos
+        else:
+            runs.append([pos, zero, stop - pos])
+        pos = stop
+    return [tuple(run) for run in runs]
+
+
 def split_zeros(data, offset, block=BLOCK):
     """(offset, data or None, length) runs of a chunk; None: all zeros.
 
     Data runs are memoryviews of ``data``: nothing is copied.
     """
-    if len(data) == CHUNK and data == _ZERO_CHUNK:
-        return [(offset, None, CHUNK)]
     view = memoryview(data)
-    runs = []
-    pos = 0
-    while pos < len(data):
-        end = min(pos + block, len(data))
-        zero = is_zero(data, pos, end)
-        if runs and (runs[-1][1] is None) == zero:
-            start = runs[-1][0] - offset
-            runs[-1] = (runs[-1][0], None if zero else view[start:end],
-                        end - start)
+    return [(offset + pos, None if zero else view[pos:pos + n], n)
+            for pos, zero, n in zero_runs(data, block=block)]
+
+
+def read_into(reader, view, chunk=CHUNK):
+    """Fill view from reader, at most chunk bytes per call; bytes read.
+
+    ``readinto`` (files, :class:`images.ChunkReader`) writes straight
+    into the buffer; a reader with only ``read`` costs one copy more.
+    Fewer bytes than asked only when the source ends.
+    """
+    readinto = getattr(reader, 'readinto', None)
+    got = 0
+    while got < len(view):
+        piece = view[got:got + chunk]
+        if readinto is not None:
+            n = readinto(piece)
         else:
-            runs.append((offset + pos, None if zero else view[pos:end],
-                         end - pos))
-        pos = end
-    return runs
+            data = reader.read(len(piece))
+            n = len(data)
+            piece[:n] = data
+        if not n:
+            break
+        got += n
+    return got
 
 
 class ImageioClient(object):
@@ -257,19 +289,51 @@ def open_client(transfer, ca_file, insecure, timeout):
                         % '; '.join(errors))
 
 
+class _Buffers(object):
+    """The region buffers of one upload, reused from region to region.
+
+    The reader fills a free buffer while the writers send the others: at
+    most ``count`` regions are in memory whatever the image size, nothing
+    is allocated per read, and a Glance stream's chunks are copied once,
+    into the buffer (before, each 4 MiB read joined them into a new
+    buffer). Buffers are made on demand, so a small image takes one.
+    """
+
+    def __init__(self, count, size):
+        self._free = queue.Queue()
+        self._left = count            # not allocated yet: made on demand
+        self._size = size
+
+    def take(self, check):
+        """A free buffer; check() raises the writers' error while waiting."""
+        while True:
+            try:
+                return self._free.get_nowait()
+            except queue.Empty:
+                pass
+            if self._left:
+                self._left -= 1
+                return bytearray(self._size)
+            try:
+                return self._free.get(timeout=1)
+            except queue.Empty:
+                check()
+
+    def give(self, buf):
+        self._free.put(buf)
+
+
 class _Writer(object):
     """One connection that sends the requests of its regions, in order.
 
-    The reader hands over one request at a time and waits while the
-    previous one is still on the wire (``slot``): what is in flight stays
-    at one request per writer plus the one the reader holds.
+    Each item is a region's requests and the buffer their data views
+    point into; the buffer goes back to the pool once they are sent.
     """
 
     def __init__(self, client, owned, writers):
         self._client = client
         self._owned = owned          # close the connection when done
         self._writers = writers
-        self._slot = threading.Semaphore(1)
         self._queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -280,25 +344,25 @@ class _Writer(object):
                 item = self._queue.get()
                 if item is None:
                     return
+                requests, buf = item
                 try:
                     if self._writers.error is None:
-                        _send(self._client, item)
+                        for request in requests:
+                            _send(self._client, request)
                 except BaseException as e:
                     self._writers.fail(e)
                 finally:
-                    # Drop the region before taking the next one: held
-                    # while waiting, it would be one more in memory.
-                    del item
-                    self._slot.release()
+                    del item, requests
+                    if buf is not None:
+                        self._writers.buffers.give(buf)
+                    del buf
         finally:
             if self._owned:
                 self._client.close()
 
-    def submit(self, item):
-        while not self._slot.acquire(timeout=1):
-            self._writers.check()
+    def submit(self, requests, buf):
         self._writers.check()
-        self._queue.put(item)
+        self._queue.put((requests, buf))
 
     def finish(self):
         self._queue.put(None)
@@ -312,8 +376,9 @@ class _Writers(object):
     need no ordering between them; the first error stops them all.
     """
 
-    def __init__(self, client, count):
+    def __init__(self, client, count, buffers):
         self.error = None
+        self.buffers = buffers
         self._writers = []
         try:
             for i in range(count):
@@ -330,9 +395,9 @@ class _Writers(object):
         if self.error is not None:
             raise self.error
 
-    def submit(self, item):
-        region = item[0] // REGION
-        self._writers[region % len(self._writers)].submit(item)
+    def submit(self, region, requests, buf=None):
+        """Send requests (data views into buf) on the region's writer."""
+        self._writers[region % len(self._writers)].submit(requests, buf)
 
     def finish(self):
         for writer in self._writers:
@@ -340,25 +405,12 @@ class _Writers(object):
         self.check()
 
 
-def _send(client, item):
-    offset, views, length = item
-    if views is None:
+def _send(client, request):
+    offset, view, length = request
+    if view is None:
         client.zero(offset, length)
     else:
-        client.put_stream(offset, views, length)
-
-
-def _split_at_regions(runs):
-    """Data runs cut at REGION boundaries (a PUT stays in its region)."""
-    for at, run, length in runs:
-        if run is None:
-            yield at, run, length
-            continue
-        pos = 0
-        while pos < length:
-            n = min(length - pos, REGION - (at + pos) % REGION)
-            yield at + pos, run[pos:pos + n], n
-            pos += n
+        client.put_stream(offset, [view], length)
 
 
 def upload(client, reader, size, chunk=CHUNK):
@@ -369,53 +421,61 @@ def upload(client, reader, size, chunk=CHUNK):
     one PUT with its Content-Range, zero runs as one ``zero`` request
     each (merged across chunks and regions), and one flush at the end.
     imageio needs a Content-Length and a Glance stream has no extents,
-    so a run's length is known once its bytes are read: REGION caps what
-    one PUT holds. The caller's thread reads (from Glance) and finds zero
-    runs while the writers send the previous regions. Returns the bytes
-    sent as data.
+    so a run's length is known once its bytes are read: the caller's
+    thread reads a whole REGION (into a reused buffer, chunk by chunk,
+    finding zero runs while the chunk is fresh in the cache), then hands
+    the region's requests to its writer and reads the next one while
+    the writers send. Returns the bytes sent as data.
     """
-    writers = _Writers(client, client.workers('max_writers', MAX_WRITERS))
-    offset = sent = 0
-    zero_at = zero_len = 0           # the zero run not yet sent
-    run_at = run_len = 0             # the data run being gathered
-    views = []
+    count = client.workers('max_writers', MAX_WRITERS)
+    # One buffer per writer on the wire and one being filled.
+    buffers = _Buffers(count + 1, min(REGION, size))
+    writers = _Writers(client, count, buffers)
+    sent = 0
+    zero = None                      # [offset, length] not yet sent
     try:
-        while offset < size:
-            data = reader.read(min(chunk, size - offset))
-            if not data:
-                raise TransferError('image data ended at %d of %d bytes'
-                                    % (offset, size))
-            for at, run, length in _split_at_regions(
-                    split_zeros(data, offset)):
-                if run is None:
-                    if views:
-                        writers.submit((run_at, views, run_len))
-                        views = []
-                    if zero_len and zero_at + zero_len == at:
-                        zero_len += length
+        for start in range(0, size, REGION):
+            length = min(REGION, size - start)
+            buf = buffers.take(writers.check)
+            view = memoryview(buf)
+            requests = []
+            pos = 0
+            while pos < length:
+                n = read_into(reader, view[pos:min(pos + chunk, length)],
+                              chunk)
+                if not n:
+                    raise TransferError('image data ended at %d of %d '
+                                        'bytes' % (start + pos, size))
+                for at, is_zeros, run in zero_runs(buf, pos, pos + n):
+                    if is_zeros:
+                        if zero and zero[0] + zero[1] == start + at:
+                            zero[1] += run
+                        else:
+                            zero = [start + at, run]
+                        continue
+                    if zero:
+                        requests.append((zero[0], None, zero[1]))
+                        zero = None
+                    last = requests[-1] if requests else None
+                    if last and last[1] is not None and \
+                            last[0] + last[2] == start + at:
+                        # The chunk's first run continues the last one.
+                        requests[-1] = (last[0],
+                                        view[last[0] - start:at + run],
+                                        last[2] + run)
                     else:
-                        zero_at, zero_len = at, length
-                    continue
-                if zero_len:
-                    writers.submit((zero_at, None, zero_len))
-                    zero_len = 0
-                if views and (run_at + run_len != at or
-                              at // REGION != run_at // REGION):
-                    writers.submit((run_at, views, run_len))
-                    views = []
-                if not views:
-                    run_at, run_len = at, 0
-                views.append(run)
-                run_len += length
-                sent += length
-            offset += len(data)
-        if views:
-            writers.submit((run_at, views, run_len))
-            views = []
-        if zero_len:
-            writers.submit((zero_at, None, zero_len))
+                        requests.append((start + at, view[at:at + run], run))
+                    sent += run
+                pos += n
+            del view
+            if requests:
+                writers.submit(start // REGION, requests, buf)
+            else:
+                buffers.give(buf)
+            del buf, requests
+        if zero:
+            writers.submit(zero[0] // REGION, [(zero[0], None, zero[1])])
     finally:
-        del views
         writers.finish()
     client.flush()
     return sent

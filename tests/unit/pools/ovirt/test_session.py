@@ -117,6 +117,42 @@ class TestSession(base.SimTestCase):
         # One login for all connections: they share the token.
         self.assertEqual(1, self.sim.requests.count(path_regex=TOKEN))
 
+    def test_a_returned_connection_goes_to_the_oldest_waiter(self):
+        """First come, first served: the thread that returns a connection
+        does not take it straight back while others wait (concurrent
+        boots would otherwise finish in waves, connections idle)."""
+        s = self._session(connections=1)
+        s.login()
+        order = []
+        waiting = threading.Event()
+
+        def other():
+            waiting.set()
+            with s.connection():
+                order.append('other')
+        thread = threading.Thread(target=other)
+        with s.connection():
+            thread.start()
+            waiting.wait(10)
+            for _ in range(100):        # until it queues for the connection
+                if s._waiters:
+                    break
+                time.sleep(0.05)
+            self.assertEqual(1, len(s._waiters))
+        with s.connection():
+            order.append('returning thread')
+        thread.join(10)
+        self.assertEqual(['other', 'returning thread'], order)
+
+    def test_waiting_for_a_connection_times_out(self):
+        s = self._session(connections=1, timeout=1)
+        s.login()
+        with s.connection():
+            self.assertRaises(sdk.ConnectionError, s._borrow)
+        self.assertEqual(0, len(s._waiters))
+        with s.connection():
+            pass
+
     def test_reads_retry_on_busy_engine(self):
         s = self._session()
         s.login()

@@ -21,6 +21,7 @@ import threading
 from ovirtsdk4 import types
 import testtools
 
+from nova_ovirt.pools.ovirt import images
 from nova_ovirt.pools.ovirt import session as ovirt_session
 from nova_ovirt.pools.ovirt import snapshot
 from nova_ovirt.pools.ovirt import transfer
@@ -56,6 +57,51 @@ class ZeroDetectionTestCase(testtools.TestCase):
         self.assertTrue(transfer.is_zero(bytes(3 * MiB + 5)))
         self.assertFalse(transfer.is_zero(bytes(3 * MiB) + b'\1'))
         self.assertTrue(transfer.is_zero(b'ab' + bytes(10), 2))
+
+
+    def test_zero_runs_of_a_slice(self):
+        data = bytearray(b'x' * 10 + bytes(2 * MiB) + b'y')
+        # Blocks count from the start given; neighbours of a kind merge.
+        self.assertEqual([(10, True, 2 * MiB), (10 + 2 * MiB, False, 1)],
+                         transfer.zero_runs(data, 10))
+        self.assertEqual([(0, False, MiB), (MiB, True, MiB),
+                          (2 * MiB, False, 11)],
+                         transfer.zero_runs(data))
+        self.assertEqual([(10, True, 2 * MiB)],
+                         transfer.zero_runs(data, 10, 10 + 2 * MiB))
+
+
+class ReadIntoTestCase(testtools.TestCase):
+
+    def test_readinto_and_read_only_sources(self):
+        data = os.urandom(100)
+
+        class ReadOnly(object):
+            def __init__(self):
+                self._f = io.BytesIO(data)
+
+            def read(self, n):
+                return self._f.read(min(n, 7))   # short reads
+
+        for source in (io.BytesIO(data), ReadOnly()):
+            buf = bytearray(120)
+            got = transfer.read_into(source, memoryview(buf), chunk=16)
+            self.assertEqual(100, got)
+            self.assertEqual(data, bytes(buf[:100]))
+
+    def test_chunk_reader_readinto_spans_glance_chunks(self):
+        chunks = [b'abc', b'', b'defgh', b'ij']
+        reader = images.ChunkReader(chunks)
+        self.assertEqual(b'ab', reader.peek(2))
+        buf = bytearray(4)
+        self.assertEqual(4, reader.readinto(buf))
+        self.assertEqual(b'abcd', bytes(buf))
+        self.assertEqual(4, reader.readinto(buf))
+        self.assertEqual(b'efgh', bytes(buf))
+        self.assertEqual(2, reader.readinto(buf))
+        self.assertEqual(b'ij', bytes(buf[:2]))
+        self.assertEqual(0, reader.readinto(buf))
+        self.assertEqual(10, reader.consumed)
 
 
 class StreamReaderTestCase(testtools.TestCase):
@@ -115,6 +161,41 @@ class UploadMemoryTestCase(testtools.TestCase):
         transfer.upload(Client(), reader, size)
         self.assertLessEqual(max(ahead),
                              (writers + 1) * transfer.REGION)
+
+    def test_regions_are_read_into_reused_buffers(self):
+        """One buffer per writer and one being filled, whatever the
+        size: every later region lands in a buffer already mapped."""
+        size = 12 * transfer.REGION
+        writers = transfer.MAX_WRITERS
+        buffers = set()
+        puts = []
+
+        class Client(object):
+            features = {'max_writers': writers}
+
+            def workers(self, key, limit):
+                return min(limit, self.features[key])
+
+            def clone(self):
+                return Client()
+
+            def close(self):
+                pass
+
+            def put_stream(self, offset, views, length):
+                for view in views:
+                    buffers.add(id(view.obj))
+                puts.append((offset, b''.join(views)))
+
+            def flush(self):
+                pass
+
+        data = os.urandom(size)
+        sent = transfer.upload(Client(), io.BytesIO(data), size)
+        self.assertEqual(size, sent)
+        self.assertLessEqual(len(buffers), writers + 1)
+        self.assertEqual(12, len(puts))
+        self.assertEqual(data, b''.join(p for _, p in sorted(puts)))
 
 
 class TransferTestCase(base.SimTestCase):
