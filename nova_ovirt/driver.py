@@ -339,6 +339,13 @@ class OvirtDriver(driver.ComputeDriver):
             network_info, evacuate, block_device_info, preserve_ephemeral,
             accel_uuids, reimage_boot_volume)
 
+    def instance_on_disk(self, instance):
+        # nova asks the destination of an evacuation, before it moves the
+        # ports: a pool whose engine holds the VM says yes (its disks are
+        # there), and refuses unless the engine reports the VM down.
+        return any(pool.evacuation_target(instance)
+                   for pool in self._pools.values())
+
     # -- networking --------------------------------------------------------
 
     def attach_interface(self, context, instance, image_meta, vif):

@@ -207,6 +207,11 @@ class Pool(metaclass=abc.ABCMeta):
                     'make sure that the guest is not still running on the '
                     'old node.' % (self.name, type(self).__name__))
 
+    def evacuation_target(self, instance):
+        """True if the pool holds the evacuated instance's disks (shared
+        storage: nova then rebuilds without the image)."""
+        return False
+
     def attach_interface(self, context, instance, image_meta, vif):
         raise NotImplementedError()
 
