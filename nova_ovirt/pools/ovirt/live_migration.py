@@ -393,6 +393,7 @@ def _record_failure(context, instance, reason):
         objects.InstanceActionEvent.event_finish_with_failure(
             context, instance.uuid, FAILURE_EVENT_NAME, exc_val=reason,
             exc_tb=reason, want_result=False)
-    except nova_exception.NovaException as e:
+    except Exception as e:
+        # Best effort: the log above has the reason too.
         LOG.debug('Could not record the migration failure: %s', e,
                   instance=instance)
