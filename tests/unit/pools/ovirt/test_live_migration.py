@@ -19,12 +19,15 @@ Scenario ``migration``: pool ``east`` has cluster1; cluster3 (pool
 remote1 (pool ``remote``) is in another data center with its own storage.
 """
 
+import threading
+
 from ovirtsdk4 import types
 
 from nova import exception as nova_exception
 from nova.objects import migrate_data as migrate_data_obj
 
 from nova_ovirt.pools.ovirt import live_migration
+from tests import base
 from tests.unit.pools.ovirt import test_vmops
 
 
@@ -206,3 +209,30 @@ class TestEvacuation(LiveMigrationTestCase):
 
     def test_an_instance_of_another_engine_is_not_ours(self):
         self.assertFalse(self.west.evacuation_target(self.instance()))
+
+
+class TestAbort(LiveMigrationTestCase):
+
+    def test_abort_cancels_the_engine_migration(self):
+        inst = self.spawn()
+        west = self.dest_pool('west', 'cluster3')
+        data = self.pool.check_can_live_migrate_source(
+            self.context, inst, self.dest_data(west, 'cluster3', inst))
+        self.sim.store.delays['vm_migrate'] = 60
+        calls = []
+        runner = threading.Thread(target=self.pool.live_migration, args=(
+            self.context, inst, 'compute2', None,
+            lambda *a, **kw: calls.append(kw.get('migration_status')),
+            False, data))
+        runner.start()
+        self.addCleanup(runner.join, 30)
+        base.wait_until(lambda: self.sim_vm(inst).status ==
+                        types.VmStatus.MIGRATING, 10)
+        self.pool.live_migration_abort(inst)
+        runner.join(30)
+        self.assertEqual(['cancelled'], calls)
+        self.assertEqual(types.VmStatus.UP, self.sim_vm(inst).status)
+        events = [e.code for e in self.sim.store.events.values()
+                  if e.vm is not None and e.vm.id == self.sim_vm(inst).id]
+        self.assertIn(161, events)
+        self.assertNotIn(63, events)
