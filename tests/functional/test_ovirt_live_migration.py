@@ -27,8 +27,8 @@ engine simulator (scenario ``migration``): ``compute-east`` (cluster1) and
   with the reason in the server's action events;
 - one that fails in the engine mid-way leaves the VM running at the source
   and the server ACTIVE there;
-- an evacuation while the engine still runs the VM is refused: no second
-  copy.
+- an evacuation while the engine still runs the VM is refused (no second
+  copy); once the engine reports the VM down, the same VM moves.
 
 The destination cannot be named (placement leaves the sharing provider of
 the disk out of ``in_tree`` queries, see test_topology): the services that
@@ -251,7 +251,7 @@ class OvirtLiveMigrationTest(integrated_helpers._IntegratedTestBase):
         self.assertEqual(1, len(self.vm_events(vm, FAILED)))
         self.assertAllocatedOn(server, 'cluster1')
 
-    def test_evacuation_refused_while_the_engine_runs_the_vm(self):
+    def test_evacuation_only_once_the_engine_reports_the_vm_down(self):
         server = self.boot_on('compute-east')
         vm = self.sim_vm(server)
         self.enable_only('compute-west')
@@ -259,6 +259,7 @@ class OvirtLiveMigrationTest(integrated_helpers._IntegratedTestBase):
                                         host='compute-east')
         self.api.put_service(east['id'], {'forced_down': True})
 
+        # The service is down, not the VM: no second copy.
         self.api.post_server_action(server['id'], {'evacuate': {}})
         migration = self.wait_for_migration(
             server, 'evacuation', ['done', 'error', 'failed'])
@@ -268,3 +269,21 @@ class OvirtLiveMigrationTest(integrated_helpers._IntegratedTestBase):
         self.assertIn('the oVirt engine reports VM %s up' % vm.name,
                       details.get('compute_rebuild_instance') or '', details)
         self.assertAllocatedOn(server, 'cluster1')
+
+        # The engine reports it down (its host was fenced): the same VM
+        # moves to the other service's cluster. Since microversion 2.95
+        # an evacuated server stays stopped until its owner starts it.
+        self.sim.admin_stop_vm(vm.id)
+        server = self._evacuate_server(
+            server, expected_host='compute-west',
+            expected_migration_status='done')
+        moved = self.sim_vm(server)
+        self.assertEqual((vm.id, 'cluster3'),
+                         (moved.id, self.cluster_name(moved)))
+        server = self._start_server(server)
+        self.assertEqual('up', self.sim_vm(server).status.value)
+        # nova keeps the source's allocation until the source service
+        # comes back and cleans up after the evacuation.
+        allocations = self._get_allocations_by_server_uuid(server['id'])
+        self.assertEqual({'VCPU': 1, 'MEMORY_MB': 512}, allocations[
+            self._get_provider_uuid_by_host('cluster3')]['resources'])
