@@ -87,6 +87,9 @@ _COMMON = {
     'default_root_device_name': COMPLETE,
     # NotImplementedError: nova rebuilds by destroy and spawn itself
     'rebuild': MISSING,
+    # asked before an evacuation: only a pool sharing the old node's
+    # storage says yes (oVirt's engine)
+    'instance_on_disk': COMPLETE,
 }
 _COMMON_NOTES = {
     'manage_image_cache': 'Called by nova-compute\'s image cache periodic '
@@ -188,11 +191,19 @@ _OVIRT = {
     # consoles
     'get_console_output': MISSING,
     'get_vnc_console': PARTIAL,
-    # live migration: nova's pre-checks refuse it with the reason
-    **dict.fromkeys(_LIVE_MIGRATION, MISSING),
-    'check_can_live_migrate_destination': UNTESTED,
-    'check_can_live_migrate_source': UNTESTED,
+    # live migration between clusters of one engine (live_migration.py)
+    **dict.fromkeys(_LIVE_MIGRATION, PARTIAL),
+    # no block migration: the disks stay on the engine's storage domains
+    'get_instance_disk_info': MISSING,
+    'live_migration_force_complete': MISSING,
+    # unit-tested; nova calls rollback_live_migration_at_destination and
+    # post_live_migration_at_source on paths oVirt migrate data avoids
+    'live_migration_abort': UNTESTED,
+    'rollback_live_migration_at_destination': UNTESTED,
     'post_live_migration_at_source': UNTESTED,
+    # evacuation of a VM the engine reports down (evacuation.py)
+    'rebuild': PARTIAL,
+    'instance_on_disk': PARTIAL,
     # not supported (yet)
     **_NOT_YET,
     # Cinder volumes as direct LUN disks (doc/source/volumes.rst)
@@ -281,9 +292,21 @@ NOTES = {
                        'volume) is not supported yet.',
         **dict.fromkeys(
             _LIVE_MIGRATION,
-            'Live migration between Nova nodes (clusters) is not supported '
-            'yet: nova\'s pre-checks refuse it with that reason. oVirt '
-            'still live-migrates inside a cluster.'),
+            'Between clusters of one engine, which are nodes of two '
+            'nova-compute services (nova\'s rule): the engine\'s migrate '
+            'action; the clusters must be in one data center and have the '
+            'same CPU type (doc/source/live-migration.rst). No block '
+            'migration; no Cinder volumes, NUMA or PCI guests.'),
+        'get_instance_disk_info': 'No block migration: the disks stay on '
+                                  'the engine\'s storage domains.',
+        'live_migration_force_complete': 'The engine converges a migration '
+                                         'by its own migration policy.',
+        'rebuild': 'Evacuation only, and only of a VM the engine reports '
+                   'down: the same VM moves to the new cluster and starts; '
+                   'a running one is refused. An in-place rebuild is '
+                   'nova\'s destroy and spawn.',
+        'instance_on_disk': 'Refuses an evacuation unless the engine '
+                            'reports the VM down.',
     },
 }
 
@@ -421,7 +444,9 @@ def unreached(backend, evidence):
 TEMPEST_FEATURES = {
     'live_migration': ('live_migration', 'pre_live_migration',
                        'post_live_migration_at_destination'),
-    'block_migration_for_live_migration': ('live_migration',),
+    # nova asks the source for its disks to copy them.
+    'block_migration_for_live_migration': ('live_migration',
+                                           'get_instance_disk_info'),
     'pause': ('pause', 'unpause'),
     'suspend': ('suspend', 'resume'),
     'resize': ('migrate_disk_and_power_off', 'finish_migration',

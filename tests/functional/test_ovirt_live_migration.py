@@ -47,6 +47,7 @@ from nova_ovirt.pools.ovirt import cache as ovirt_cache
 from ovirt_engine_sim.fixture import EngineSimFixture
 
 from tests import base
+from tests import evidence
 from tests.functional import base as fbase
 from tests.functional import ovirt_base
 
@@ -70,6 +71,8 @@ class OvirtLiveMigrationTest(integrated_helpers._IntegratedTestBase):
 
     def setUp(self):
         self.useFixture(fixtures.Timeout(self.TEST_TIMEOUT, gentle=True))
+        # Which driver methods the test reaches, for the support matrix.
+        self.useFixture(evidence.DriverEvidenceFixture(self.id()))
         self.sim = self.useFixture(EngineSimFixture(
             scenario='migration', delays=ovirt_base.SIM_DELAYS)).sim
         self.useFixture(fixtures.MonkeyPatch(

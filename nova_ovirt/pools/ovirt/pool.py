@@ -821,10 +821,6 @@ class OvirtPool(base.Pool):
     def check_can_live_migrate_source(self, context, instance, data):
         return self.live_migrations.check_source(instance, data)
 
-    def get_instance_disk_info(self, instance):
-        # Only block migrations copy disks; the VM's stay in the engine.
-        return '[]'
-
     @_engine
     def pre_live_migration(self, context, instance, network_info, disk_info,
                            data):
@@ -840,12 +836,6 @@ class OvirtPool(base.Pool):
     @_engine
     def live_migration_abort(self, instance):
         self.live_migrations.abort(instance)
-
-    def live_migration_force_complete(self, instance):
-        raise NotImplementedError(
-            'the oVirt engine converges a migration with its own migration '
-            'policy (cluster or VM "migration policy"); it has no force '
-            'complete')
 
     @_engine
     def post_live_migration_at_destination(self, context, instance):
