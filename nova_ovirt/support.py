@@ -477,6 +477,13 @@ TEMPEST_COMPLETE_FEATURES = {
                        'finish_migration'),
 }
 
+#: tempest flags a backend fails although it has the methods: tempest's
+#: live migration tests name the destination host, and nova's scheduler
+#: then asks placement ``in_tree`` of that node, which leaves out the
+#: sharing provider of an oVirt node's DISK_GB: the migration ends in
+#: NoValidHost (doc/source/live-migration.rst).
+TEMPEST_NOT_ON = {'live_migration': ('ovirt',)}
+
 #: tempest's section of each flag not under [compute-feature-enabled].
 TEMPEST_SECTIONS = {'extend_attached_volume': 'volume-feature-enabled'}
 
@@ -497,6 +504,8 @@ def tempest_flags(backends):
     flags.update({flag: all(level(b, m) == COMPLETE
                             for b in backends for m in methods)
                   for flag, methods in TEMPEST_COMPLETE_FEATURES.items()})
+    for flag, excluded in TEMPEST_NOT_ON.items():
+        flags[flag] = flags[flag] and not set(excluded) & set(backends)
     return dict(sorted(flags.items()))
 
 
