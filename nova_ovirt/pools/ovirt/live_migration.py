@@ -182,14 +182,19 @@ class LiveMigrationOps(object):
         return new_data(cluster_id,
                         self._storage_domain_ids(cluster.data_center.id))
 
-    def check_source(self, instance, data):
-        """Refuse, in plain words, what the engine would refuse or fail."""
+    def _target(self, data):
+        """The destination cluster's id, refused unless one of ours."""
         target_id = dest_cluster_id(data)
         if target_id is None:
             _refuse('the destination node is not an oVirt cluster: a VM of '
                     'pool %s moves live only to another cluster of its '
                     'engine; use a cold migration to move it to another '
                     'pool' % self.pool.name)
+        return target_id
+
+    def check_source(self, instance, data):
+        """Refuse, in plain words, what the engine would refuse or fail."""
+        target_id = self._target(data)
         vm = self.vmops.owned_vm(instance)
         if vm is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
@@ -265,10 +270,10 @@ class LiveMigrationOps(object):
 
     def live_migration(self, context, instance, dest, post_method,
                        recover_method, block_migration, data):
+        target_id = self._target(data)
         vm = self.vmops.owned_vm(instance)
         if vm is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
-        target_id = dest_cluster_id(data)
         job = _Job(vm.id)
         with self._lock:
             self._jobs[instance.uuid] = job
