@@ -74,6 +74,11 @@ MIGRATABLE = (S.UP, S.PAUSED)
 #: VM_MIGRATION_ABORT, VM_MIGRATION_FAILED, VM_MIGRATION_TO_SERVER_FAILED,
 #: VM_MIGRATION_FAILED_DURING_MOVE_TO_MAINTENANCE, VM_CANCEL_MIGRATION.
 FAILURE_EVENTS = (64, 65, 120, 140, 161)
+#: VM_MIGRATION_TRYING_RERUN: the engine tries another host.
+RERUN_EVENT = 128
+#: Reads of a VM back at its source, without a failure event, before the
+#: migration counts as failed anyway.
+QUIET_LOOKS = 4
 #: The instance action event that carries the engine's reason for a
 #: failed migration (os-instance-actions shows it).
 FAILURE_EVENT_NAME = 'ovirt_live_migration'
@@ -323,43 +328,66 @@ class LiveMigrationOps(object):
                    default=0)
 
     def _failure_reason(self, vm_id, since):
+        """The engine's last word on the migration since ``since``: the
+        text of a failure event, or None (none yet, or it tries another
+        host: VM_MIGRATION_TRYING_RERUN)."""
         events = ovirt_session.as_list(self.session.read(
             lambda system: system.events_service().list(from_=since)))
+        last = None
         for ev in sorted(events, key=lambda e: int(e.id)):
-            if (int(ev.id) > since and ev.code in FAILURE_EVENTS and
-                    ev.vm is not None and ev.vm.id == vm_id):
-                return ev.description
-        return None
+            if (int(ev.id) > since and ev.vm is not None and
+                    ev.vm.id == vm_id and
+                    ev.code in FAILURE_EVENTS + (RERUN_EVENT,)):
+                last = ev
+        if last is None or last.code == RERUN_EVENT:
+            return None
+        return last.description
 
     def _monitor(self, instance, vm, target_id, job, since):
+        """Watch the VM until it runs in the destination cluster (None)
+        or the migration ended without moving it (the reason)."""
         source_cluster = vm.cluster.id
         timeout = completion_timeout(instance)
         # Zero: no bound, as for nova's libvirt driver.
         deadline = time.monotonic() + timeout if timeout else None
-        cancelled = False
+        cancelled = seen_migrating = False
+        quiet = 0
         while True:
             time.sleep(MONITOR_INTERVAL)
             current = self.vmops.get_vm(vm.id)
+            late = deadline is not None and time.monotonic() > deadline
             if current.status == S.MIGRATING:
-                if (not cancelled and deadline is not None and
-                        time.monotonic() > deadline):
+                seen_migrating, quiet = True, 0
+                if late and not cancelled:
                     LOG.warning('Live migration did not complete within %d '
                                 'seconds; cancelling it', timeout,
                                 instance=instance)
                     job.aborted = cancelled = True
                     self._cancel(vm.id)
                 continue
-            if current.cluster.id == target_id and \
-                    current.status in MIGRATABLE:
-                return None
-            reason = self._failure_reason(vm.id, since)
-            if current.cluster.id == source_cluster and (
-                    reason is not None or current.status not in MIGRATABLE):
-                return reason or 'the VM is %s in the engine' % (
-                    current.status.value)
             if current.status not in MIGRATABLE:
-                return 'the VM is %s in cluster %s' % (
-                    current.status.value, current.cluster.id)
+                return 'the VM is %s in the engine' % current.status.value
+            if current.cluster.id == target_id:
+                return None
+            if current.cluster.id != source_cluster:
+                return 'the VM runs in cluster %s, neither the source nor ' \
+                       'the destination' % current.cluster.id
+            # Running in its source cluster: not started yet, retried on
+            # another host, or failed.
+            reason = self._failure_reason(vm.id, since)
+            if reason is not None:
+                return reason
+            if seen_migrating:
+                # Ended without moving it and no failure event yet: give
+                # the engine's event (or its rerun) a moment, then say so.
+                quiet += 1
+                if quiet >= QUIET_LOOKS:
+                    return ('the migration ended without moving the VM '
+                            '(the engine logged no reason)')
+                continue
+            if late:
+                return ('the engine did not start migrating the VM within '
+                        '%d seconds' % timeout)
 
     def _cancel(self, vm_id):
         try:
