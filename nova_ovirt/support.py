@@ -196,9 +196,8 @@ _OVIRT = {
     # no block migration: the disks stay on the engine's storage domains
     'get_instance_disk_info': MISSING,
     'live_migration_force_complete': MISSING,
-    # unit-tested; nova calls rollback_live_migration_at_destination and
+    # nova calls rollback_live_migration_at_destination and
     # post_live_migration_at_source on paths oVirt migrate data avoids
-    'live_migration_abort': UNTESTED,
     'rollback_live_migration_at_destination': UNTESTED,
     'post_live_migration_at_source': UNTESTED,
     # evacuation of a VM the engine reports down (evacuation.py)

@@ -25,8 +25,9 @@ engine simulator (scenario ``migration``): ``compute-east`` (cluster1) and
   allocations;
 - one to a cluster of another CPU type is refused before anything moves,
   with the reason in the server's action events;
-- one that fails in the engine mid-way leaves the VM running at the source
-  and the server ACTIVE there;
+- one that fails in the engine mid-way, or that is aborted (the engine's
+  cancelmigration), leaves the VM running at the source and the server
+  ACTIVE there;
 - an evacuation while the engine still runs the VM is refused (no second
   copy); once the engine reports the VM down, the same VM moves.
 
@@ -58,6 +59,8 @@ SERVICES = {'compute-east': ('east', 'cluster1'),
 #: Audit log codes: migration started, done, failed (to a named host:
 #: the destination cluster has one); VM down.
 STARTED, DONE, FAILED, VM_DOWN = 62, 63, 120, 61
+#: VM_CANCEL_MIGRATION
+CANCELLED = 161
 
 
 class OvirtLiveMigrationTest(integrated_helpers._IntegratedTestBase):
@@ -252,6 +255,29 @@ class OvirtLiveMigrationTest(integrated_helpers._IntegratedTestBase):
         self.assertIn('Fatal error during migration',
                       details.get('ovirt_live_migration') or '', details)
         self.assertEqual(1, len(self.vm_events(vm, FAILED)))
+        self.assertAllocatedOn(server, 'cluster1')
+
+    def test_abort_cancels_the_engine_migration(self):
+        server = self.boot_on('compute-east')
+        vm = self.sim_vm(server)
+        self.enable_only('compute-west')
+        # Long enough to abort it while it runs.
+        self.sim.store.delays['vm_migrate'] = 60
+
+        self.live_migrate(server)
+        migration = self.wait_for_migration(server, 'live-migration',
+                                            ['running'])
+        base.wait_until(lambda: self.sim_vm(server).status.value ==
+                        'migrating', self.WAIT_TIMEOUT)
+        self.api.api_delete('/servers/%s/migrations/%s' % (
+            server['id'], migration['id']), check_response_status=[202])
+        migration = self.wait_for_migration(
+            server, 'live-migration', ['completed', 'error', 'failed',
+                                       'cancelled'])
+        self.assertEqual('cancelled', migration['status'])
+        self.assertStaysOn(server, 'compute-east', 'cluster1', vm.id)
+        self.assertEqual(1, len(self.vm_events(vm, CANCELLED)))
+        self.assertEqual([], self.vm_events(vm, DONE))
         self.assertAllocatedOn(server, 'cluster1')
 
     def test_evacuation_only_once_the_engine_reports_the_vm_down(self):
