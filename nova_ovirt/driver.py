@@ -340,6 +340,10 @@ class OvirtDriver(driver.ComputeDriver):
             accel_uuids, reimage_boot_volume)
 
     def instance_on_disk(self, instance):
+        # nova asks the destination of an evacuation, before it moves the
+        # ports: a libvirt pool whose host sees the disks (shared storage)
+        # or an oVirt pool whose engine holds the VM says yes; the oVirt
+        # pool refuses unless the engine reports the VM down.
         return any(pool.instance_on_disk(instance)
                    for pool in self._pools.values())
 

@@ -97,6 +97,7 @@ class FaultInjector(object):
             self._error_rates = []  # (rule, rate, status)
             self._scripted = []     # [rule, status, reason, detail, remaining]
             self.transfer_fail_after = None
+            self._migration_failures = []
         if self._server is not None and self._server.in_outage():
             self.outage_end()
 
@@ -120,6 +121,17 @@ class FaultInjector(object):
         """Break image data connections once bytes_count bytes moved."""
         with self._lock:
             self.transfer_fail_after = int(bytes_count)
+
+    def fail_migrations(self, times=1, error='Fatal error during migration'):
+        """The next ``times`` VM migrations fail mid-way (vdsm's error
+        text ``error``): the VM keeps running on its source host."""
+        with self._lock:
+            self._migration_failures.extend([error] * int(times))
+
+    def take_migration_failure(self):
+        """The error of an injected migration failure, or None."""
+        with self._lock:
+            return self._migration_failures.pop(0) if self._migration_failures else None
 
     def invalidate_tokens(self):
         self._server.sso.invalidate_all()

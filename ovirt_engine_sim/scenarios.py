@@ -186,7 +186,23 @@ def build_empty_cluster(store):
     return store
 
 
+def build_migration(store):
+    """Live migration between clusters (one host each): ``cluster3`` has
+    ``cluster1``'s CPU type, ``cluster2`` another vendor's; ``remote1`` is
+    in data center ``Remote``, which sees only its own storage domain."""
+    shape = _CLUSTERS[0][2]
+    build_default(store, hosts_per_cluster=1, clusters=list(_CLUSTERS) + [
+        ('cluster3', 'Intel Nehalem Family', shape)])
+    remote = _datacenter(store, 'Remote')
+    remote.description = 'A second site'
+    cluster = _cluster(store, remote, 'remote1', 'Intel Nehalem Family')
+    _host(store, cluster, 'remote1-host1', shape, len(store.hosts))
+    _storage_domain(store, remote, 'remote-data')
+    return store
+
+
 SCENARIOS = {
+    'migration': build_migration,
     'default': build_default,
     'large': build_large,
     'empty-cluster': build_empty_cluster,

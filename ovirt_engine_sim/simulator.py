@@ -82,6 +82,7 @@ class EngineSimulator(object):
         self.sso = sso_mod.SSO(self.clock, username, password,
                                lambda: self.store.delays['token_lifetime'])
         self.faults = faults_mod.FaultInjector(self)
+        self.engine.faults = self.faults
         self.imageio = imageio.ImageIO(self.engine, self.store, self.requests, self.faults)
         self.ca_file, self._ssl_ctx = tls.setup(self.state_dir, self.host)
 

@@ -159,7 +159,8 @@ TYPES = {
     'Action': {'vm': 'Vm', 'use_cloud_init': BOOL, 'use_initialization': BOOL,
                'use_sysprep': BOOL, 'pause': BOOL, 'force': BOOL, 'async': BOOL,
                'volatile': BOOL, 'restore_memory': BOOL, 'filter': BOOL,
-               'ticket': 'Ticket', 'disks': Many('disk', 'Disk')},
+               'ticket': 'Ticket', 'disks': Many('disk', 'Disk'),
+               'cluster': REF, 'host': REF},
     'Host': {},
     # types/Backup.java
     'Backup': {'disks': Many('disk', REF)},

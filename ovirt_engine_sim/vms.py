@@ -16,6 +16,7 @@ import secrets
 from ovirtsdk4 import types
 
 from ovirt_engine_sim import common
+from ovirt_engine_sim import cpus
 from ovirt_engine_sim import errors
 from ovirt_engine_sim import qcow2
 from ovirt_engine_sim.common import USER
@@ -394,6 +395,7 @@ class VmOps(object):
         vm.stop_time = self.store.now()
         vm.stop_reason = reason
         vm.run_once = False
+        vm._sim_cpu_type = None     # the next start takes its cluster's
         self._bump(vm)
         self._console_off(vm)
         if was_suspended:
@@ -466,46 +468,160 @@ class VmOps(object):
         self._later(vm, 'vm_save_state', suspended)
         return vm
 
+    # -- migration ------------------------------------------------------------
+    # The engine's MigrateVmCommand / MigrateVmToServerCommand (host given),
+    # their validations in the engine's order, and CancelMigrateVmCommand.
+    # A target cluster other than the VM's (4.2+, ``<cluster>`` in the action)
+    # goes through ChangeVmClusterValidator: the cluster must be in the VM's
+    # data center (so it sees the VM's storage domains, which belong to the
+    # data center: VM_CANNOT_MOVE_TO_CLUSTER_IN_OTHER_STORAGE_POOL) and of
+    # the same architecture; the scheduler then runs in the target cluster,
+    # where the CPU-Level filter drops hosts lacking the VM's CPU flags
+    # (cpus.py). After the migration the VM belongs to the target cluster
+    # (ChangeVMCluster, with the cluster's CPU profile). The API model calls
+    # migration to another cluster "not supported" (a warning: the engine
+    # checks no more than the above), see services/VmService.java Migrate.
+
+    #: VmValidator.canMigrate: "isQualifyToMigrate".
+    MIGRATABLE = (S.UP, S.POWERING_UP, S.PAUSED, S.REBOOT_IN_PROGRESS)
+    #: Set by the simulator: the fault injector (fail_migrations).
+    faults = None
+
     def migrate_vm(self, vm_id, action):
         vm = self.vm(vm_id)
-        if vm.status != S.UP:
-            raise errors.conflict('Cannot migrate VM. VM is not running.'
-                                  if vm.status not in common.RUNNING else
-                                  'Cannot migrate VM. VM is not up.')
-        cluster_id = vm.cluster.id
-        if action is not None and action.cluster is not None:
-            cluster_id = self.resolve('clusters', action.cluster, 'Cluster').id
+        action = action or types.Action()
+        self._check_can_migrate(vm, action)
+        source_cluster = self.store.clusters[vm.cluster.id]
+        cluster = source_cluster
+        if action.cluster is not None and (action.cluster.id or action.cluster.name):
+            cluster = self._migration_cluster(vm, action.cluster, source_cluster)
         wanted = None
-        if action is not None and action.host is not None:
-            wanted = self.resolve('hosts', action.host, 'Host')
-            if wanted.id == vm.host.id:
-                raise errors.conflict('Cannot migrate VM. The source and destination '
-                                      'hosts are the same.')
-            if wanted.cluster.id != cluster_id:
-                raise errors.conflict('Cannot migrate VM. Destination host is in a '
-                                      'different cluster.')
-        target = self._pick_host(vm, 'migrate', cluster_id, exclude=vm.host.id,
-                                 wanted=wanted)
+        if action.host is not None and (action.host.id or action.host.name):
+            wanted = self._migration_host(vm, action, cluster)
+        target = self._migration_target(vm, cluster, wanted)
+        self._start_migration(vm, target, cluster, to_server=wanted is not None)
+        return vm
+
+    def _check_can_migrate(self, vm, action):
+        self._check_not_locked(vm, 'migrate')
+        affinity = vm.placement_policy.affinity if vm.placement_policy else None
+        if affinity == types.VmAffinity.PINNED:
+            raise errors.conflict('Cannot migrate VM. VM is pinned to Host.')
+        if affinity == types.VmAffinity.USER_MIGRATABLE and not action.force:
+            raise errors.conflict('Cannot migrate VM. VM is non migratable and user did '
+                                  'not specify the force-migration flag')
+        if vm.status == S.MIGRATING:
+            raise errors.conflict('Cannot migrate VM. VM migration is in progress')
+        if vm.status not in self.MIGRATABLE:
+            raise errors.conflict('Cannot migrate VM. VM is not running.')
+
+    def _migration_cluster(self, vm, ref, source_cluster):
+        try:
+            cluster = self.resolve('clusters', ref, 'Cluster')
+        except errors.ApiError:
+            raise errors.conflict('Cannot migrate VM. Cluster ID is not valid.')
+        if cluster.data_center.id != source_cluster.data_center.id:
+            raise errors.conflict('VM can be moved only to a Cluster in the same Data '
+                                  'Center.')
+        if cluster.cpu.architecture != source_cluster.cpu.architecture:
+            raise errors.conflict('Cannot migrate VM. The VM and the destination cluster '
+                                  'architectures do not match.')
+        return cluster
+
+    def _migration_host(self, vm, action, cluster):
+        wanted = self.resolve('hosts', action.host, 'Host')
+        if wanted.status != types.HostStatus.UP:
+            raise errors.conflict('Cannot migrate VM. Operation can be performed only '
+                                  'when Host status is Up.')
+        if wanted.cluster.id != cluster.id:
+            if action.cluster is not None:
+                raise errors.conflict('Cannot migrate VM. Destination host is not present '
+                                      'in destination cluster.')
+            raise errors.conflict(
+                'Cannot migrate VM. If target Cluster is not specified VM can be migrated '
+                'only between Hosts in the same Cluster. -Please select target Host in '
+                'the same Cluster to run the VM or specify a target Cluster.')
+        if wanted.id == vm.host.id:
+            raise errors.conflict('Cannot migrate VM. source and destination is the same.')
+        return wanted
+
+    def vm_cpu_type(self, vm):
+        """The CPU type the running VM started with (its cluster's then)."""
+        return getattr(vm, '_sim_cpu_type', None) or \
+            self.store.clusters[vm.cluster.id].cpu.type
+
+    def _migration_target(self, vm, cluster, wanted):
+        """The scheduler in the target cluster: CPU-Level, then Memory."""
+        hosts = [h for h in self.store.hosts_of(cluster.id)
+                 if h.status == types.HostStatus.UP and h.id != vm.host.id]
+        if wanted is not None:
+            hosts = [h for h in hosts if h.id == wanted.id]
+        if not hosts:
+            raise errors.conflict('Cannot migrate VM. There are no available running '
+                                  'Hosts in the Host Cluster.')
+        vm_cpu = self.vm_cpu_type(vm)
+        reasons = []
+        fits = []
+        for h in hosts:
+            lacking = cpus.missing(vm_cpu, h.cpu.type if h.cpu else None)
+            if lacking:
+                reasons.append('The host %s did not satisfy internal filter CPU-Level '
+                               'because its CPU flags are missing VM\'s required CPU '
+                               'flags: %s.' % (h.name, ', '.join(lacking)))
+            elif self.store.free_memory(h) < (vm.memory or 0):
+                reasons.append('The host %s did not satisfy internal filter Memory '
+                               'because its available memory is too low (%d MB) to run '
+                               'the VM.' % (h.name, self.store.free_memory(h) // MiB))
+            else:
+                fits.append(h)
+        if not fits:
+            raise errors.conflict('Cannot migrate VM. There is no host that satisfies '
+                                  'current scheduling constraints. See below for details:, '
+                                  '%s' % ', '.join(reasons))
+        return max(fits, key=lambda h: (self.store.free_memory(h), h.name))
+
+    def _start_migration(self, vm, target, cluster, to_server):
         source = self.store.hosts[vm.host.id]
+        previous = vm.status
+        vm._sim_cpu_type = self.vm_cpu_type(vm)
         vm.status = S.MIGRATING
         vm._sim_migrating_to = target.id
         self._bump(vm)
-        self.event(62, 'Migration started (VM: %s, Source: %s, Destination: %s, User: %s).'
+        job = self.job('Migrating VM %s to Host %s' % (vm.name, target.name))
+        self.event(62, 'Migration started (VM: %s, Source: %s, Destination: %s, User: %s). '
                    % (vm.name, source.name, target.name, USER),
                    vm=vm.id, host=source.id, cluster=vm.cluster.id)
 
         def done(v):
-            v.status = S.UP
-            v.host = types.Host(id=target.id)
-            v.cluster = types.Cluster(id=cluster_id)
             v._sim_migrating_to = None
+            v.status = previous
+            failure = self.faults.take_migration_failure() if self.faults else None
+            if failure is not None:
+                # vdsm reports the failure; the VM runs on at the source.
+                # (The engine may then retry another host of the cluster,
+                # MigrateVmCommand.rerun; the simulator does not.)
+                self.store.add_event(
+                    120 if to_server else 65,
+                    'Migration failed due to an Error: %s (VM: %s, Source: %s%s).'
+                    % (failure, v.name, source.name,
+                       ', Destination: %s' % target.name if to_server else ''),
+                    severity='error', vm=v.id, host=source.id, cluster=v.cluster.id,
+                    correlation_id=job._sim_correlation_id)
+                self.store.end_job(job, ok=False)
+                return
+            v.host = types.Host(id=target.id)
+            if v.cluster.id != cluster.id:
+                v.cluster = types.Cluster(id=cluster.id)
+                v.cpu_profile = types.CpuProfile(id=stable_id('cpuprofile', cluster.name))
             self.store.add_event(
                 63, 'Migration completed (VM: %s, Source: %s, Destination: %s, '
-                    'Duration: 1 second, Total: 1 second, Actual downtime: (N/A))'
+                    'Duration: 1 second, Total: 1 second, Actual downtime: 0ms)'
                     % (v.name, source.name, target.name),
-                vm=v.id, host=target.id, cluster=v.cluster.id)
+                vm=v.id, host=target.id, cluster=v.cluster.id,
+                correlation_id=job._sim_correlation_id)
+            self.done_job(job)
+        vm._sim_migration_job = job
         self._later(vm, 'vm_migrate', done)
-        return vm
 
     def cancel_migration(self, vm_id, action=None):
         vm = self.vm(vm_id)
@@ -514,6 +630,9 @@ class VmOps(object):
         vm.status = S.UP
         vm._sim_migrating_to = None
         self._bump(vm)
+        job = getattr(vm, '_sim_migration_job', None)
+        if job is not None:
+            self.store.end_job(job, ok=False)
         self.event(161, 'Migration cancelled (VM: %s, Source: %s, User: %s).'
                    % (vm.name, self.host_name(vm), USER), vm=vm.id, cluster=vm.cluster.id)
         return vm

@@ -104,3 +104,14 @@ class SupportMatrixTestCase(testtools.TestCase):
         self.assertEqual(['spawn'],
                          support.unreached('ovirt', {'ovirt': reached}))
         self.assertEqual(claimed, support.unreached('ovirt', {}))
+
+    def test_tempest_live_migration_only_where_a_named_host_works(self):
+        # tempest names the destination host: fine on libvirt nodes, a
+        # NoValidHost on oVirt nodes (their disk is a sharing provider's).
+        self.assertTrue(support.tempest_flags(['libvirt'])['live_migration'])
+        self.assertFalse(support.tempest_flags(['ovirt'])['live_migration'])
+        self.assertFalse(support.tempest_flags(
+            ['ovirt', 'libvirt'])['live_migration'])
+        # Block migration: oVirt has none.
+        self.assertFalse(support.tempest_flags(['ovirt'])[
+            'block_migration_for_live_migration'])

@@ -50,8 +50,10 @@ from nova_ovirt.pools import base
 from nova_ovirt.pools.ovirt import cache as vm_cache
 from nova_ovirt.pools.ovirt import claims as cluster_claims
 from nova_ovirt.pools.ovirt import console
+from nova_ovirt.pools.ovirt import evacuation
 from nova_ovirt.pools.ovirt import images
 from nova_ovirt.pools.ovirt import inventory
+from nova_ovirt.pools.ovirt import live_migration
 from nova_ovirt.pools.ovirt import migration
 from nova_ovirt.pools.ovirt import rescue
 from nova_ovirt.pools.ovirt import session as ovirt_session
@@ -182,6 +184,8 @@ class OvirtPool(base.Pool):
         self.inventory = None
         self.images = None
         self.vmops = vmops.VmOps(self)
+        self.live_migrations = live_migration.LiveMigrationOps(self)
+        self.evacuations = evacuation.Evacuations(self)
         self.volumes = volumeops.VolumeOps(self)
         self.snapshots = None
         self.migrations = None
@@ -805,6 +809,92 @@ class OvirtPool(base.Pool):
         self._require_ready()
         with self.migrations.open_root_disk_export(instance) as export:
             yield export
+
+    # -- live migration (pools/ovirt/live_migration.py) -----------------------
+
+    def owns_live_migration(self, migrate_data):
+        return live_migration.dest_cluster_id(migrate_data) in \
+            self.cluster_ids()
+
+    @_engine
+    def check_can_live_migrate_destination(self, context, instance, nodename,
+                                           block_migration,
+                                           disk_over_commit):
+        return self.live_migrations.check_destination(nodename, instance,
+                                                      block_migration)
+
+    def cleanup_live_migration_destination_check(self, context, data):
+        """The destination's check left nothing behind."""
+
+    @_engine
+    def check_can_live_migrate_source(self, context, instance, data):
+        return self.live_migrations.check_source(instance, data)
+
+    @_engine
+    def pre_live_migration(self, context, instance, network_info, disk_info,
+                           data):
+        return self.live_migrations.pre_live_migration(instance, data)
+
+    @_engine
+    def live_migration(self, context, instance, dest, post_method,
+                       recover_method, block_migration, data):
+        self.live_migrations.live_migration(
+            context, instance, dest, post_method, recover_method,
+            block_migration, data)
+
+    @_engine
+    def live_migration_abort(self, instance):
+        self.live_migrations.abort(instance)
+
+    @_engine
+    def post_live_migration_at_destination(self, context, instance):
+        self.live_migrations.post_live_migration_at_destination(instance)
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               destroy_disks, data):
+        """Nothing was made at the destination (nova does not even call
+        this for oVirt migrate data)."""
+
+    # -- evacuation (pools/ovirt/evacuation.py) -------------------------------
+
+    def instance_on_disk(self, instance):
+        """True if this pool's engine holds the instance's VM, stopped;
+        refused if the engine does not report it down."""
+        if not self._ready:
+            return False
+        try:
+            return self.evacuations.stopped_vm(instance) is not None
+        except sdk.Error as e:
+            raise ovirt_session.translate(e, 'evacuation check', self.where())
+
+    @_engine
+    def check_can_evacuate(self, context, instance):
+        # Again, right before the move: the VM may have started meanwhile.
+        if self.evacuations.stopped_vm(instance) is None:
+            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+
+    @_engine
+    def rebuild(self, context, instance, image_meta, injected_files,
+                admin_password, allocations, bdms, detach_block_devices,
+                attach_block_devices, network_info=None, evacuate=False,
+                block_device_info=None, preserve_ephemeral=False,
+                accel_uuids=None, reimage_boot_volume=False):
+        """Evacuation: the stopped VM moves to this service's cluster and
+        starts there; a rebuild in place is nova's default."""
+        if not evacuate:
+            raise NotImplementedError()
+        nodename = self._node_of_allocations(allocations)
+        self.evacuations.evacuate(
+            context, instance, nodename, bdms, detach_block_devices,
+            attach_block_devices)
+
+    def _node_of_allocations(self, allocations):
+        for nodename, cluster_id in self._nodes.items():
+            if cluster_id in (allocations or {}):
+                return nodename
+        raise exception.NodeNotFound(
+            nodename='(none of pool %s among %s)' % (
+                self.name, sorted(allocations or {})))
 
     # -- housekeeping ---------------------------------------------------------
 
