@@ -24,7 +24,8 @@ raw image, in the same run:
 * download: our ``VolumeReader`` into a file (holes skipped), against
   ``virsh vol-download --sparse``;
 * volume to volume: ``VolumeReader`` + ``copy_stream`` into another
-  volume (how a disk moves between pools).
+  volume, the reader on a second connection as when a disk moves between
+  pools (hosts), and on the same connection as within a host.
 
 Our side runs as in nova-compute: libvirt's event loop registered and
 running on its own thread (``host.ensure_event_loop``), as virsh runs one.
@@ -70,6 +71,9 @@ class Host(object):
         self.lv.start()
         self.conn = self.lv.conn()
         self.pool = self.conn.storagePoolLookupByName(libvirtd.POOL_NAME)
+        # A second connection: the source side of a copy between pools
+        # (another host's connection in nova-compute).
+        self.other_conn = self.lv.conn()
         self.daemon_pid = _libvirtd_pid(self.lv.proc.pid)
 
     def volume(self, name):
@@ -89,6 +93,7 @@ class Host(object):
 
     def close(self):
         self.conn.close()
+        self.other_conn.close()
         self.lv.stop()
 
 
@@ -141,8 +146,9 @@ def ours_download(host, source, target):
         f.truncate()
 
 
-def ours_export(host, source, dest):
-    with storage.VolumeReader(host.conn, source) as reader, \
+def ours_export(host, source, dest, conn):
+    source = conn.storageVolLookupByPath(source.path())
+    with storage.VolumeReader(conn, source) as reader, \
             storage.VolumeWriter(host.conn, dest) as writer:
         storage.copy_stream(reader, writer)
 
@@ -218,7 +224,10 @@ def bench_image(host, tmp, size, half_zero, rounds):
         ('export', 'virsh --sparse', lambda v: host.virsh(
             'vol-download', '--sparse', '--pool', pool, source.name(),
             target), on_disk),
-        ('copy', 'ours', lambda v: ours_export(host, source, v), allocated),
+        ('copy', 'between', lambda v: ours_export(
+            host, source, v, host.other_conn), allocated),
+        ('copy', 'within', lambda v: ours_export(host, source, v, host.conn),
+         allocated),
     ]
     out, loads = {}, []
     try:
@@ -261,13 +270,15 @@ def report(kind, size, out, loads):
               kind, ours.seconds, ours.allocated / MiB, theirs.seconds,
               theirs.allocated / MiB, theirs.seconds / ours.seconds))
     print(_cpu(ours, theirs, 'virsh vol-download --sparse', gib))
-    copy = out['copy', 'ours']
-    print('%-9s volume to volume (an export between pools): %5.2f s, '
-          '%5.0f MiB allocated (our upload + download: %5.2f s); CPU s/GiB: '
-          'ours %.2f + libvirtd %.2f' % (
-              kind, copy.seconds, copy.allocated / MiB,
-              out['up', 'ours'].seconds + out['export', 'ours'].seconds,
-              copy.cpu(0) / gib, copy.cpu(1) / gib))
+    for who, what in (('between', 'between pools (two connections)'),
+                      ('within', 'within a host (one connection)')):
+        copy = out['copy', who]
+        print('%-9s volume to volume %s: %5.2f s, %5.0f MiB allocated; '
+              'CPU s/GiB: ours %.2f + libvirtd %.2f' % (
+                  kind, what, copy.seconds, copy.allocated / MiB,
+                  copy.cpu(0) / gib, copy.cpu(1) / gib))
+    print('%-9s   our upload + download: %5.2f s' % (
+        '', out['up', 'ours'].seconds + out['export', 'ours'].seconds))
     print('%-9s   load average (1 min) after each round: %s' % (
         '', ' '.join('%.1f' % load for load in loads)))
 
