@@ -84,3 +84,29 @@ class SparseStreamTest(oslotest_base.BaseTestCase):
         self.assertLessEqual(allocated, self.data_bytes + MiB)
         with storage.VolumeReader(self.conn, dest) as reader:
             self.assertTrue(reader.read() == self.data, 'content differs')
+
+    def test_pieces_of_any_size_arrive_whole(self):
+        # Pieces that do not line up with the 256 KiB messages nor with the
+        # 64 KiB zero blocks, and one larger than a whole batch.
+        sizes = [1, 24, 100000, 262120, 3 * MiB + 5, 65535]
+        for sparse in (True, False):
+            vol = self.volume('odd-%s.raw' % sparse)
+            pos, i = 0, 0
+            with storage.VolumeWriter(self.conn, vol,
+                                      sparse=sparse) as writer:
+                while pos < len(self.data):
+                    n = sizes[i % len(sizes)]
+                    writer.write(self.data[pos:pos + n])
+                    pos, i = pos + n, i + 1
+            self.assertEqual(sparse, writer.sparse)
+            self.assertEqual(len(self.data),
+                             writer.bytes_written + writer.hole_bytes)
+            size, allocated = self.allocated(vol)
+            self.assertEqual(len(self.data), size)
+            if sparse:
+                self.assertLessEqual(allocated, self.data_bytes + 2 * MiB)
+            else:
+                self.assertGreaterEqual(allocated, len(self.data))
+            with storage.VolumeReader(self.conn, vol) as reader:
+                self.assertTrue(b''.join(reader) == self.data,
+                                'content differs (sparse=%s)' % sparse)

@@ -19,11 +19,13 @@ Every byte goes through libvirt streams (``virStorageVol.upload`` and
 ``qemu+tls://`` works exactly like a local one.
 """
 
+import collections
 import sys
 
 import libvirt
 from oslo_log import log as logging
 
+from nova_ovirt import compat
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import errors
 
@@ -35,14 +37,25 @@ CHUNK = 1024 * 1024
 # 4 KiB blocks).
 HOLE_BLOCK = 64 * 1024
 _ZEROS = bytes(HOLE_BLOCK)
-# Bytes per libvirt send: fewer calls than Glance's pieces, not so large
-# that libvirt copies them again into its 256 KiB messages (4 MiB is slower).
-SEND_CHUNK = 1024 * 1024
+# Bytes per libvirt send: one stream message of libvirt's own size (what
+# virStreamSendAll, hence virsh, sends), four of Glance's 64 KiB pieces.
+# 1 MiB messages cost libvirtd twice the CPU per GiB (it copies and
+# page-faults its way through them), 64 KiB ones a Python call each.
+SEND_CHUNK = 256 * 1024
+# Bytes asked of libvirt per receive: the data of one stream message
+# (libvirtd sends no more per message, so asking more brings nothing);
+# libvirt-python allocates and clears a buffer of the size asked on every
+# call, which made 1 MiB receives cost 1.6 times the CPU.
+RECV_CHUNK = getattr(libvirt.virStorageVol, 'streamBufSize', 262120)
+# Data moved per blocking call: in eventlet mode each call is a hop to a
+# native thread (~0.1 ms), so a few messages travel per hop.
+BATCH = 1024 * 1024
 
 _UPLOAD_SPARSE = getattr(libvirt, 'VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM', 0)
 _DOWNLOAD_SPARSE = getattr(libvirt, 'VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM',
                            0)
 _STOP_AT_HOLE = getattr(libvirt, 'VIR_STREAM_RECV_STOP_AT_HOLE', 0)
+_RECV_AT_HOLE = -3   # what recvFlags returns at a hole (STOP_AT_HOLE)
 
 
 def _is_zero(data, start, end):
@@ -51,6 +64,68 @@ def _is_zero(data, start, end):
     byte either way)."""
     n = end - start
     return data.startswith(_ZEROS if n == HOLE_BLOCK else _ZEROS[:n], start)
+
+
+def split_messages(pieces, size):
+    """Split and join pieces of bytes into (full, rest).
+
+    full: bytes objects of exactly size bytes, in order; rest: the pieces
+    left over (fewer than size bytes). A piece of exactly size bytes that
+    starts a message is passed on as it is, without a copy.
+    """
+    full, parts, have = [], [], 0
+    for piece in pieces:
+        view, start = None, 0
+        while start < len(piece):
+            take = min(size - have, len(piece) - start)
+            if start == 0 and take == len(piece):
+                parts.append(piece)
+            else:
+                if view is None:
+                    view = memoryview(piece)
+                parts.append(view[start:start + take])
+            start += take
+            have += take
+            if have == size:
+                full.append(parts[0] if len(parts) == 1 and
+                            isinstance(parts[0], bytes) else
+                            b''.join(parts))
+                parts, have = [], 0
+    return full, [bytes(p) if isinstance(p, memoryview) else p
+                  for p in parts]
+
+
+def _send_messages(stream, data):
+    """Send each bytes object in full (libvirt takes bytes, not views)."""
+    for message in data:
+        sent = 0
+        while sent < len(message):
+            count = stream.send(message if sent == 0 else message[sent:])
+            if count >= 0:      # only non-blocking streams say "again"
+                sent += count
+
+
+def _receive_batch(stream, sparse):
+    """Pieces of a download in one blocking call: up to BATCH bytes.
+
+    Returns (pieces, at_end); a piece is (data, 0) or (None, hole length).
+    """
+    pieces, have = [], 0
+    while have < BATCH:
+        if sparse:
+            data = stream.recvFlags(RECV_CHUNK, _STOP_AT_HOLE)
+        else:
+            data = stream.recv(RECV_CHUNK)
+        if isinstance(data, int):
+            if data == _RECV_AT_HOLE:
+                pieces.append((None, stream.recvHole(0)))
+                have += RECV_CHUNK      # bounds a run of tiny holes too
+            continue                    # -2: "again" (non-blocking only)
+        if not data:
+            return pieces, True
+        pieces.append((data, 0))
+        have += len(data)
+    return pieces, False
 
 
 class VolumeWriter(object):
@@ -81,32 +156,30 @@ class VolumeWriter(object):
         self._pending_bytes = 0
         self._open = True
 
-    def _send(self, data):
-        """Send bytes (libvirt takes bytes, not views)."""
-        start = 0
-        while start < len(data):
-            piece = data if start == 0 and len(data) <= SEND_CHUNK \
-                else data[start:start + SEND_CHUNK]
-            count = self._stream.send(piece)
-            if count < 0:  # only non-blocking streams say "again"
-                continue
-            start += count
-
     def _queue(self, data):
-        # Glance writes 64 KiB pieces; one libvirt call per SEND_CHUNK
-        # instead of per piece halves the CPU of an upload.
-        self._pending.append(data)
-        self._pending_bytes += len(data)
+        # Glance writes 64 KiB pieces, sent four to a libvirt message;
+        # larger pieces go in BATCH slices, so that memory stays bounded.
         self.bytes_written += len(data)
-        if self._pending_bytes >= SEND_CHUNK:
-            self._flush_data()
+        for start in range(0, len(data), BATCH):
+            piece = data if len(data) <= BATCH \
+                else memoryview(data)[start:start + BATCH]
+            self._pending.append(piece)
+            self._pending_bytes += len(piece)
+            if self._pending_bytes >= BATCH:
+                self._flush_data(everything=False)
 
-    def _flush_data(self):
-        if self._pending:
-            data = self._pending[0] if len(self._pending) == 1 \
-                else b''.join(self._pending)
-            self._pending, self._pending_bytes = [], 0
-            self._send(data)
+    def _flush_data(self, everything=True):
+        """Send the pending data: whole messages, and the rest if asked."""
+        if not self._pending:
+            return
+        full, rest = split_messages(self._pending, SEND_CHUNK)
+        if everything and rest:
+            full.append(b''.join(rest))
+            rest = []
+        self._pending = rest
+        self._pending_bytes = sum(len(p) for p in rest)
+        if full:
+            compat.call_blocking(_send_messages, self._stream, full)
 
     def _flush_hole(self):
         if self._hole:
@@ -137,14 +210,14 @@ class VolumeWriter(object):
             if _is_zero(data, pos, end):
                 if start < pos:
                     self._flush_hole()
-                    self._queue(data[start:pos])
+                    self._queue(memoryview(data)[start:pos])
                 self._flush_data()
                 self._hole += end - pos
                 start = end
             pos = end
         if start < len(data):
             self._flush_hole()
-            self._queue(data if start == 0 else data[start:])
+            self._queue(data if start == 0 else memoryview(data)[start:])
         return len(data)
 
     def close(self):
@@ -196,30 +269,27 @@ class VolumeReader(object):
             volume.download(self._stream, offset, length, 0)
         self._view = memoryview(b'')
         self._hole = 0
-        self._eof = False
+        self._pieces = collections.deque()   # received, not handed out
+        self._eof = False                    # libvirt said: no more
         self._open = True
         self.bytes_read = 0
 
-    def _receive(self):
-        """One piece: (data, 0), (None, hole length) or None at the end."""
-        while True:
-            if self.sparse:
-                data = self._stream.recvFlags(CHUNK, _STOP_AT_HOLE)
-            else:
-                data = self._stream.recv(CHUNK)
-            if isinstance(data, int):
-                if data == -3:         # VIR_STREAM_RECV... at a hole
-                    return None, self._stream.recvHole(0)
-                continue               # -2: "again" (non-blocking only)
-            if not data:
-                self._eof = True
+    def _next_piece(self):
+        """(data, 0), (None, hole length) or None at the end."""
+        if not self._pieces:
+            if self._eof:
                 return None
-            return data, 0
+            pieces, self._eof = compat.call_blocking(
+                _receive_batch, self._stream, self.sparse)
+            if not pieces:
+                return None
+            self._pieces.extend(pieces)
+        return self._pieces.popleft()
 
     def runs(self):
         """Yield (data, 0) or (None, hole length) until the end."""
-        while not self._eof:
-            piece = self._receive()
+        while True:
+            piece = self._next_piece()
             if piece is None:
                 return
             data, hole = piece
@@ -239,9 +309,7 @@ class VolumeReader(object):
                 take = bytes(n)
                 self._hole -= n
             else:
-                if self._eof:
-                    break
-                piece = self._receive()
+                piece = self._next_piece()
                 if piece is None:
                     break
                 data, self._hole = piece
