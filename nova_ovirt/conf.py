@@ -227,6 +227,7 @@ OVIRT_POOL_OPTS = [
                     'targets accept the hosts\' own names.'),
 ]
 
+
 def register_opts(conf):
     conf.register_group(ovirt_group)
     conf.register_opts(OVIRT_OPTS, group=ovirt_group)

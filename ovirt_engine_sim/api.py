@@ -99,7 +99,7 @@ class Api(object):
             finally:
                 e.correlation_id = None
 
-    # -- dispatch ---------------------------------------------------------------
+    # -- dispatch -------------------------------------------------------------
 
     def _dispatch(self, method, segs, query, body, block):
         follow = render.parse_follow(query.get('follow'))
@@ -191,7 +191,7 @@ class Api(object):
                 return 'snapshot', snap
         raise errors.not_found(SUB_KINDS.get(render.rel_of(attr), attr), ident)
 
-    # -- reads ----------------------------------------------------------------------
+    # -- reads ----------------------------------------------------------------
 
     def _root(self):
         s = self.store
@@ -234,7 +234,7 @@ class Api(object):
             render.ET.SubElement(elem, 'link', href='%s/%s' % (PREFIX, rel), rel=rel)
             if rel in searchable:
                 render.ET.SubElement(elem, 'link', href='%s/%s?search={query}' % (PREFIX, rel),
-                              rel='%s/search' % rel)
+                                     rel='%s/search' % rel)
         elem.extend(children)
         return render.tostring(elem)
 
@@ -268,7 +268,7 @@ class Api(object):
             root.append(self.render.element(sub_kind, sub, follow))
         return render.tostring(root)
 
-    # -- writes ---------------------------------------------------------------------
+    # -- writes ---------------------------------------------------------------
 
     def _add(self, kind, parent, body, query, block):
         e = self.engine

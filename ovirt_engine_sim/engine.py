@@ -304,7 +304,7 @@ class Engine(common.Base, VmOps, StorageOps, BackupOps, LunOps):
             st.vm = types.Vm(id=owner_id)
         return st
 
-    # -- searching ---------------------------------------------------------------
+    # -- searching ------------------------------------------------------------
 
     def _name_of(self, collection, ref_obj):
         if ref_obj is None or not ref_obj.id:

@@ -130,7 +130,7 @@ class LunOps(object):
     def san(self):
         return san(self.store)
 
-    # -- hosts ------------------------------------------------------------------
+    # -- hosts ----------------------------------------------------------------
 
     def iscsi_login(self, host_id, action):
         host = self.get('hosts', host_id, 'Host')
@@ -193,7 +193,7 @@ class LunOps(object):
                 host=types.Host(id=host.id))))
         return items
 
-    # -- disks ------------------------------------------------------------------
+    # -- disks ----------------------------------------------------------------
 
     def add_lun_disk(self, disk_in):
         storage = disk_in.lun_storage

@@ -97,7 +97,7 @@ class Handler(http_server.BaseHTTPRequestHandler):
         for _ in self.iter_body(size):
             pass
 
-    # -- methods ----------------------------------------------------------------
+    # -- methods --------------------------------------------------------------
 
     def do_GET(self):
         self._handle()

@@ -86,7 +86,7 @@ class EngineSimulator(object):
         self.imageio = imageio.ImageIO(self.engine, self.store, self.requests, self.faults)
         self.ca_file, self._ssl_ctx = tls.setup(self.state_dir, self.host)
 
-    # -- addresses ----------------------------------------------------------------
+    # -- addresses ------------------------------------------------------------
 
     @property
     def url_host(self):
@@ -116,7 +116,7 @@ class EngineSimulator(object):
     def _data_url(self):
         return self.base_url
 
-    # -- lifecycle ------------------------------------------------------------------
+    # -- lifecycle ------------------------------------------------------------
 
     def _family(self):
         try:
@@ -175,7 +175,7 @@ class EngineSimulator(object):
     def __exit__(self, *exc):
         self.stop()
 
-    # -- outages --------------------------------------------------------------------
+    # -- outages --------------------------------------------------------------
 
     def in_outage(self):
         return self._outage
@@ -214,7 +214,7 @@ class EngineSimulator(object):
         if until is not None and self.clock.time() >= until:
             self.outage_end()
 
-    # -- configuration ----------------------------------------------------------------
+    # -- configuration --------------------------------------------------------
 
     def config_snippet(self, pool_name='engine1'):
         clusters = ', '.join(c.name for c in self.store.clusters.values())
@@ -229,7 +229,7 @@ class EngineSimulator(object):
                 % (pool_name, self.url, self.username, self.password, self.ca_file,
                    clusters, self.store.extra.get('storage_domain', 'data')))
 
-    # -- out-of-band administration (what an oVirt admin does in the UI) ------------
+    # -- out-of-band administration (what an oVirt admin does in the UI) ------
 
     def admin_stop_vm(self, vm_id):
         with self.store.lock:

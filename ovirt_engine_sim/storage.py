@@ -625,7 +625,7 @@ class StorageOps(object):
             vm=vm.id)
         return vm
 
-    # -- image transfers --------------------------------------------------------
+    # -- image transfers ------------------------------------------------------
 
     def transfer(self, transfer_id):
         return self.get('image_transfers', transfer_id, 'ImageTransfer')
@@ -804,7 +804,7 @@ class StorageOps(object):
         self.store.schedule('transfer_cleanup', ('transfer', it.id),
                             lambda: self.store.image_transfers.pop(it_id, None))
 
-    # -- what the uploaded bytes are ----------------------------------------------------
+    # -- what the uploaded bytes are ------------------------------------------
 
     def _verify_upload(self, it, disk):
         """vdsm's verify_untrusted_volume on the uploaded volume, or why it fails.

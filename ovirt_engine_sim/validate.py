@@ -33,7 +33,7 @@ import xml.etree.ElementTree as ET
 
 from ovirt_engine_sim import errors
 
-# -- value kinds ------------------------------------------------------------------
+# -- value kinds --------------------------------------------------------------
 
 INT = 'integer'
 BOOL = 'boolean'
@@ -52,7 +52,7 @@ class Many(object):
         self.item = item
 
 
-# -- enumerated types --------------------------------------------------------------
+# -- enumerated types ---------------------------------------------------------
 # Values from src/main/java/types/<Name>.java of the API model (the
 # engine's generated enums take exactly these, lower case).
 
@@ -98,7 +98,7 @@ ENUMS = {
     'VmType': ('desktop', 'server', 'high_performance'),
 }
 
-# -- typed fields per type (element name -> kind, enum or nested type) -------------
+# -- typed fields per type (element name -> kind, enum or nested type) --------
 
 # Anything referenced by id or name (<cluster id=".."/>): nothing typed
 # that the driver sends.
@@ -171,7 +171,7 @@ ROOTS = {'vm': 'Vm', 'disk': 'Disk', 'disk_attachment': 'DiskAttachment', 'nic':
          'snapshot': 'Snapshot', 'template': 'Template', 'image_transfer': 'ImageTransfer',
          'action': 'Action', 'host': 'Host', 'backup': 'Backup'}
 
-# -- required fields of add operations ----------------------------------------------
+# -- required fields of add operations ----------------------------------------
 # (service, method) -> groups checked in the engine's order; each group is
 # one validateParameters() call of the Backend*Resource (the first group
 # with a missing field answers). "a.b|c" means a.b or a.c. Paths in the
@@ -223,7 +223,7 @@ def _syntax_error(service, method):
                               reason='Request syntactically incorrect.')
 
 
-# -- checks -------------------------------------------------------------------------------
+# -- checks -------------------------------------------------------------------
 
 def check(body, service, method):
     """Parse body and check its typed fields and required fields.

@@ -154,7 +154,7 @@ class VmOps(object):
             if value is not None:
                 setattr(vm, field, _copy(value))
         common.merge(vm, vm_in, skip=NOT_SETTABLE + ('cluster', 'template',
-                                                      'initialization'))
+                                                     'initialization'))
         vm.initialization = _copy(vm_in.initialization)
         self._default_memory_policy(vm, vm_in)
         self._validate_memory(vm, 'add')
@@ -655,7 +655,7 @@ class VmOps(object):
         n = len(used)
         while True:
             mac = '56:6f:%02x:%02x:%02x:%02x' % ((n >> 24) & 255, (n >> 16) & 255,
-                                                  (n >> 8) & 255, n & 255)
+                                                 (n >> 8) & 255, n & 255)
             if mac not in used:
                 return mac
             n += 1
@@ -745,7 +745,7 @@ class VmOps(object):
         nic.plugged = plugged
         return nic
 
-    # -- out-of-band administration (sim.admin_*) ------------------------------
+    # -- out-of-band administration (sim.admin_*) -----------------------------
 
     def admin_add_vm(self, name, cluster_name, description=None, status='up',
                      memory=1024 * MiB):

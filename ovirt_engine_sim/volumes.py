@@ -226,7 +226,7 @@ class VolumeStore(object):
             layer = self.layers.pop(layer_id, None)
         # A layer other layers still build on stays on disk (its file is
         # needed by the chain); only unreferenced files are deleted.
-        if layer is not None and not any(l.base is layer for l in self.layers.values()):
+        if layer is not None and not any(other.base is layer for other in self.layers.values()):
             layer.close()
             try:
                 os.unlink(layer.path)

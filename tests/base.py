@@ -94,7 +94,7 @@ def guest_ok_line():
     return gi.GUEST_OK_LINE
 
 
-# -- Glance with image data ----------------------------------------------------
+# -- Glance with image data ---------------------------------------------------
 
 class DataGlanceFixture(nova_fixtures.GlanceFixture):
     """nova's GlanceFixture, with image bytes that behave as Glance's.
@@ -173,7 +173,7 @@ class DataGlanceFixture(nova_fixtures.GlanceFixture):
         return image
 
 
-# -- pool configuration ----------------------------------------------------------
+# -- pool configuration -------------------------------------------------------
 
 def configure_libvirt_pool(test, name, node_uris, domain_type, **options):
     """Configure ``[ovirt] pools = name`` as a libvirt pool.
@@ -194,7 +194,7 @@ def configure_libvirt_pool(test, name, node_uris, domain_type, **options):
     return group
 
 
-# -- libvirt state -----------------------------------------------------------------
+# -- libvirt state ------------------------------------------------------------
 
 STATE_NAMES = {
     libvirt.VIR_DOMAIN_NOSTATE: 'nostate',

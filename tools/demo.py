@@ -162,7 +162,7 @@ def one_line(error):
     return text or error.__class__.__name__
 
 
-# -- arguments and configuration -----------------------------------------------
+# -- arguments and configuration ----------------------------------------------
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
@@ -252,7 +252,7 @@ def check_overrides(path, overrides):
                 path, group, name, value, one_line(e)))
 
 
-# -- logging --------------------------------------------------------------------
+# -- logging ------------------------------------------------------------------
 
 def open_log(path):
     try:
@@ -283,7 +283,7 @@ def attach_log(handler):
             root.removeHandler(h)
 
 
-# -- the backends -----------------------------------------------------------------
+# -- the backends -------------------------------------------------------------
 
 class Backends(object):
     """The engine simulator, the libvirt host and the guest image."""
@@ -376,7 +376,7 @@ class Backends(object):
         return stopped
 
 
-# -- the report -------------------------------------------------------------------
+# -- the report ---------------------------------------------------------------
 
 class Step(object):
     def __init__(self, number, title):
@@ -427,7 +427,7 @@ class Report(object):
         return lines
 
 
-# -- nova, in this process ------------------------------------------------------------
+# -- nova, in this process ----------------------------------------------------
 
 def build_case_class():
     """The nova test case the demo runs in (imports nova lazily)."""
@@ -899,7 +899,7 @@ def human(n):
         n /= 1024.0
 
 
-# -- main -------------------------------------------------------------------------
+# -- main ---------------------------------------------------------------------
 
 def print_report(report, log_path):
     say()
@@ -912,10 +912,10 @@ def print_report(report, log_path):
         say('Image bytes per boot (guest image: %s qcow2):' %
             human(report.image_size))
         say('  %-7s %-9s %16s %18s' % ('server', 'node', 'read from Glance',
-                                      'uploaded to engine'))
+                                       'uploaded to engine'))
         for name, node, glance, engine in report.images:
             say('  %-7s %-9s %16s %18s' % (name, node, human(glance),
-                                          human(engine)))
+                                           human(engine)))
         firsts = {}
         for name, node, glance, engine in report.images:
             pool = OVIRT_POOL if node in CLUSTERS else KVM_POOL
@@ -994,7 +994,7 @@ def run_demo(args, work_dir, backends):
         _, text = problems[-1]
         last = [ln for ln in text.strip().splitlines() if ln.strip()][-1]
         say('FAILED: cleaning up nova: %s (see %s)' % (one_line(last),
-                                                        log_path))
+                                                       log_path))
         return 1
     if len(report.steps) != planned:
         say('FAILED: only %d of %d steps ran' % (len(report.steps), planned))

@@ -55,7 +55,7 @@ def run_mode(mode, report, test_filter, workers, log_dir):
     print('=== %s: stestr run %s (%s)' % (
         mode, test_filter, ' '.join('%s=%s' % kv
                                     for kv in MODES[mode].items())),
-        flush=True)
+          flush=True)
     started = time.monotonic()
     with open(log, 'wb') as out:
         proc = subprocess.run(

@@ -137,7 +137,7 @@ def run_tier(name, test_filter, env, workers, log_dir, evidence_dir):
                         for line in traceback.splitlines()[-30:]))
     for test_id in tally.skipped:
         print('    SKIPPED %s: %s' % (test_id,
-                                     tally.skip_reasons.get(test_id, '')))
+                                      tally.skip_reasons.get(test_id, '')))
     print('    %s: %d passed, %d failed, %d skipped in %.0f s' % (
         name, len(tally.passed), len(tally.failed), len(tally.skipped),
         time.monotonic() - started), flush=True)

@@ -703,4 +703,3 @@ def main(argv=None):
     except (CommandError, cfg.Error, exception.PoolConfigError) as e:
         sys.stderr.write('%s: %s\n' % (PROG, e))
         return 2
-

@@ -241,14 +241,14 @@ class OvirtFunctionalTestBase(integrated_helpers._IntegratedTestBase):
                     server['id'], found.get('fault')))
             time.sleep(0.25)
         self.fail('server %s not deleted within %ss' % (server['id'],
-                                                       self.WAIT_TIMEOUT))
+                                                        self.WAIT_TIMEOUT))
 
     def _wait_for_notification(self, event_type, count):
         """Wait for the `count`-th versioned notification of a type."""
         self.notifier.wait_for_versioned_notifications(
             event_type, n_events=count, timeout=self.WAIT_TIMEOUT)
 
-    # -- servers ---------------------------------------------------------------
+    # -- servers --------------------------------------------------------------
 
     def _boot(self, flavor_id='ovirt-tiny', name=None, networks=None,
               image_uuid=base.GUEST_IMAGE_ID):
@@ -274,7 +274,7 @@ class OvirtFunctionalTestBase(integrated_helpers._IntegratedTestBase):
     def _refresh(self, server):
         return self.admin_api.get_server(server['id'])
 
-    # -- libvirt's view ----------------------------------------------------------
+    # -- libvirt's view -------------------------------------------------------
 
     def domain(self, server):
         """The DomainView of the server on the host of its node."""
@@ -364,7 +364,7 @@ class OvirtFunctionalTestBase(integrated_helpers._IntegratedTestBase):
         """The guest's serial console shows the test image's OK line."""
         self.wait_for_boot(server, None, timeout)
 
-    # -- placement ---------------------------------------------------------------
+    # -- placement ------------------------------------------------------------
 
     def node_uuids(self):
         """{node name: resource provider uuid} as the API reports them."""

@@ -209,7 +209,9 @@ class OperatorVmMixin(object):
                 comment='operator comment', memory=memory_mb * MiB,
                 cpu=types.Cpu(topology=types.CpuTopology(
                     sockets=vcpus, cores=1, threads=1)))))
-        svc = lambda system: system.vms_service().vm_service(vm.id)
+
+        def svc(system):
+            return system.vms_service().vm_service(vm.id)
         base.wait_until(lambda: self.engine.get(vm.id).status ==
                         types.VmStatus.DOWN, 30, message='VM created')
         if disk_data is not None:
@@ -474,7 +476,9 @@ class OvirtAdoptionTest(OperatorVmMixin, obase.OvirtPoolFunctionalTestBase):
 
         other = self.make_running_vm(name='app2', vcpus=1, memory_mb=128)
         # The NIC's profile, ovirtmgmt, maps from no Neutron network.
-        svc = lambda system: system.vms_service().vm_service(other.id)
+
+        def svc(system):
+            return system.vms_service().vm_service(other.id)
         profiles = {v: k for k, v in self.engine.profile_names().items()}
         nic = self.engine.nics(other.id)[0]
         self.engine.session.write(
@@ -489,7 +493,6 @@ class OvirtAdoptionTest(OperatorVmMixin, obase.OvirtPoolFunctionalTestBase):
         self.assertVmAsBefore(other)
         self.assertEqual([], self.admin_api.get_servers(
             search_opts={'name': 'app2'}))
-
 
     def test_failed_adoption_is_undone(self):
         vm = self.make_running_vm(name='cache1', vcpus=1, memory_mb=128)

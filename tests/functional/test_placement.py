@@ -131,4 +131,3 @@ class DiskPlacementTest(obase.OvirtPoolFunctionalTestBase):
         self.assertUsage(obase.KVM_NODE)
         self.assertEqual({}, self._get_allocations_by_server_uuid(
             server['id']))
-

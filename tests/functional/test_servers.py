@@ -335,7 +335,6 @@ class ComputeRestartTest(fbase.OvirtFunctionalTestBase):
         self._delete_and_check(server)
         self.assertNoUsage()
 
-
     def test_guests_resume_after_host_reboot(self):
         # A host that rebooted under a stopped nova-compute: its guests are
         # off, nova still has them ACTIVE. With
@@ -359,6 +358,7 @@ class ComputeRestartTest(fbase.OvirtFunctionalTestBase):
         self.assertEqual(1, server['OS-EXT-STS:power_state'])  # RUNNING
         self._delete_and_check(server)
         self.assertNoUsage()
+
 
 FOREIGN_DOMAIN_XML = '''\
 <domain type='%(type)s'>

@@ -66,8 +66,6 @@ SHUTDOWN_TIMEOUT = 30
 TEST_TIMEOUT = 600
 
 
-
-
 class LocalGlanceAPI(object):
     """``nova.image.glance.API`` serving images from local files."""
 

@@ -25,7 +25,6 @@ and compare it with the LUN's backing file, so both directions cross the
 iSCSI session.
 """
 
-import os
 from xml.etree import ElementTree as etree
 
 import libvirt

@@ -19,7 +19,8 @@ tests/unit/devstack_standin/ stands in for it: ``functions`` is our own
 implementation (no devstack code) of the service-list, ``trueorfalse``,
 ``die``, systemd ``run_process``/``stop_process`` and
 ``get_python_exec_prefix`` behaviour of openstack/devstack at commit
-493835a61a996731a7031861f80c7629acd5d6f2 (2026-07-17); ``stack.sh`` runs the plugin's phases in stack.sh's order,
+493835a61a996731a7031861f80c7629acd5d6f2 (2026-07-17); ``stack.sh`` runs the
+plugin's phases in stack.sh's order,
 with the global-venv switch after the settings are read and nova's
 kvm -> qemu fallback before post-config; ``systemctl`` really starts the
 engine simulator from the unit file run_process writes. Each test writes

@@ -274,7 +274,7 @@ class GoldenTest(base.SimTestCase):
         self.settle()
         got = self.get('/vms/%s?follow=disk_attachments.disk' % vm.id)
         self.assertXmlMatches(VM_FOLLOWED, got, vm.id)
-        self.assertNotIn('diskattachments', [l.get('rel') for l in got.findall('link')])
+        self.assertNotIn('diskattachments', [link.get('rel') for link in got.findall('link')])
 
     def test_fault_shape(self):
         status, body = raw(self.sim, 'POST', '/ovirt-engine/api/vms',

@@ -137,7 +137,7 @@ class CpuTest(testtools.TestCase):
     def test_host_model_impossible_falls_back_to_qemus_model(self):
         domcaps = caps()
         domcaps.root.find("cpu/mode[@name='host-model']").set('supported',
-                                                               'no')
+                                                              'no')
         guest = resolve(domcaps=domcaps)
         cpu = domain(guest).find('cpu')
         self.assertIsNone(cpu.get('mode'))

@@ -366,7 +366,8 @@ def _client_init(sock):
 def _one_update(test, sock, bpp):
     sock.sendall(struct.pack('>BBHHHH', 3, 0, 0, 0, 8, 4))   # not incremental
     test.assertEqual(struct.pack('>BxH', 0, 1), rfb_client.recv(sock, 4))
-    test.assertEqual(struct.pack('>HHHHi', 0, 0, 8, 4, 0), rfb_client.recv(sock, 12))
+    test.assertEqual(struct.pack('>HHHHi', 0, 0, 8, 4, 0),
+                     rfb_client.recv(sock, 12))
     rfb_client.recv(sock, 8 * 4 * bpp // 8)
 
 
