@@ -246,9 +246,12 @@ def _capacity(inventory, shared=()):
         if record is None:
             continue
         data[rc] = {'total': record.get('total', 0),
-                    'max_unit': record.get('max_unit', 0)}
-        parts.append('%s %d (max_unit %d)' % (
-            rc, data[rc]['total'], data[rc]['max_unit']))
+                    'max_unit': record.get('max_unit', 0),
+                    'reserved': record.get('reserved', 0)}
+        parts.append('%s %d (max_unit %d%s)' % (
+            rc, data[rc]['total'], data[rc]['max_unit'],
+            ', %d reserved' % data[rc]['reserved']
+            if data[rc]['reserved'] else ''))
     for storage in shared:
         for rc, record in storage.hardware.items():
             data[rc] = {'total': record.get('total', 0),
@@ -272,8 +275,10 @@ def check_node_capacity(section, pool, nodename):
         return
     data, text = _capacity(inventory, shared)
     section.data['inventory'] = data
+    # A node out of service (no usable host, a libvirt host in
+    # maintenance) keeps its records with everything reserved.
     empty = [rc for rc in RESOURCE_CLASSES
-             if rc in data and data[rc]['total'] <= 0]
+             if rc in data and data[rc]['total'] - data[rc]['reserved'] <= 0]
     if empty:
         section.warning('capacity', '%s; no %s: nothing can be scheduled '
                         'here' % (text, ', '.join(empty)))

@@ -180,7 +180,7 @@ class StatusTestCase(testtools.TestCase):
         # both (520 GiB, the scenario's 20 GiB of other data reserved).
         node1 = self.section(report, 'engine1', 'cluster1')
         self.assertEqual(found['clusters']['cluster1']['id'], node1['uuid'])
-        self.assertEqual({'total': 16, 'max_unit': 8},
+        self.assertEqual({'total': 16, 'max_unit': 8, 'reserved': 0},
                          node1['inventory']['VCPU'])
         sd_id = found['storage_domain']['id']
         self.assertEqual({'total': 520, 'max_unit': 520, 'reserved': 20,
@@ -191,7 +191,7 @@ class StatusTestCase(testtools.TestCase):
         self.assertGreater(node1['inventory']['MEMORY_MB']['total'], 0)
         self.assertEqual(0, node1['nova_instances'])
         node2 = self.section(report, 'engine1', 'cluster2')
-        self.assertEqual({'total': 32, 'max_unit': 16},
+        self.assertEqual({'total': 32, 'max_unit': 16, 'reserved': 0},
                          node2['inventory']['VCPU'])
 
     def test_good_ovirt_pool_table(self):
@@ -264,6 +264,10 @@ class StatusTestCase(testtools.TestCase):
         self.assertIn('no host of cluster cluster1 is up', hosts['details'])
         capacity = self.check(report, 'capacity', 'engine1', 'cluster1')
         self.assertEqual('WARNING', capacity['result'])
+        # The node keeps its records, everything reserved (nova would
+        # refuse to drop records its servers' allocations use).
+        self.assertIn('reserved', capacity['details'])
+        self.assertIn('nothing can be scheduled', capacity['details'])
 
     def test_engine_unreachable(self):
         url = 'https://127.0.0.1:1/ovirt-engine/api'
