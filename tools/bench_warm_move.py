@@ -92,9 +92,16 @@ class Downtime(threading.Thread):
 
 class WarmMoveBench(test_warm_move.WarmMoveTest):
 
-    test_warm_move_then_revert = None
+    test_adopted_vm_warm_move_then_revert = None
     test_cold_when_backup_is_not_enabled = None
     TEST_TIMEOUT = 1800
+
+    def enable_incremental_backup(self, server):
+        """What an oVirt admin does on the disk before moving it."""
+        disk, _layer = self.engine_root(server)
+        with self.sim.store.lock:
+            self.sim.engine.update_disk(
+                disk.id, types.Disk(backup=types.DiskBackup.INCREMENTAL))
 
     def write_share_between_rounds(self, vm_id, size):
         chunk = int(size * SHARE)
