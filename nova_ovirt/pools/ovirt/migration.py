@@ -26,7 +26,8 @@ the stopped source VM's root disk through ``open_root_disk_export`` into a
 new disk and a new VM; the source VM stays, stopped, until confirm removes
 it or revert starts it again. Towards a pool that offers ``open_warm_import``
 (libvirt) the disk is pre-copied while the VM runs (warm.py), when its
-disk can have incremental backups; such a move takes no resize snapshot. Pools hand each other raw guest data: the
+disk can have incremental backups; such a move takes no resize
+snapshot. Pools hand each other raw guest data: the
 import is a ``raw`` image transfer into a sparse ``cow`` disk (imageio
 writes the guest data into the qcow2 volume and sends zero ranges as zero
 requests), and our export is a ``raw`` download, which imageio serves as
