@@ -209,10 +209,9 @@ def merge_warm_copy(host, instance, domain, scratch_name):
     return True
 
 
-def _await_block_job(domain, disk, stall=None):
+def _await_block_job(domain, disk):
     """Until the disk's block job is gone; ResizeError (the job aborted)
     when it stops progressing."""
-    stall = MERGE_STALL if stall is None else stall
     progress, progressed_at = -1, time.monotonic()
     while True:
         job = domain.blockJobInfo(disk, 0)
@@ -220,11 +219,11 @@ def _await_block_job(domain, disk, stall=None):
             return
         if job.get('cur', 0) > progress:
             progress, progressed_at = job['cur'], time.monotonic()
-        elif time.monotonic() - progressed_at > stall:
+        elif time.monotonic() - progressed_at > MERGE_STALL:
             domain.blockJobAbort(disk, 0)
             raise nova_exception.ResizeError(
                 reason='block job on %s made no progress for %ds (%d of %d '
-                       'bytes)' % (disk, stall, job.get('cur', 0),
+                       'bytes)' % (disk, MERGE_STALL, job.get('cur', 0),
                                    job.get('end', 0)))
         time.sleep(MERGE_POLL)
 
