@@ -352,15 +352,24 @@ class OvirtDriver(driver.ComputeDriver):
             pool = self._pool_of(instance)
         except nova_exception.InstanceNotFound:
             return None     # nothing here to destroy, disks or not
+        migration = self._migration_in_progress(context, instance)
+        source = self._node_pool.get(migration.source_node) \
+            if migration is not None else None
+        if source is not None and source is not pool:
+            # The revert of a move from another pool: its storage is
+            # another backend's, so nova destroys the disks here.
+            return {'pool': pool.name, 'other_pool': source.name}
         return pool.check_instance_shared_storage_local(context, instance)
 
     def check_instance_shared_storage_remote(self, context, data):
+        if data.get('other_pool'):
+            return False
         return any(pool.check_instance_shared_storage_remote(context, data)
                    for pool in self._pools.values())
 
     def check_instance_shared_storage_cleanup(self, context, data):
         pool = self._pools.get((data or {}).get('pool'))
-        if pool is not None:
+        if pool is not None and not data.get('other_pool'):
             pool.check_instance_shared_storage_cleanup(context, data)
 
     # -- networking --------------------------------------------------------
@@ -408,12 +417,16 @@ class OvirtDriver(driver.ComputeDriver):
     def _migration_dest_node(context, instance):
         """The destination node of the instance's move in progress (nova
         passes only the destination's service host)."""
+        migration = OvirtDriver._migration_in_progress(context, instance)
+        return migration.dest_node if migration is not None else None
+
+    @staticmethod
+    def _migration_in_progress(context, instance):
         mig_ctx = instance.migration_context
         if mig_ctx is None:
             return None
         try:
-            return objects.Migration.get_by_id(
-                context, mig_ctx.migration_id).dest_node
+            return objects.Migration.get_by_id(context, mig_ctx.migration_id)
         except nova_exception.MigrationNotFound:
             return None
 

@@ -284,7 +284,9 @@ NOTES = {
         'migrate_disk_and_power_off': 'Towards a libvirt pool a running '
                                       'VM whose root disk has incremental '
                                       'backup enabled is pre-copied warm '
-                                      '(backup rounds, short cutover); '
+                                      '(backup rounds, a cutover of the '
+                                      'last delta only, no resize '
+                                      'snapshot); '
                                       'otherwise the move is cold.',
         'finish_migration': 'Within one engine the VM changes cluster in '
                             'place, also between two nova-compute services '

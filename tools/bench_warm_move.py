@@ -28,7 +28,8 @@ Printed, from the same run:
 * bytes copied in all vs the disk's data at the cutover (goal <= 1.1x);
 * bytes copied during the cutover vs the dirty bytes then (goal <= 1.2x);
 * downtime (the engine VM down -> the libvirt domain running, both seen
-  by one 20 Hz poller) of the warm move against the cold one.
+  by one 20 Hz poller) of the warm move against the cold one, and how
+  long the merge of the warm copy into the root took after the start.
 
 Run: ``python tools/bench_warm_move.py`` (a few minutes).
 """
@@ -92,9 +93,16 @@ class Downtime(threading.Thread):
 
 class WarmMoveBench(test_warm_move.WarmMoveTest):
 
-    test_warm_move_then_revert = None
+    test_adopted_vm_warm_move_then_revert = None
     test_cold_when_backup_is_not_enabled = None
     TEST_TIMEOUT = 1800
+
+    def enable_incremental_backup(self, server):
+        """What an oVirt admin does on the disk before moving it."""
+        disk, _layer = self.engine_root(server)
+        with self.sim.store.lock:
+            self.sim.engine.update_disk(
+                disk.id, types.Disk(backup=types.DiskBackup.INCREMENTAL))
 
     def write_share_between_rounds(self, vm_id, size):
         chunk = int(size * SHARE)
@@ -143,6 +151,9 @@ class WarmMoveBench(test_warm_move.WarmMoveTest):
         logged = float(re.search(r'Warm move of %s done: downtime ([0-9.]+)s'
                                  % server['id'],
                                  self.stdlog.logger.output).group(1))
+        merged = re.search(r'Warm copy of %s merged into its root disk in '
+                           r'([0-9.]+)s' % server['id'],
+                           self.stdlog.logger.output)
         self.assertSameGuestData(self.engine_disk_file(server),
                                  self.root_volume_path(server))
 
@@ -174,6 +185,8 @@ class WarmMoveBench(test_warm_move.WarmMoveTest):
         out.write('  downtime (VM down -> domain running): warm %.2fs '
                   '(driver log %.2fs), cold %.2fs = %.2fx\n' % (
                       warm_down, logged, cold_down, warm_down / cold_down))
+        out.write('  merge into the root after the start: %s\n' % (
+            '%ss' % merged.group(1) if merged else 'none'))
         out.write('  whole resize call: warm %.1fs, cold %.1fs\n'
                   % (warm_took, cold_took))
         out.flush()

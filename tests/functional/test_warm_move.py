@@ -105,9 +105,19 @@ class WarmMoveTest(test_adopt.OperatorVmMixin, test_moves.CrossPoolMoveTest):
         for (_n, kind, dirty, copied), (_off, length) in zip(
                 rounds[1:], self.guest_writes):
             self.assertEqual((length, length), (dirty, copied), kind)
-        self.assertRegex(self.stdlog.logger.output,
-                         r'Warm move of %s done: downtime [0-9.]+s' %
-                         server['id'])
+        # The downtime ended with the guest's start; the warm copy was
+        # merged into its root only then, while the guest ran.
+        log = self.stdlog.logger.output
+        done = re.search(r'Warm move of %s done: downtime [0-9.]+s' %
+                         server['id'], log)
+        merged = re.search(r'Warm copy of %s merged into its root disk in '
+                           r'[0-9.]+s while the guest ran' % server['id'],
+                           log)
+        self.assertIsNotNone(done, 'no downtime logged')
+        self.assertIsNotNone(merged, 'warm copy not merged')
+        self.assertLess(done.start(), merged.start())
+        self.assertNotIn('Converting the root disk of %s' % server['id'],
+                         log)
 
         # The libvirt disk is the engine disk at the cutover (the source
         # VM has been down since), guest writes included.
@@ -117,12 +127,18 @@ class WarmMoveTest(test_adopt.OperatorVmMixin, test_moves.CrossPoolMoveTest):
         with open(engine_file, 'rb') as f:
             f.seek(self.guest_writes[-1][0])
             self.assertNotEqual(bytes(WRITE_SIZE), f.read(WRITE_SIZE))
-        # Neither the scratch volume nor a checkpoint stays behind.
+        # Neither the scratch volume nor a checkpoint stays behind, the
+        # root stands alone (as a cold move leaves it) and the engine took
+        # no resize snapshot.
         self.assertEqual(sorted('%s_%s' % (server['id'], k) for k in
                                 ('console.log', 'disk')),
                          sorted(self.kvm_volumes(server)))
+        root_info = self.qemu_img_info(root)
+        self.assertEqual('qcow2', root_info['format'])
+        self.assertNotIn('backing-filename', root_info)
         with self.sim.store.lock:
             self.assertEqual([], self.sim.engine.vm_checkpoints(vm_id))
+        self.assertEqual([], self.sim.store.vm_snapshots(vm_id))
         self.assertEqual(vm_id, self.assertVmStatus(server, 'down').id)
         at_cutover = self.engine_digest(server)
 

@@ -450,6 +450,21 @@ def volume_format(volume_xml_text):
     return element.get('type') if element is not None else None
 
 
+def disk_backing_file(domain_xml_text, source_path):
+    """The file backing the domain's disk at source_path, or None.
+
+    A running domain's definition lists each disk's backing chain
+    (``<backingStore>``); an empty element or none means standalone.
+    """
+    for disk in etree.fromstring(domain_xml_text).findall('devices/disk'):
+        source = disk.find('source')
+        if source is None or source.get('file') != source_path:
+            continue
+        backing = disk.find('backingStore/source')
+        return backing.get('file') if backing is not None else None
+    return None
+
+
 def host_cpu_info(capabilities_xml):
     """nova's cpu_info dict from the host capabilities XML."""
     cpu = etree.fromstring(capabilities_xml).find('host/cpu')

@@ -30,7 +30,12 @@ nodes:
   zero ranges left as holes). Our own export is the reverse: a raw
   flattened clone of the root overlay. A warm move from an oVirt pool
   fills that scratch volume before the source powers off
-  (``WarmTarget``); finish_migration then only converts it.
+  (``WarmTarget``); finish_migration then puts a qcow2 root on top of it
+  (``backing_format`` raw, metadata only), starts the guest, and only then
+  merges the scratch data into the root while the guest runs (a libvirt
+  block pull), so that the downtime holds no work that grows with the
+  disk's data. The end state is the cold import's: a standalone qcow2
+  root and no scratch volume.
 """
 
 import contextlib
@@ -43,6 +48,7 @@ from oslo_utils import units
 from nova import exception as nova_exception
 
 from nova_ovirt import exception
+from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import images
 from nova_ovirt.pools.libvirt import storage as storage_mod
 from nova_ovirt.pools.libvirt import vmops
@@ -62,6 +68,13 @@ EXPORT = 'export'
 # backing file. Raw guest data starting with one would be probed as that
 # format after the upload and could make qemu-img read a host file.
 PROBED_MAGICS = (b'QFI\xfb', b'QED\x00', b'KDMV', b'# Disk DescriptorFile')
+# A merge of a warm copy into the running guest's root that makes no
+# progress for this long is given up (the guest keeps running on the root
+# and its scratch backing file; both go with the instance).
+MERGE_STALL = 120
+MERGE_POLL = 0.5
+# From the job's end until libvirt shows the root without its backing.
+MERGE_SETTLE = 30
 
 
 def check_no_shrink(instance, flavor):
@@ -163,6 +176,91 @@ class WarmTarget(object):
                           self.name, self.host.nodename)
 
 
+def merge_warm_copy(host, instance, domain, scratch_name):
+    """Pull the warm copy into the running guest's root, then drop it.
+
+    A libvirt block pull: qemu copies the backing data into the root
+    while the guest runs and then drops the backing file from the root's
+    header. Should that not work (a hypervisor without block jobs, a
+    stalled or failed job), the guest keeps running on the root and its
+    backing scratch volume, which is correct, only not standalone (a
+    block live migration refuses it); both go with the instance.
+    """
+    started = time.monotonic()
+    try:
+        with host.translated('Merging the warm copy into the root disk of '
+                             '%s' % instance.uuid, instance.uuid):
+            volume_path = host.storage.lookup(
+                vmops.volume_name(instance.uuid, vmops.ROOT)).path()
+            domain.blockPull(volume_path, 0, 0)
+            _await_block_job(domain, volume_path)
+            _await_standalone(domain, volume_path)
+            _flush_disks(domain)
+        host.storage.delete(scratch_name)
+    except Exception as e:
+        LOG.warning('The root disk of %(uuid)s stays on its warm copy '
+                    '%(scratch)s: %(err)s', {'uuid': instance.uuid,
+                                             'scratch': scratch_name,
+                                             'err': e})
+        return False
+    LOG.info('Warm copy of %(uuid)s merged into its root disk in %(sec).1fs '
+             'while the guest ran', {'uuid': instance.uuid,
+                                     'sec': time.monotonic() - started})
+    return True
+
+
+def _await_block_job(domain, disk):
+    """Until the disk's block job is gone; ResizeError (the job aborted)
+    when it stops progressing."""
+    progress, progressed_at = -1, time.monotonic()
+    while True:
+        job = domain.blockJobInfo(disk, 0)
+        if not job:
+            return
+        if job.get('cur', 0) > progress:
+            progress, progressed_at = job['cur'], time.monotonic()
+        elif time.monotonic() - progressed_at > MERGE_STALL:
+            domain.blockJobAbort(disk, 0)
+            raise nova_exception.ResizeError(
+                reason='block job on %s made no progress for %ds (%d of %d '
+                       'bytes)' % (disk, MERGE_STALL, job.get('cur', 0),
+                                   job.get('end', 0)))
+        time.sleep(MERGE_POLL)
+
+
+def _await_standalone(domain, disk):
+    """Until the live definition shows the disk without a backing file
+    (libvirt updates it once it has handled the job's end)."""
+    deadline = time.monotonic() + MERGE_SETTLE
+    while True:
+        backing = config.disk_backing_file(domain.XMLDesc(0), disk)
+        if backing is None:
+            return
+        if time.monotonic() > deadline:
+            raise nova_exception.ResizeError(
+                reason='%s is still backed by %s after its block pull' % (
+                    disk, backing))
+        time.sleep(MERGE_POLL)
+
+
+def _flush_disks(domain):
+    """Write qemu's cached qcow2 metadata of the root to the host.
+
+    With cache=none qemu keeps the root's new cluster mappings in memory
+    after the pull, while the header already names no backing file: until
+    they are written, the file on the host (a crash, another reader) is
+    not the guest's disk. A pause flushes every disk (qemu's vm_stop);
+    it lasts milliseconds.
+    """
+    domain.suspend()
+    try:
+        domain.resume()
+    except Exception:
+        LOG.exception('Resuming guest %s after its disk flush failed; '
+                      'trying again', domain.name())
+        domain.resume()
+
+
 class MigrationOps(object):
 
     def __init__(self, guests):
@@ -234,13 +332,21 @@ class MigrationOps(object):
         elif source_host is not None:
             self._copy_between_hosts(source_host, dest_host, instance)
         elif warm:
-            self._import_warm_copy(dest_host, instance, warm)
+            self._root_on_warm_copy(dest_host, instance, warm,
+                                    convert=not power_on)
         else:
             self._import_from_pool(source_pool, dest_host, instance)
         domain = self._guests.define(dest_host, instance, network_info or [])
         if power_on:
             self._guests.start(dest_host, instance, domain)
-        if warm and warm.get('power_off_at'):
+        if warm:
+            self._log_downtime(dest_host, instance, warm, power_on)
+            if power_on:
+                merge_warm_copy(dest_host, instance, domain, warm['scratch'])
+
+    @staticmethod
+    def _log_downtime(dest_host, instance, warm, power_on):
+        if warm.get('power_off_at'):
             downtime = time.time() - warm['power_off_at']
             LOG.info('Warm move of %(uuid)s done: downtime %(down).2fs '
                      '(power-off to the guest %(state)s on %(node)s), '
@@ -253,8 +359,15 @@ class MigrationOps(object):
                       'copied': warm.get('copied', 0),
                       'last': warm.get('cutover_copied', 0)})
 
-    def _import_warm_copy(self, dest_host, instance, warm):
-        """The root disk from the scratch volume a warm move filled."""
+    def _root_on_warm_copy(self, dest_host, instance, warm, convert):
+        """The root disk on the scratch volume a warm move filled.
+
+        In the downtime: a qcow2 root backed by the scratch volume, a
+        metadata-only volume whatever the disk holds (merged after the
+        start, see merge_warm_copy). A guest that is not started has no
+        downtime to spare: its root is converted at once, as a cold
+        import's.
+        """
         self._guests._check_uuid_free(dest_host, instance)
         storage = dest_host.storage
         name = vmops.volume_name(instance.uuid, vmops.ROOT)
@@ -267,10 +380,18 @@ class MigrationOps(object):
             with storage.reader(scratch, 0, 512) as reader:
                 check_raw_header(instance, reader.read(512))
             storage.delete(name)
-            with dest_host.translated('Converting the root disk of %s to '
-                                      'qcow2' % instance.uuid):
-                storage.clone_flattened(name, scratch, warm['size'])
-            storage.delete(warm['scratch'])
+            if convert:
+                with dest_host.translated('Converting the root disk of %s '
+                                          'to qcow2' % instance.uuid):
+                    storage.clone_flattened(name, scratch, warm['size'])
+                storage.delete(warm['scratch'])
+            else:
+                # The backing format is recorded: libvirt and qemu never
+                # probe the guest's raw data for a format.
+                with dest_host.translated('Creating the root disk of %s on '
+                                          'its warm copy' % instance.uuid):
+                    storage.create(name, warm['size'], 'qcow2', scratch,
+                                   'raw')
             self._fit_disks(dest_host, instance)
         except Exception:
             self._delete_quietly(dest_host, instance)

@@ -26,7 +26,8 @@ the stopped source VM's root disk through ``open_root_disk_export`` into a
 new disk and a new VM; the source VM stays, stopped, until confirm removes
 it or revert starts it again. Towards a pool that offers ``open_warm_import``
 (libvirt) the disk is pre-copied while the VM runs (warm.py), when its
-disk can have incremental backups. Pools hand each other raw guest data: the
+disk can have incremental backups; such a move takes no resize
+snapshot. Pools hand each other raw guest data: the
 import is a ``raw`` image transfer into a sparse ``cow`` disk (imageio
 writes the guest data into the qcow2 volume and sends zero ranges as zero
 requests), and our export is a ``raw`` download, which imageio serves as
@@ -72,10 +73,13 @@ class Migrations(object):
                                         open_warm_target)
         if warm_copy is None:
             self.vmops.power_off(instance, timeout)
+            if self.vmops.resize_snapshot(vm_id) is None:
+                self.snapshots.create(vm_id, ovirt_vmops.RESIZE_MARK)
         else:
+            # No resize snapshot: the VM stays as it was at the power-off
+            # until confirm removes it or revert starts it again (it moves
+            # to another pool), and the downtime runs from the power-off.
             info['warm'] = warm_copy
-        if self.vmops.resize_snapshot(vm_id) is None:
-            self.snapshots.create(vm_id, ovirt_vmops.RESIZE_MARK)
         return jsonutils.dumps(info)
 
     def _warm_copy(self, instance, vm_id, timeout, open_warm_target):

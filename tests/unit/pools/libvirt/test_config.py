@@ -189,3 +189,30 @@ class DomainXmlTest(testtools.TestCase):
                          volume.findtext('backingStore/path'))
         self.assertEqual('raw',
                          volume.find('backingStore/format').get('type'))
+
+    def test_disk_backing_file_of_a_running_domain(self):
+        # As libvirtd shows a running guest's disks: the root on its warm
+        # copy, then (after the block pull) standalone.
+        xml = """<domain type='qemu'><devices>
+          <disk type='file' device='disk'>
+            <driver name='qemu' type='qcow2'/>
+            <source file='/pool/u_disk' index='2'/>
+            <backingStore type='file' index='1'>
+              <format type='raw'/><source file='/pool/u_disk.import'/>
+              <backingStore/>
+            </backingStore>
+            <target dev='vda' bus='virtio'/>
+          </disk>
+          <disk type='file' device='disk'>
+            <source file='/pool/u_disk.eph0'/><backingStore/>
+            <target dev='vdb' bus='virtio'/>
+          </disk>
+          <disk type='network' device='disk'>
+            <source protocol='iscsi' name='iqn.x/1'/>
+            <target dev='vdc' bus='virtio'/>
+          </disk>
+        </devices></domain>"""
+        self.assertEqual('/pool/u_disk.import',
+                         config.disk_backing_file(xml, '/pool/u_disk'))
+        self.assertIsNone(config.disk_backing_file(xml, '/pool/u_disk.eph0'))
+        self.assertIsNone(config.disk_backing_file(xml, '/pool/other'))

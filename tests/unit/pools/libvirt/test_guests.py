@@ -23,6 +23,7 @@ seeded base volume stands for an image uploaded by an earlier boot.
 from unittest import mock
 from xml.etree import ElementTree as etree
 
+import fixtures
 import libvirt
 
 from nova.compute import power_state
@@ -35,6 +36,7 @@ from nova_ovirt import exception
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import errors
 from nova_ovirt.pools.libvirt import images
+from nova_ovirt.pools.libvirt import migration
 from nova_ovirt.pools.libvirt import vmops
 from tests.unit.pools.libvirt import base
 
@@ -447,3 +449,27 @@ class ResizeTest(GuestTestCase):
             retry_interval=1)
         self.assertIn('"source_node": "n1"', disk_info)
         self.assertEqual(power_state.SHUTDOWN, self.state(instance))
+
+
+class WarmMergeTest(GuestTestCase):
+    """The merge of a warm copy on a hypervisor without block jobs (the
+    test driver): the guest keeps running on its root and the warm copy,
+    and deleting the server removes both. The pull itself runs in the
+    functional tier (tests/functional/test_warm_move.py)."""
+
+    def test_without_block_jobs_the_guest_keeps_its_warm_copy(self):
+        instance = self.spawn()
+        scratch = vmops.volume_name(instance.uuid, migration.IMPORT)
+        self.host.storage.create(scratch, 1024 ** 2, 'raw')
+        logs = self.useFixture(fixtures.FakeLogger(level='WARNING'))
+        self.assertFalse(migration.merge_warm_copy(
+            self.host, instance, self.domain(instance), scratch))
+        self.assertIn('The root disk of %s stays on its warm copy %s: ' % (
+            instance.uuid, scratch), logs.output)
+        self.assertIn('virDomainBlockPull', logs.output)
+        self.assertEqual(power_state.RUNNING, self.state(instance))
+        self.assertIn(scratch, self.volume_names())
+
+        self.pool.destroy(self.context, instance, [])
+        self.assertEqual([], [n for n in self.volume_names()
+                              if instance.uuid in n])

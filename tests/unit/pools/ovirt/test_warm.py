@@ -25,6 +25,7 @@ from ovirtsdk4 import types
 
 from nova import exception as nova_exception
 
+from nova_ovirt.pools.ovirt import vmops as ovirt_vmops
 from tests.unit.pools.ovirt import test_vmops
 
 MiB = 1024 ** 2
@@ -113,6 +114,10 @@ class WarmCopyTest(test_vmops.FlowTestCase):
         with self.sim.store.lock:
             return self.sim.engine.vm_checkpoints(self.sim_vm(inst).id)
 
+    def resize_snapshots(self, inst):
+        return [s for s in self.sim.store.vm_snapshots(self.sim_vm(inst).id)
+                if s.description == ovirt_vmops.RESIZE_MARK]
+
     def test_rounds_then_cutover_copy_only_the_delta(self):
         inst = self.spawn(root_gb=0)
         self.enable_incremental(inst)
@@ -133,6 +138,9 @@ class WarmCopyTest(test_vmops.FlowTestCase):
         # The target holds the disk as it was at the power-off.
         self.assertEqual(self.engine_bytes(inst), self.targets[0].read())
         self.assertEqual([], self.checkpoints(inst))
+        # Nothing more on the engine in the downtime: the VM moves to
+        # another pool and stays as it is for a revert.
+        self.assertEqual([], self.resize_snapshots(inst))
 
     def test_delta_that_does_not_shrink_ends_the_rounds(self):
         inst = self.spawn(root_gb=0)
@@ -157,6 +165,7 @@ class WarmCopyTest(test_vmops.FlowTestCase):
         self.assertNotIn('warm', info)
         self.assertEqual([], self.targets)
         self.assertEqual(types.VmStatus.DOWN, self.sim_vm(inst).status)
+        self.assertEqual(1, len(self.resize_snapshots(inst)))
         with self.sim.store.lock:
             self.assertEqual([], self.sim.engine.vm_backups(
                 self.sim_vm(inst).id))
