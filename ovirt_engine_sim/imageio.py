@@ -36,6 +36,22 @@ def _body_into(rfile, size, buf):
         yield buf if n == len(buf) else bytes(view[:n])
 
 
+def _read_into(layer, offset, size, buf):
+    """Yield [offset, offset+size) of layer piece by piece, each read
+    into buf (a view of it): the GET's counterpart of _body_into. A
+    reused 1 MiB buffer instead of a new 4 MiB bytes per read: no page
+    faults per read, and the piece is still in the CPU cache when TLS
+    encrypts it."""
+    view = memoryview(buf)
+    pos, end = offset, offset + size
+    while pos < end:
+        n = min(len(buf), end - pos)
+        piece = view[:n]
+        layer.read_into(pos, piece)
+        yield piece
+        pos += n
+
+
 class Abort(Exception):
     """Drop the connection without an answer (injected transfer failure)."""
 
@@ -178,7 +194,8 @@ class ImageIO(object):
         if status == 206:
             h.send_header('Content-Range', 'bytes %d-%d/%d' % (start, end, layer.size))
         h.end_headers()
-        for chunk in layer.iter_read(start, length):
+        for chunk in _read_into(layer, start, length,
+                                bytearray(min(length, CHUNK))):
             allowed = self._allowance()
             if allowed is not None and allowed < len(chunk):
                 # An injected failure cuts the stream at its byte count,

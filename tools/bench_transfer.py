@@ -37,7 +37,7 @@ each page cache page costs 0.3-1.5 s of kernel CPU per 512 MiB, at
 random: it hit one contender or another and hid the clients' own cost.
 
 Run: ``python tools/bench_transfer.py [--quick] [--size-mib N]
-[--upload-only]``
+[--upload-only | --download-only] [--rounds N]``
 (512 MiB by default).
 """
 
@@ -158,7 +158,8 @@ def imageio_download(engine, tmp):
     return run
 
 
-def bench_image(engine, tmp, size, half_zero, repeats, downloads=True):
+def bench_image(engine, tmp, size, half_zero, repeats, downloads=True,
+                uploads=True):
     """Each figure is the best of ``repeats`` rounds; a round runs every
     contender once, so load that comes and goes hits them alike."""
     path = os.path.join(tmp, 'image.raw')
@@ -170,7 +171,7 @@ def bench_image(engine, tmp, size, half_zero, repeats, downloads=True):
         engine.timed(_UP, source, ours_upload(engine, path, size))
         engine.timed(_UP, target, ours_upload(engine, path, size))
         for _ in range(repeats):
-            for name, func in (
+            for name, func in () if not uploads else (
                     ('ours', ours_upload(engine, path, size)),
                     ('raw', curl(engine, ['-X', 'PUT', '-T', path])),
                     ('imageio', imageio_upload(engine, path))):
@@ -218,6 +219,9 @@ def main():
     parser.add_argument('--upload-only', action='store_true',
                         help='skip the downloads (quicker on a busy '
                              'machine)')
+    parser.add_argument('--download-only', action='store_true',
+                        help='skip the timed uploads (the source disk is '
+                             'still filled once, untimed)')
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     size = (args.size_mib or (128 if args.quick else 512)) * MiB
@@ -233,7 +237,8 @@ def main():
             for kind, half_zero in (('random', False), ('half-zero', True)):
                 report(kind, size, bench_image(
                     engine, tmp, size, half_zero, repeats,
-                    downloads=not args.upload_only))
+                    downloads=not args.upload_only,
+                    uploads=not args.download_only))
             print('load average %s' % bench_common.load())
         engine.session.close()
     finally:
