@@ -10,6 +10,7 @@ import re
 
 from ovirtsdk4 import types
 
+from ovirt_engine_sim.compat import threading
 from ovirt_engine_sim.volumes import CHUNK
 
 _RANGE = re.compile(r'^bytes=(\d*)-(\d*)$')
@@ -34,6 +35,19 @@ def _body_into(rfile, size, buf):
             raise ConnectionError('client went away')
         left -= n
         yield buf if n == len(buf) else bytes(view[:n])
+
+
+_local = threading.local()
+
+
+def _get_buffer():
+    """The GET buffer of this connection's thread, made once: a new
+    1 MiB bytearray per request cost the simulator 0.1 s of CPU per
+    512 MiB read in 4 MiB ranges (its pages faulted in each time)."""
+    buf = getattr(_local, 'get_buffer', None)
+    if buf is None:
+        buf = _local.get_buffer = bytearray(CHUNK)
+    return buf
 
 
 def _read_into(layer, offset, size, buf):
@@ -194,8 +208,7 @@ class ImageIO(object):
         if status == 206:
             h.send_header('Content-Range', 'bytes %d-%d/%d' % (start, end, layer.size))
         h.end_headers()
-        for chunk in _read_into(layer, start, length,
-                                bytearray(min(length, CHUNK))):
+        for chunk in _read_into(layer, start, length, _get_buffer()):
             allowed = self._allowance()
             if allowed is not None and allowed < len(chunk):
                 # An injected failure cuts the stream at its byte count,

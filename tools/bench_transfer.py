@@ -44,6 +44,7 @@ Run: ``python tools/bench_transfer.py [--quick] [--size-mib N]
 import argparse
 import logging
 import os
+import resource
 import subprocess
 import tempfile
 import time
@@ -97,16 +98,24 @@ class Engine(object):
         try:
             bench_common.reset_peak_rss()
             rss = bench_common.rss_mib()
-            cpu = bench_common.cpu_seconds()
+            # curl's CPU counts as the client's (ours and imageio's
+            # clients run in this process).
+            cpu = bench_common.cpu_seconds() + _children_cpu()
             sim_cpu = bench_common.cpu_seconds(self.sim.pid)
             start = time.monotonic()
             func(tr)
             took = time.monotonic() - start
-            return (took, bench_common.cpu_seconds() - cpu,
+            return (took,
+                    bench_common.cpu_seconds() + _children_cpu() - cpu,
                     bench_common.peak_rss_mib() - rss,
                     bench_common.cpu_seconds(self.sim.pid) - sim_cpu)
         finally:
             self.transfers.finalize(tr.id)
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def ours_upload(engine, path, size):
@@ -202,10 +211,11 @@ def report(kind, size, out):
         print('%-9s %-4s ours %6.2f s %7.1f MiB/s (cpu %5.2f s, +%4.0f MiB)'
               ' | raw %6.2f s | imageio %6.2f s | ours/raw %.2f  '
               'ours/imageio %.2f | simulator cpu ours %.2f s raw %.2f s '
-              'imageio %.2f s' % (
+              'imageio %.2f s | client cpu raw %.2f s imageio %.2f s' % (
                   kind, direction, ours[0], mib / ours[0], ours[1], ours[2],
                   raw[0], imageio[0], raw[0] / ours[0],
-                  imageio[0] / ours[0], ours[3], raw[3], imageio[3]))
+                  imageio[0] / ours[0], ours[3], raw[3], imageio[3],
+                  raw[1], imageio[1]))
 
 
 def main():
