@@ -178,7 +178,8 @@ def bench_image(engine, tmp, size, half_zero, repeats, downloads=True,
     target = engine.new_disk(size)
     try:
         engine.timed(_UP, source, ours_upload(engine, path, size))
-        engine.timed(_UP, target, ours_upload(engine, path, size))
+        if uploads:
+            engine.timed(_UP, target, ours_upload(engine, path, size))
         for _ in range(repeats):
             for name, func in () if not uploads else (
                     ('ours', ours_upload(engine, path, size)),
