@@ -25,7 +25,8 @@ the same simulator (its own process) in the same run:
   it), one raw ``curl`` GET, and ``ovirt_imageio.client.download``.
 
 Prints seconds, MiB/s, our driver's CPU seconds and peak memory growth,
-the simulator's CPU seconds per contender, and the ratios (ours / raw is
+the simulator's CPU seconds per contender, the other clients' CPU
+seconds (``curl``'s, imageio's client's), and the ratios (ours / raw is
 throughput: >= 0.8 is the goal). Each figure is the best of 3 rounds (the
 machine may be shared), a round running every contender once; the load
 average is printed before and after.
