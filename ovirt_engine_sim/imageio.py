@@ -10,6 +10,7 @@ import re
 
 from ovirtsdk4 import types
 
+from ovirt_engine_sim.compat import threading
 from ovirt_engine_sim.volumes import CHUNK
 
 _RANGE = re.compile(r'^bytes=(\d*)-(\d*)$')
@@ -34,6 +35,35 @@ def _body_into(rfile, size, buf):
             raise ConnectionError('client went away')
         left -= n
         yield buf if n == len(buf) else bytes(view[:n])
+
+
+_local = threading.local()
+
+
+def _get_buffer():
+    """The GET buffer of this connection's thread, made once: a new
+    1 MiB bytearray per request cost the simulator 0.1 s of CPU per
+    512 MiB read in 4 MiB ranges (its pages faulted in each time)."""
+    buf = getattr(_local, 'get_buffer', None)
+    if buf is None:
+        buf = _local.get_buffer = bytearray(CHUNK)
+    return buf
+
+
+def _read_into(layer, offset, size, buf):
+    """Yield [offset, offset+size) of layer piece by piece, each read
+    into buf (a view of it): the GET's counterpart of _body_into. A
+    reused 1 MiB buffer instead of a new 4 MiB bytes per read: no page
+    faults per read, and the piece is still in the CPU cache when TLS
+    encrypts it."""
+    view = memoryview(buf)
+    pos, end = offset, offset + size
+    while pos < end:
+        n = min(len(buf), end - pos)
+        piece = view[:n]
+        layer.read_into(pos, piece)
+        yield piece
+        pos += n
 
 
 class Abort(Exception):
@@ -178,7 +208,7 @@ class ImageIO(object):
         if status == 206:
             h.send_header('Content-Range', 'bytes %d-%d/%d' % (start, end, layer.size))
         h.end_headers()
-        for chunk in layer.iter_read(start, length):
+        for chunk in _read_into(layer, start, length, _get_buffer()):
             allowed = self._allowance()
             if allowed is not None and allowed < len(chunk):
                 # An injected failure cuts the stream at its byte count,

@@ -28,6 +28,14 @@ def _all_zero(data):
     return True
 
 
+def _zero_fill(view):
+    pos = 0
+    while pos < len(view):
+        n = min(CHUNK, len(view) - pos)
+        view[pos:pos + n] = _ZEROS if n == CHUNK else _ZEROS[:n]
+        pos += n
+
+
 class Layer(object):
     def __init__(self, layer_id, path, size, base=None):
         self.id = layer_id
@@ -140,6 +148,25 @@ class Layer(object):
                 got = self.base.read(s, e - s) if s < self.base.size else b''
                 parts.append(got.ljust(e - s, b'\0'))
         return parts[0] if len(parts) == 1 else b''.join(parts)
+
+    def read_into(self, offset, view):
+        """Fill view with the flattened content from offset on (what an
+        imageio GET sends: one reused buffer, no bytes object per read).
+        Beyond the end reads as zeros."""
+        view = memoryview(view)
+        end = offset + len(view)
+        for s, e, k in self._pieces(offset, min(end, self.size)):
+            part = view[s - offset:e - offset]
+            if k == 'data':
+                got = os.preadv(self._file(), [part], s)
+                _zero_fill(part[got:])
+            elif k == 'zero' or self.base is None or s >= self.base.size:
+                _zero_fill(part)
+            else:
+                # The base may be smaller than this layer (a grown disk).
+                self.base.read_into(s, part)
+        if end > self.size:
+            _zero_fill(view[max(0, self.size - offset):])
 
     def iter_read(self, offset, size, chunk=4 * CHUNK):
         """Yield the flattened content in chunks (streams, bounded memory)."""

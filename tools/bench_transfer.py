@@ -25,7 +25,8 @@ the same simulator (its own process) in the same run:
   it), one raw ``curl`` GET, and ``ovirt_imageio.client.download``.
 
 Prints seconds, MiB/s, our driver's CPU seconds and peak memory growth,
-the simulator's CPU seconds per contender, and the ratios (ours / raw is
+the simulator's CPU seconds per contender, the other clients' CPU
+seconds (``curl``'s, imageio's client's), and the ratios (ours / raw is
 throughput: >= 0.8 is the goal). Each figure is the best of 3 rounds (the
 machine may be shared), a round running every contender once; the load
 average is printed before and after.
@@ -37,13 +38,14 @@ each page cache page costs 0.3-1.5 s of kernel CPU per 512 MiB, at
 random: it hit one contender or another and hid the clients' own cost.
 
 Run: ``python tools/bench_transfer.py [--quick] [--size-mib N]
-[--upload-only]``
+[--upload-only | --download-only] [--rounds N]``
 (512 MiB by default).
 """
 
 import argparse
 import logging
 import os
+import resource
 import subprocess
 import tempfile
 import time
@@ -97,16 +99,24 @@ class Engine(object):
         try:
             bench_common.reset_peak_rss()
             rss = bench_common.rss_mib()
-            cpu = bench_common.cpu_seconds()
+            # curl's CPU counts as the client's (ours and imageio's
+            # clients run in this process).
+            cpu = bench_common.cpu_seconds() + _children_cpu()
             sim_cpu = bench_common.cpu_seconds(self.sim.pid)
             start = time.monotonic()
             func(tr)
             took = time.monotonic() - start
-            return (took, bench_common.cpu_seconds() - cpu,
+            return (took,
+                    bench_common.cpu_seconds() + _children_cpu() - cpu,
                     bench_common.peak_rss_mib() - rss,
                     bench_common.cpu_seconds(self.sim.pid) - sim_cpu)
         finally:
             self.transfers.finalize(tr.id)
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def ours_upload(engine, path, size):
@@ -158,7 +168,8 @@ def imageio_download(engine, tmp):
     return run
 
 
-def bench_image(engine, tmp, size, half_zero, repeats, downloads=True):
+def bench_image(engine, tmp, size, half_zero, repeats, downloads=True,
+                uploads=True):
     """Each figure is the best of ``repeats`` rounds; a round runs every
     contender once, so load that comes and goes hits them alike."""
     path = os.path.join(tmp, 'image.raw')
@@ -168,9 +179,10 @@ def bench_image(engine, tmp, size, half_zero, repeats, downloads=True):
     target = engine.new_disk(size)
     try:
         engine.timed(_UP, source, ours_upload(engine, path, size))
-        engine.timed(_UP, target, ours_upload(engine, path, size))
+        if uploads:
+            engine.timed(_UP, target, ours_upload(engine, path, size))
         for _ in range(repeats):
-            for name, func in (
+            for name, func in () if not uploads else (
                     ('ours', ours_upload(engine, path, size)),
                     ('raw', curl(engine, ['-X', 'PUT', '-T', path])),
                     ('imageio', imageio_upload(engine, path))):
@@ -201,10 +213,11 @@ def report(kind, size, out):
         print('%-9s %-4s ours %6.2f s %7.1f MiB/s (cpu %5.2f s, +%4.0f MiB)'
               ' | raw %6.2f s | imageio %6.2f s | ours/raw %.2f  '
               'ours/imageio %.2f | simulator cpu ours %.2f s raw %.2f s '
-              'imageio %.2f s' % (
+              'imageio %.2f s | client cpu raw %.2f s imageio %.2f s' % (
                   kind, direction, ours[0], mib / ours[0], ours[1], ours[2],
                   raw[0], imageio[0], raw[0] / ours[0],
-                  imageio[0] / ours[0], ours[3], raw[3], imageio[3]))
+                  imageio[0] / ours[0], ours[3], raw[3], imageio[3],
+                  raw[1], imageio[1]))
 
 
 def main():
@@ -218,6 +231,9 @@ def main():
     parser.add_argument('--upload-only', action='store_true',
                         help='skip the downloads (quicker on a busy '
                              'machine)')
+    parser.add_argument('--download-only', action='store_true',
+                        help='skip the timed uploads (the source disk is '
+                             'still filled once, untimed)')
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     size = (args.size_mib or (128 if args.quick else 512)) * MiB
@@ -233,7 +249,8 @@ def main():
             for kind, half_zero in (('random', False), ('half-zero', True)):
                 report(kind, size, bench_image(
                     engine, tmp, size, half_zero, repeats,
-                    downloads=not args.upload_only))
+                    downloads=not args.upload_only,
+                    uploads=not args.download_only))
             print('load average %s' % bench_common.load())
         engine.session.close()
     finally:

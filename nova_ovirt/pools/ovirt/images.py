@@ -38,6 +38,7 @@ import threading
 import uuid
 
 from oslo_log import log as logging
+from oslo_utils import excutils
 import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 
@@ -157,6 +158,11 @@ class ImageCache(object):
         self._timeout = timeout
         self._locks = {}
         self._locks_lock = threading.Lock()
+        # {(image id, cluster id): template id} of templates seen ready.
+        # A boot of a cached image then asks the engine nothing about
+        # the template; use_template() drops an entry the engine refuses
+        # (the template was removed or replaced behind our back).
+        self._known = {}
 
     def _lock(self, image_id):
         with self._locks_lock:
@@ -186,21 +192,64 @@ class ImageCache(object):
     def template_for(self, context, image_meta, cluster_id):
         """Id of the image's template (made now if needed), status ok.
 
-        A template that exists and is ready costs one look-up and no lock:
+        A template seen ready before costs no request (see
+        :meth:`use_template` for what happens when it went meanwhile);
+        one that exists and is ready costs one look-up and no lock:
         concurrent boots of a cached image only share the connections.
         The lock is for making the template (or waiting for it), so that
         two first boots upload once.
         """
+        key = (image_meta.id, cluster_id)
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        return self._look_up(context, image_meta, cluster_id)
+
+    def _look_up(self, context, image_meta, cluster_id):
         image_id = image_meta.id
         template = self.find(image_id)
-        if template is not None and template.status == \
-                types.TemplateStatus.OK:
-            return template.id
-        with self._lock(image_id):
-            template = self.find(image_id)
-            if template is None:
-                template = self._create(context, image_meta, cluster_id)
-            return self._wait_template(template.id).id
+        if template is None or template.status != types.TemplateStatus.OK:
+            with self._lock(image_id):
+                template = self.find(image_id)
+                if template is None:
+                    template = self._create(context, image_meta, cluster_id)
+                template = self._wait_template(template.id)
+        self._known[image_id, cluster_id] = template.id
+        return template.id
+
+    def use_template(self, context, image_meta, cluster_id, use):
+        """use(template id) with the image's template; use's result.
+
+        The id may come from memory, and the template may have been
+        removed or replaced on the engine since (another service's image
+        cache, an operator): if use fails with a remembered id, the
+        entry goes and the engine is asked once more; use runs again
+        only when the engine names another template, so a failure that
+        is not the template's is raised as it was.
+        """
+        key = (image_meta.id, cluster_id)
+        remembered = self._known.get(key)
+        template_id = self.template_for(context, image_meta, cluster_id)
+        if remembered is None:
+            return use(template_id)
+        try:
+            return use(template_id)
+        except sdk.Error:
+            with excutils.save_and_reraise_exception() as ctx:
+                self.forget(image_meta.id, template_id)
+                fresh = self._look_up(context, image_meta, cluster_id)
+                if fresh != template_id:
+                    LOG.info('Template %s of image %s is gone; using %s',
+                             template_id, image_meta.id, fresh)
+                    ctx.reraise = False
+        return use(fresh)
+
+    def forget(self, image_id, template_id=None):
+        """Drop what is remembered of image_id's template (of any
+        cluster), or only entries naming template_id if given."""
+        for key, known in list(self._known.items()):
+            if key[0] == image_id and template_id in (None, known):
+                self._known.pop(key, None)
 
     def _wait_template(self, template_id):
         svc = lambda system: system.templates_service().template_service(
@@ -389,6 +438,7 @@ class ImageCache(object):
         lock = self._lock(image_id)
         if not lock.acquire(blocking=False):
             return False
+        self.forget(image_id)
         try:
             self._session.write(
                 lambda system: system.templates_service().template_service(

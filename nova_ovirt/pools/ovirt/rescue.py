@@ -79,12 +79,15 @@ class Rescue(object):
         vm = self.vmops.get_vm(vm_id)
         image_meta = self.pool.images.with_image_id(context, instance,
                                                     image_meta)
-        template_id = self.pool.images.template_for(
-            context, image_meta, vm.cluster.id)
+        # The template is made (if it must be) before the VM stops.
+        self.pool.images.template_for(context, image_meta, vm.cluster.id)
         self.vmops.stop(vm_id)
         # A rescue that failed half way left its disk: start afresh.
         self._remove_rescue_disks(vm_id, instance)
-        disk_id = self._thin_disk(instance, template_id, vm.cluster.id)
+        disk_id = self.pool.images.use_template(
+            context, image_meta, vm.cluster.id,
+            lambda template_id: self._thin_disk(instance, template_id,
+                                                vm.cluster.id))
         root = None
         try:
             root = self.vmops.root_attachment(vm_id)

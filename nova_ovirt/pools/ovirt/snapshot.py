@@ -99,17 +99,23 @@ class StreamReader(object):
 
 
 @contextlib.contextmanager
-def download_runs(transfers, size, disk_id=None, snapshot_id=None):
-    """Yield the (offset, data or None, length) runs of a disk's data."""
+def download_runs(transfers, size, disk_id=None, snapshot_id=None,
+                  reuse=True):
+    """Yield the (offset, data or None, length) runs of a disk's data.
+
+    With reuse, a run's data is valid until the next run is asked for.
+    """
     with transfers.download_client(disk_id=disk_id,
                                    snapshot_id=snapshot_id) as client:
-        yield ovirt_transfer.download_runs(client, size)
+        yield ovirt_transfer.download_runs(client, size, reuse=reuse)
 
 
 @contextlib.contextmanager
 def download(transfers, size, disk_id=None, snapshot_id=None):
     """Yield a reader of a disk's (or disk snapshot's) guest data."""
-    with download_runs(transfers, size, disk_id, snapshot_id) as runs:
+    # The reader hands whole buffers out: they must not be reused.
+    with download_runs(transfers, size, disk_id, snapshot_id,
+                       reuse=False) as runs:
         yield StreamReader(_as_buffers(runs), size)
 
 

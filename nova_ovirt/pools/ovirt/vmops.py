@@ -283,12 +283,15 @@ class VmOps(object):
         guest = self.guest(instance, cluster_id, image_meta)
         vm_id = None
         try:
-            # A volume-backed server boots its root volume: no image.
-            template_id = volumeops.BLANK_TEMPLATE_ID if root_volume else \
-                self.pool.images.template_for(context, image_meta, cluster_id)
             init = initialization(instance, admin_password)
-            vm = self._add_vm(instance, cluster_id, template_id, init,
-                              guest.vm_params)
+
+            def add_vm(template_id):
+                return self._add_vm(instance, cluster_id, template_id, init,
+                                    guest.vm_params)
+            # A volume-backed server boots its root volume: no image.
+            vm = add_vm(volumeops.BLANK_TEMPLATE_ID) if root_volume else \
+                self.pool.images.use_template(context, image_meta,
+                                              cluster_id, add_vm)
             vm_id = vm.id
             record_vm_id(instance, self.pool.name, vm_id)
             self.cache.put_vm(vm)

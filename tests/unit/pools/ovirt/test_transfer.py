@@ -233,14 +233,44 @@ class TransferTestCase(base.SimTestCase):
         self.transfers.finalize(tr.id)
         return sent
 
-    def download(self, disk_id, size):
+    def download(self, disk_id, size, reuse=True, buffers=None):
+        """The runs, their data copied as they come (with reuse, a
+        run's buffer is valid until the next run is asked for)."""
         tr = self.transfers.begin(_DOWN, disk_id=disk_id)
         client = self.transfers.client(tr)
         try:
-            return list(transfer.download_runs(client, size))
+            runs = []
+            for offset, data, length in transfer.download_runs(
+                    client, size, reuse=reuse):
+                if buffers is not None and data is not None:
+                    buffers[id(data)] = data      # kept alive: ids unique
+                runs.append((offset, None if data is None else bytes(data),
+                             length))
+            return runs
         finally:
             client.close()
             self.transfers.finalize(tr.id)
+
+    def test_download_reads_into_reused_buffers(self):
+        """Each GET is read straight into a buffer that goes round: a
+        64 MiB disk (16 chunks) is read with at most (2 x readers + 2)
+        chunk buffers, and the bytes are the disk's; without reuse each
+        chunk has its own buffer (what a consumer that keeps them
+        needs)."""
+        size = 64 * MiB
+        data = os.urandom(size)
+        disk = self.new_disk(size)
+        self.upload(disk, data)
+        bound = 2 * transfer.MAX_WORKERS + 2
+        self.assertLess(bound, size // transfer.CHUNK)
+        for reuse in (True, False):
+            buffers = {}
+            runs = self.download(disk, size, reuse=reuse, buffers=buffers)
+            self.assertEqual(data, b''.join(run for _, run, _ in runs))
+            if reuse:
+                self.assertLessEqual(len(buffers), bound)
+            else:
+                self.assertEqual(size // transfer.CHUNK, len(buffers))
 
     def test_zeros_go_as_zero_requests_and_holes_are_not_read(self):
         size = 20 * MiB + 4096

@@ -31,6 +31,7 @@ from nova.virt import event as virtevent
 
 from nova_ovirt import exception
 from nova_ovirt.pools.ovirt import cache as vm_cache
+from nova_ovirt.pools.ovirt import images
 from nova_ovirt.pools.ovirt import rescue
 from tests.unit import rfb_client
 from tests.unit.pools.ovirt import base
@@ -121,6 +122,92 @@ class TestSpawnDestroy(FlowTestCase):
         self.assertEqual(1, self.images.downloads)
         self.assertEqual(1, len([t for t in self.sim.store.templates.values()
                                  if t.name.startswith('nova-image-')]))
+
+    def test_cached_image_boot_does_not_ask_for_the_template(self):
+        """The template id of a boot is remembered: the next boot of the
+        image in the cluster makes no template request: one request
+        less than a boot that looks the template up."""
+        self.spawn(power_on=False)
+        self.pool.images.forget(self.image_id)
+        self.sim.requests.reset()
+        self.spawn(power_on=False, root_gb=0)
+        self.assertEqual(1, self.sim.requests.count('GET', r'/templates'))
+        looked_up = self.requests_but_status_polls()
+        self.sim.requests.reset()
+        inst = self.spawn(power_on=False, root_gb=0)
+        self.assertEqual(0, self.sim.requests.count('GET', r'/templates'))
+        self.assertEqual(looked_up - 1, self.requests_but_status_polls())
+        template = self.sim.store.by_name(
+            'templates', images.template_name(self.image_id))
+        self.assertEqual(template.id, self.sim_vm(inst).template.id)
+
+    def requests_but_status_polls(self):
+        """Requests, without the VM reads that wait for a status (their
+        number depends on timing)."""
+        return self.sim.requests.total - self.sim.requests.count(
+            'GET', r'/vms/[^/]+$')
+
+    def _remove_template_behind_our_back(self):
+        """What another service's image cache does: only the engine
+        knows."""
+        template = self.sim.store.by_name(
+            'templates', images.template_name(self.image_id))
+        conn = sdk.Connection(url=self.sim.url, username=self.sim.username,
+                              password=self.sim.password,
+                              ca_file=self.sim.ca_file)
+        try:
+            conn.system_service().templates_service().template_service(
+                template.id).remove()
+        finally:
+            conn.close()
+        return template.id
+
+    def test_remembered_template_removed_behind_our_back(self):
+        inst = self.spawn(power_on=False)
+        self.pool.destroy(self.context, inst, [])
+        gone = self._remove_template_behind_our_back()
+        inst = self.spawn(power_on=False)
+        template = self.sim.store.by_name(
+            'templates', images.template_name(self.image_id))
+        self.assertNotEqual(gone, template.id)
+        self.assertEqual(template.id, self.sim_vm(inst).template.id)
+        self.assertEqual(2, self.images.downloads)
+        # The new id is remembered in turn.
+        self.sim.requests.reset()
+        self.spawn(power_on=False)
+        self.assertEqual(0, self.sim.requests.count('GET', r'/templates'))
+
+    def test_remembered_template_replaced_behind_our_back(self):
+        """Another service removed the template and made it again: one
+        failed add, one look-up, the new template, no upload."""
+        inst = self.spawn(power_on=False)
+        self.pool.destroy(self.context, inst, [])
+        other = self.make_pool()
+        other.poller.stop()
+        gone = self._remove_template_behind_our_back()
+        other.spawn(self.context, self.instance(), self.meta, [], None, {},
+                    [], power_on=False)
+        self.sim.requests.reset()
+        inst = self.spawn(power_on=False)
+        template = self.sim.store.by_name(
+            'templates', images.template_name(self.image_id))
+        self.assertNotEqual(gone, template.id)
+        self.assertEqual(template.id, self.sim_vm(inst).template.id)
+        self.assertEqual(2, self.sim.requests.count('POST', r'/vms$'))
+        self.assertEqual(1, self.sim.requests.count('GET', r'/templates$'))
+        self.assertEqual(0, self.sim.requests.bytes_uploaded)
+
+    def test_failed_add_with_a_valid_remembered_template_is_not_retried(self):
+        """A failure that is not the template's is raised as it was,
+        after one look-up, with one add."""
+        self.spawn(power_on=False)
+        self.sim.requests.reset()
+        self.sim.faults.script_fault(r'/vms$', method='POST', status=400,
+                                     reason='Bad Request',
+                                     detail='[Injected] bad guest')
+        self.assertRaises(Exception, self.spawn, power_on=False)
+        self.assertEqual(1, self.sim.requests.count('POST', r'/vms$'))
+        self.assertEqual(1, self.sim.requests.count('GET', r'/templates$'))
 
     def test_concurrent_first_boots_upload_once(self):
         errors = []
