@@ -66,9 +66,8 @@ class RemoteSim(object):
         kwargs.setdefault('delays', FAST)
         ctx = multiprocessing.get_context('fork')
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, kwargs, setup,
-                                                        prepare),
-                                 daemon=True)
+        self._proc = ctx.Process(
+            target=_serve, args=(child, kwargs, setup, prepare), daemon=True)
         self._proc.start()
         info = self._conn.recv()
         self.__dict__.update(info)

@@ -244,8 +244,8 @@ def main():
         with tempfile.TemporaryDirectory(prefix='bench-transfer-') as tmp:
             print('image transfers, %d MiB, best of %d rounds, simulator in '
                   'its own process (throughput ratios: > 1 means ours is '
-                  'faster); load average %s' % (size // MiB, repeats,
-                                                 bench_common.load()))
+                  'faster); load average %s' % (
+                      size // MiB, repeats, bench_common.load()))
             for kind, half_zero in (('random', False), ('half-zero', True)):
                 report(kind, size, bench_image(
                     engine, tmp, size, half_zero, repeats,

@@ -252,8 +252,9 @@ class ImageCache(object):
                 self._known.pop(key, None)
 
     def _wait_template(self, template_id):
-        svc = lambda system: system.templates_service().template_service(
-            template_id)
+
+        def svc(system):
+            return system.templates_service().template_service(template_id)
         return ovirt_session.wait_for(
             lambda: self._session.read(lambda system: svc(system).get()),
             lambda t: t.status == types.TemplateStatus.OK,
@@ -301,7 +302,9 @@ class ImageCache(object):
                 disk, query=ovirt_session.q()))
 
     def _wait_disk(self, disk_id):
-        svc = lambda system: system.disks_service().disk_service(disk_id)
+
+        def svc(system):
+            return system.disks_service().disk_service(disk_id)
         return ovirt_session.wait_for(
             lambda: self._session.read(lambda system: svc(system).get()),
             lambda d: d.status == types.DiskStatus.OK,
@@ -349,7 +352,9 @@ class ImageCache(object):
         return vm.id
 
     def _wait_vm_down(self, vm_id):
-        svc = lambda system: system.vms_service().vm_service(vm_id)
+
+        def svc(system):
+            return system.vms_service().vm_service(vm_id)
         return ovirt_session.wait_for(
             lambda: self._session.read(lambda system: svc(system).get()),
             lambda v: v.status == types.VmStatus.DOWN,

@@ -58,7 +58,6 @@ class ZeroDetectionTestCase(testtools.TestCase):
         self.assertFalse(transfer.is_zero(bytes(3 * MiB) + b'\1'))
         self.assertTrue(transfer.is_zero(b'ab' + bytes(10), 2))
 
-
     def test_zero_runs_of_a_slice(self):
         data = bytearray(b'x' * 10 + bytes(2 * MiB) + b'y')
         # Blocks count from the start given; neighbours of a kind merge.
