@@ -255,8 +255,16 @@ class LiveMigrationOps(object):
     # -- destination -------------------------------------------------------
 
     def pre_live_migration(self, dest_host, context, instance, data,
-                           disk_info):
-        """Volumes of the same names and sizes, on cached image bases."""
+                           disk_info, block_device_info=None):
+        """Secrets of the Cinder volumes; volumes of the same names and
+        sizes, on cached image bases.
+
+        qemu on the destination logs in to the Cinder volumes itself (they
+        are network disks, never copied): their CHAP secrets, referenced
+        by usage from the migrated definition, must exist there first.
+        """
+        self._guests.volumes.define_secrets(dest_host, instance,
+                                            block_device_info)
         if data.is_shared_block_storage:
             dest_host.storage.refresh()
             return data
@@ -301,9 +309,14 @@ class LiveMigrationOps(object):
         self._guests.define(dest_host, instance)
         dest_host.invalidate()
 
+    def post_live_migration_at_source(self, source_host, instance):
+        """The volumes' secrets go with the guest that used them."""
+        self._guests.volumes.remove_secrets(source_host, instance)
+
     def rollback_at_destination(self, dest_host, instance, destroy_disks):
         """Nothing of the guest stays on the destination."""
         self._guests.undefine(dest_host, instance.uuid)
+        self._guests.volumes.remove_secrets(dest_host, instance)
         if destroy_disks:
             with dest_host.translated('Removing the volumes of %s after a '
                                       'failed live migration' %
@@ -584,7 +597,11 @@ def _file_disks(domain_xml):
 
 
 def _disk_targets(domain_xml):
-    """Target devices of the writable disks, which qemu mirrors."""
+    """Target devices of the writable disks, which qemu mirrors.
+
+    File disks only: a Cinder volume is a network disk that both hosts
+    reach, and copying it onto itself would corrupt it.
+    """
     return [d.find('target').get('dev') for d in _file_disks(domain_xml)
             if d.find('readonly') is None]
 
