@@ -262,7 +262,9 @@ NOTES = {
             _LIVE_MIGRATION,
             'Between nodes of two nova-compute services (nova\'s rule), '
             'client-managed; block migration or shared storage, detected. '
-            'No Cinder volumes, NUMA, PCI or vTPM guests.'),
+            'Cinder volumes (iSCSI, CHAP) follow the guest uncopied, their '
+            'secrets defined on the destination first. No NUMA, PCI or '
+            'vTPM guests.'),
     },
     'ovirt': {
         **_COMMON_NOTES,

@@ -460,6 +460,8 @@ class VolumeLiveMigrationTest(TwoServicesTestBase):
         self.cinder.add_lun(volume_id, lun)
         self._attach_volume(server, volume_id)
         self.assertEqual(1, len(self._secrets_of(source, server)))
+        self.assertTrue(self._volume_disk(server).find(
+            'source/initiator/iqn').get('name').endswith('.' + source))
         before = ticks(self.console_log(server))
 
         self._migrate_live(server, dest)
@@ -477,12 +479,15 @@ class VolumeLiveMigrationTest(TwoServicesTestBase):
         self.assertEqual(('iscsi', '%s/1' % lun.iqn),
                          (disk.find('source').get('protocol'),
                           disk.find('source').get('name')))
+        # qemu logged in again as the destination node's initiator.
+        initiator = disk.find('source/initiator/iqn').get('name')
+        self.assertTrue(initiator.endswith('.' + dest), initiator)
+        base.wait_until(lambda: self.target.sessions(lun) == [initiator],
+                        30, message='a session of %s only' % initiator)
         usage = disk.find('source/auth/secret').get('usage')
         self.assertEqual([usage], self._secrets_of(dest, server))
         self.assertEqual([], self._secrets_of(source, server))
         self.assertEqual([], self.host_of_node[source].domain_names())
-        base.wait_until(lambda: len(self.target.sessions(lun)) == 1, 30,
-                        message='one session on the volume after the move')
         self.assertEqual('in-use', self.cinder.fake_get(
             None, volume_id)['status'])
         self._wait_for_ticks(server, 2)

@@ -91,9 +91,19 @@ class _Job(object):
         self.post_copy = False
 
 
-def connect_info(uri, inbound_addr):
-    """What the source connects to, for ``target_connect_addr``."""
-    return json.dumps({'uri': uri, 'inbound_addr': inbound_addr})
+def connect_info(uri, inbound_addr, initiator=None):
+    """What the source connects to, for ``target_connect_addr``; with
+    the iSCSI initiator IQN the destination's qemu presents."""
+    return json.dumps({'uri': uri, 'inbound_addr': inbound_addr,
+                       'initiator': initiator})
+
+
+def destination_initiator(value):
+    """The destination's initiator IQN of ``target_connect_addr``."""
+    try:
+        return json.loads(value or '').get('initiator')
+    except (ValueError, AttributeError):
+        return None
 
 
 def parse_connect_info(value):
@@ -121,13 +131,18 @@ def _pool_path(conn, pool_name):
     return config.pool_target_path(pool.XMLDesc(0))
 
 
-def destination_xml(xml, source_path, dest_path):
+def destination_xml(xml, source_path, dest_path, initiator=None):
     """The domain definition with its volumes in the destination's pool.
 
     Volumes keep their names; only the storage pool's directory changes
-    (disk sources and the serial console's log file).
+    (disk sources and the serial console's log file). iSCSI volumes log
+    in as the destination node's ``initiator``, the one Cinder exported
+    them to for the destination.
     """
     root = etree.fromstring(xml)
+    for iqn in root.findall('./devices/disk/source/initiator/iqn'):
+        if initiator:
+            iqn.set('name', initiator)
     prefix = source_path.rstrip('/') + '/'
     new_prefix = dest_path.rstrip('/') + '/'
     for element, attribute in (
@@ -163,7 +178,8 @@ class LiveMigrationOps(object):
         data.filename = marker
         data.target_connect_addr = connect_info(
             dest_host.uri, dest_host.conf.live_migration_inbound_addr or
-            nodes.uri_host(dest_host.uri))
+            nodes.uri_host(dest_host.uri),
+            self._guests.volumes.initiator(dest_host))
         data.disk_over_commit = bool(disk_over_commit)
         if block_migration is not None:
             data.block_migration = bool(block_migration)
@@ -360,7 +376,8 @@ class LiveMigrationOps(object):
         xml = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE)
         dest_xml = destination_xml(
             xml, source_host.storage.path,
-            _pool_path(dest_conn, source_host.storage.pool_name))
+            _pool_path(dest_conn, source_host.storage.pool_name),
+            destination_initiator(data.target_connect_addr))
         params = {libvirt.VIR_MIGRATE_PARAM_DEST_XML: dest_xml,
                   libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: dest_xml}
         inbound_addr = parse_connect_info(data.target_connect_addr)[1]
