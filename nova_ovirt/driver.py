@@ -494,7 +494,8 @@ class OvirtDriver(driver.ComputeDriver):
     def pre_live_migration(self, context, instance, block_device_info,
                            network_info, disk_info, migrate_data):
         return self._pool_of_migration(migrate_data).pre_live_migration(
-            context, instance, network_info, disk_info, migrate_data)
+            context, instance, network_info, disk_info, migrate_data,
+            block_device_info)
 
     def live_migration(self, context, instance, dest, post_method,
                        recover_method, block_migration=False,
@@ -508,6 +509,10 @@ class OvirtDriver(driver.ComputeDriver):
 
     def live_migration_force_complete(self, instance):
         self._pool_of(instance).live_migration_force_complete(instance)
+
+    def post_live_migration(self, context, instance, block_device_info,
+                            migrate_data=None):
+        self._pool_of(instance).post_live_migration(context, instance)
 
     def post_live_migration_at_source(self, context, instance, network_info):
         # libvirt removed the guest, and its ports, from the source host.

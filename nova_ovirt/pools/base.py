@@ -377,7 +377,7 @@ class Pool(metaclass=abc.ABCMeta):
         raise NotImplementedError()
 
     def pre_live_migration(self, context, instance, network_info, disk_info,
-                           data):
+                           data, block_device_info=None):
         raise NotImplementedError()
 
     def live_migration(self, context, instance, dest, post_method,
@@ -389,6 +389,9 @@ class Pool(metaclass=abc.ABCMeta):
 
     def live_migration_force_complete(self, instance):
         raise NotImplementedError()
+
+    def post_live_migration(self, context, instance):
+        """Source-side cleanup once the guest runs on the destination."""
 
     def post_live_migration_at_destination(self, context, instance):
         raise NotImplementedError()

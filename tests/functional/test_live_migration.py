@@ -24,13 +24,19 @@ second: a guest moved live keeps counting, a restarted one starts at 1.
 import os
 import re
 import time
+from xml.etree import ElementTree as etree
 
+import fixtures
 import libvirt
+from oslo_utils import units
+from oslo_utils import uuidutils
 
 from tests import base
 from tests.fixtures import guest_image
+from tests.fixtures import iscsi_target
 from tests.functional import base as functional_base
 from tests.functional import test_host_maintenance
+from tests.functional import test_volumes
 
 SERVICES = {'node1': 'ovirt-a', 'node2': 'ovirt-b'}
 POOLS = {'node1': 'kvm-a', 'node2': 'kvm-b'}
@@ -417,3 +423,76 @@ class SharedStorageEvacuationTest(TwoServicesTestBase):
         self.assertUsage(source)
         self._delete_and_check(server)
         self.assertFalse(os.path.exists(root[0]))
+
+
+class VolumeLiveMigrationTest(TwoServicesTestBase):
+    """An attached Cinder volume (iSCSI with CHAP) follows the guest."""
+
+    def setUp(self):
+        # Before nova's services: the target outlives every qemu session.
+        self.target = self.useFixture(iscsi_target.IscsiTargetFixture())
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.CinderFixture',
+            test_volumes.TargetCinderFixture))
+        super().setUp()
+
+    def _secrets_of(self, node, server):
+        conn = self.host_of_node[node].conn()
+        try:
+            return [s.usageID() for s in conn.listAllSecrets(0)
+                    if server['id'] in s.usageID()]
+        finally:
+            conn.close()
+
+    def _volume_disk(self, server):
+        for disk in etree.fromstring(self.domain(server).xml(0)).findall(
+                'devices/disk'):
+            if disk.get('type') == 'network':
+                return disk
+        return None
+
+    def test_volume_follows_the_guest(self):
+        server = self._boot_running()
+        source, dest = self.node_of(server), self._other_node(server)
+        volume_id = uuidutils.generate_uuid()
+        lun = self.target.create_lun('live', 64 * units.Mi,
+                                     username='live', password='live-pass')
+        self.cinder.add_lun(volume_id, lun)
+        self._attach_volume(server, volume_id)
+        self.assertEqual(1, len(self._secrets_of(source, server)))
+        self.assertTrue(self._volume_disk(server).find(
+            'source/initiator/iqn').get('name').endswith('.' + source))
+        before = ticks(self.console_log(server))
+
+        self._migrate_live(server, dest)
+        server = self._wait_for_server_on(server, dest)
+        self.assertEqual('completed',
+                         self._migration(server, ['completed'])['status'])
+
+        # Block migration (no shared pool) copied the guest's own disks
+        # only: the volume is the same network disk, read by the
+        # destination's qemu with the secret defined there.
+        self.assertDomain(server, 'running')
+        disk = self._volume_disk(server)
+        self.assertIsNotNone(disk, 'no volume disk on %s' % dest)
+        self.assertEqual(volume_id, disk.findtext('serial'))
+        self.assertEqual(('iscsi', '%s/1' % lun.iqn),
+                         (disk.find('source').get('protocol'),
+                          disk.find('source').get('name')))
+        # qemu logged in again as the destination node's initiator.
+        initiator = disk.find('source/initiator/iqn').get('name')
+        self.assertTrue(initiator.endswith('.' + dest), initiator)
+        base.wait_until(lambda: self.target.sessions(lun) == [initiator],
+                        30, message='a session of %s only' % initiator)
+        usage = disk.find('source/auth/secret').get('usage')
+        self.assertEqual([usage], self._secrets_of(dest, server))
+        self.assertEqual([], self._secrets_of(source, server))
+        self.assertEqual([], self.host_of_node[source].domain_names())
+        self.assertEqual('in-use', self.cinder.fake_get(
+            None, volume_id)['status'])
+        self._wait_for_ticks(server, 2)
+        after = ticks(self.console_log(server))
+        self.assertGreater(after[0], before[-1],
+                           'counter restarted: %s after %s' % (after, before))
+        self._delete_and_check(server)
+        self.assertEqual([], self._secrets_of(dest, server))

@@ -19,6 +19,7 @@ it hands nova is real: an iSCSI target of a private ``tgtd``
 (:mod:`tests.fixtures.iscsi_target`) that the guests' qemu logs in to.
 """
 
+import json
 from xml.etree import ElementTree as etree
 
 import fixtures
@@ -58,6 +59,9 @@ class TargetCinderFixture(nova_fixtures.CinderFixture):
 
     def fake_get(self, context, volume_id, microversion=None):
         volume = super().fake_get(context, volume_id, microversion)
+        # As nova's Cinder client translates every volume it reads; the
+        # volume-backed snapshot names its snapshot after it.
+        volume.setdefault('display_description', '')
         if volume_id in self.sizes_gb:
             volume['size'] = self.sizes_gb[volume_id]
         if volume_id in self.migrating:
@@ -239,6 +243,45 @@ class VolumeTest(fbase.OvirtFunctionalTestBase):
         self.assertNoDomain(server['id'])
         self.assertEqual('available', self.volume_status(volume_id))
         self.assertNoUsage()
+
+    def test_snapshot_of_a_volume_backed_server(self):
+        """nova snapshots the root volume in Cinder; the image maps it.
+
+        The driver has no quiesce (no guest agent): nova goes on without
+        it unless the image requires it.
+        """
+        volume_id = uuidutils.generate_uuid()
+        lun = self.target.create_lun(
+            'snaproot', 64 * units.Mi,
+            content=guest_image.build_guest_image(fmt='raw'))
+        self.cinder.add_lun(volume_id, lun)
+        server = self.api.post_server({'server': {
+            'name': 'bfv-snap', 'imageRef': '', 'flavorRef': 'ovirt-tiny',
+            'networks': 'none', 'block_device_mapping_v2': [{
+                'boot_index': 0, 'uuid': volume_id, 'source_type': 'volume',
+                'destination_type': 'volume'}]}})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        before = self.domain(server).xml(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        image_id = self.api.post_server_action(
+            server['id'], {'createImage': {'name': 'bfv-snap'}})['image_id']
+        image = self.glance.show(None, image_id)
+        self.assertEqual('active', image['status'])
+        mappings = image['properties']['block_device_mapping']
+        if isinstance(mappings, str):
+            mappings = json.loads(mappings)
+        snapshots = [m for m in mappings if m.get('source_type') == 'snapshot']
+        self.assertEqual(1, len(snapshots), mappings)
+        self.assertEqual(volume_id, self.cinder.volume_snapshots[
+            snapshots[0]['snapshot_id']]['volume_id'])
+        # The guest went on, untouched, and its volume stays attached.
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertIsNone(server['OS-EXT-STS:task_state'])
+        self.assertDomain(server, 'running')
+        self.assertEqual(before, self.domain(server).xml(
+            libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertEqual('in-use', self.volume_status(volume_id))
+        self._delete_server(server)
+        self.assertNoDomain(server['id'])
 
     def _swap(self, server, old_id, new_id):
         """Cinder migrates old_id to new_id: it asks nova to swap them."""

@@ -91,9 +91,19 @@ class _Job(object):
         self.post_copy = False
 
 
-def connect_info(uri, inbound_addr):
-    """What the source connects to, for ``target_connect_addr``."""
-    return json.dumps({'uri': uri, 'inbound_addr': inbound_addr})
+def connect_info(uri, inbound_addr, initiator=None):
+    """What the source connects to, for ``target_connect_addr``; with
+    the iSCSI initiator IQN the destination's qemu presents."""
+    return json.dumps({'uri': uri, 'inbound_addr': inbound_addr,
+                       'initiator': initiator})
+
+
+def destination_initiator(value):
+    """The destination's initiator IQN of ``target_connect_addr``."""
+    try:
+        return json.loads(value or '').get('initiator')
+    except (ValueError, AttributeError):
+        return None
 
 
 def parse_connect_info(value):
@@ -121,13 +131,18 @@ def _pool_path(conn, pool_name):
     return config.pool_target_path(pool.XMLDesc(0))
 
 
-def destination_xml(xml, source_path, dest_path):
+def destination_xml(xml, source_path, dest_path, initiator=None):
     """The domain definition with its volumes in the destination's pool.
 
     Volumes keep their names; only the storage pool's directory changes
-    (disk sources and the serial console's log file).
+    (disk sources and the serial console's log file). iSCSI volumes log
+    in as the destination node's ``initiator``, the one Cinder exported
+    them to for the destination.
     """
     root = etree.fromstring(xml)
+    for iqn in root.findall('./devices/disk/source/initiator/iqn'):
+        if initiator:
+            iqn.set('name', initiator)
     prefix = source_path.rstrip('/') + '/'
     new_prefix = dest_path.rstrip('/') + '/'
     for element, attribute in (
@@ -163,7 +178,8 @@ class LiveMigrationOps(object):
         data.filename = marker
         data.target_connect_addr = connect_info(
             dest_host.uri, dest_host.conf.live_migration_inbound_addr or
-            nodes.uri_host(dest_host.uri))
+            nodes.uri_host(dest_host.uri),
+            self._guests.volumes.initiator(dest_host))
         data.disk_over_commit = bool(disk_over_commit)
         if block_migration is not None:
             data.block_migration = bool(block_migration)
@@ -255,8 +271,16 @@ class LiveMigrationOps(object):
     # -- destination -------------------------------------------------------
 
     def pre_live_migration(self, dest_host, context, instance, data,
-                           disk_info):
-        """Volumes of the same names and sizes, on cached image bases."""
+                           disk_info, block_device_info=None):
+        """Secrets of the Cinder volumes; volumes of the same names and
+        sizes, on cached image bases.
+
+        qemu on the destination logs in to the Cinder volumes itself (they
+        are network disks, never copied): their CHAP secrets, referenced
+        by usage from the migrated definition, must exist there first.
+        """
+        self._guests.volumes.define_secrets(dest_host, instance,
+                                            block_device_info)
         if data.is_shared_block_storage:
             dest_host.storage.refresh()
             return data
@@ -301,9 +325,14 @@ class LiveMigrationOps(object):
         self._guests.define(dest_host, instance)
         dest_host.invalidate()
 
+    def post_live_migration_at_source(self, source_host, instance):
+        """The volumes' secrets go with the guest that used them."""
+        self._guests.volumes.remove_secrets(source_host, instance)
+
     def rollback_at_destination(self, dest_host, instance, destroy_disks):
         """Nothing of the guest stays on the destination."""
         self._guests.undefine(dest_host, instance.uuid)
+        self._guests.volumes.remove_secrets(dest_host, instance)
         if destroy_disks:
             with dest_host.translated('Removing the volumes of %s after a '
                                       'failed live migration' %
@@ -347,7 +376,8 @@ class LiveMigrationOps(object):
         xml = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE)
         dest_xml = destination_xml(
             xml, source_host.storage.path,
-            _pool_path(dest_conn, source_host.storage.pool_name))
+            _pool_path(dest_conn, source_host.storage.pool_name),
+            destination_initiator(data.target_connect_addr))
         params = {libvirt.VIR_MIGRATE_PARAM_DEST_XML: dest_xml,
                   libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: dest_xml}
         inbound_addr = parse_connect_info(data.target_connect_addr)[1]
@@ -584,7 +614,11 @@ def _file_disks(domain_xml):
 
 
 def _disk_targets(domain_xml):
-    """Target devices of the writable disks, which qemu mirrors."""
+    """Target devices of the writable disks, which qemu mirrors.
+
+    File disks only: a Cinder volume is a network disk that both hosts
+    reach, and copying it onto itself would corrupt it.
+    """
     return [d.find('target').get('dev') for d in _file_disks(domain_xml)
             if d.find('readonly') is None]
 

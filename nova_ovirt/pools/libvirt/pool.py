@@ -534,9 +534,10 @@ class LibvirtPool(base.Pool):
                                                instance))
 
     def pre_live_migration(self, context, instance, network_info, disk_info,
-                           data):
+                           data, block_device_info=None):
         return self._live.pre_live_migration(
-            self._live_dest_host(data), context, instance, data, disk_info)
+            self._live_dest_host(data), context, instance, data, disk_info,
+            block_device_info)
 
     def live_migration(self, context, instance, dest, post_method,
                        recover_method, block_migration, data):
@@ -549,6 +550,10 @@ class LibvirtPool(base.Pool):
 
     def live_migration_force_complete(self, instance):
         self._live.force_complete(self._host_of(instance), instance)
+
+    def post_live_migration(self, context, instance):
+        self._live.post_live_migration_at_source(
+            self.node_host(instance.node), instance)
 
     def post_live_migration_at_destination(self, context, instance):
         self._live.post_live_migration_at_destination(

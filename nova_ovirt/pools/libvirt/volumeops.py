@@ -456,6 +456,14 @@ class VolumeOps(object):
                 if (secret.usageID() or '').startswith(prefix):
                     secret.undefine()
 
+    def define_secrets(self, host, instance, block_device_info):
+        """Secrets of every mapped volume on host (a live migration's
+        destination, before qemu opens the disks there)."""
+        for bdm in virt_driver.block_device_info_get_mapping(
+                block_device_info):
+            disk = self._volume_disk(host, bdm['connection_info'], instance)
+            self._define_secret(host, disk, instance)
+
     # -- guest definition --------------------------------------------------
 
     def block_device_disks(self, host, instance, block_device_info):

@@ -832,7 +832,7 @@ class OvirtPool(base.Pool):
 
     @_engine
     def pre_live_migration(self, context, instance, network_info, disk_info,
-                           data):
+                           data, block_device_info=None):
         return self.live_migrations.pre_live_migration(instance, data)
 
     @_engine

@@ -93,6 +93,33 @@ class DestinationXmlTest(testtools.TestCase):
                          live_migration._readonly_disk_paths(DOMAIN))
 
 
+class VolumeDiskTest(testtools.TestCase):
+    """A Cinder volume (network disk) moves by reference, never by copy."""
+
+    XML = """<domain><devices>
+  <disk type='file' device='disk'><source file='/src/pool/u_disk'/>
+    <target dev='vda'/></disk>
+  <disk type='network' device='disk'>
+    <source protocol='iscsi' name='iqn.2026-01.t:vol/1'>
+      <host name='127.0.0.1' port='3260'/>
+      <initiator><iqn name='iqn.x:compute.node1'/></initiator></source>
+    <target dev='vdb'/><serial>vol</serial></disk>
+</devices></domain>"""
+
+    def test_network_disk_is_not_mirrored(self):
+        self.assertEqual(['vda'], live_migration._disk_targets(self.XML))
+
+    def test_destination_initiator_replaces_the_sources(self):
+        value = live_migration.connect_info('qemu:///system', None,
+                                            'iqn.x:compute.node2')
+        xml = live_migration.destination_xml(
+            self.XML, '/src/pool', '/dst/pool',
+            live_migration.destination_initiator(value))
+        self.assertEqual(['iqn.x:compute.node2'], [
+            i.get('name') for i in etree.fromstring(xml).findall(
+                './devices/disk/source/initiator/iqn')])
+
+
 class FlagsTest(testtools.TestCase):
 
     def setUp(self):
