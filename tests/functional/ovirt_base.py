@@ -40,6 +40,7 @@ import configparser
 import fixtures
 
 from nova.tests import fixtures as nova_fixtures
+from nova.tests.functional import integrated_helpers
 
 from nova_ovirt import conf as ovirt_conf
 from ovirt_engine_sim.fixture import EngineSimFixture
@@ -48,7 +49,9 @@ from nova_ovirt.pools.ovirt import images as ovirt_images
 from nova_ovirt.pools.ovirt import snapshot as ovirt_snapshot
 
 from tests import base
+from tests import evidence
 from tests.fixtures import libvirtd
+from tests.fixtures import services
 from tests.functional import base as fbase
 
 OVIRT_POOL = 'engine1'
@@ -280,3 +283,73 @@ class OvirtPoolFunctionalTestBase(fbase.OvirtFunctionalTestBase):
         self.assertNoVm(server['id'])
         self.assertEqual({}, self._get_allocations_by_server_uuid(
             server['id']))
+
+
+class OvirtServicesTestBase(integrated_helpers._IntegratedTestBase):
+    """Several nova-compute services, each with a pool of one cluster of
+    one simulated engine: nova's rules for moves between services hold.
+
+    ``SERVICES``: service host -> (pool, cluster); ``SCENARIO``: the
+    simulator's.
+    """
+
+    microversion = 'latest'
+    ADMIN_API = True
+    TEST_TIMEOUT = 300
+    SERVICES = {}
+    SCENARIO = 'default'
+
+    def setUp(self):
+        self.useFixture(fixtures.Timeout(self.TEST_TIMEOUT, gentle=True))
+        # Which driver methods the test reaches, for the support matrix.
+        self.useFixture(evidence.DriverEvidenceFixture(self.id()))
+        self.sim = self.useFixture(EngineSimFixture(
+            scenario=self.SCENARIO, delays=SIM_DELAYS)).sim
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.GlanceFixture', base.DataGlanceFixture))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.NeutronFixture', fbase.OvsNeutronFixture))
+        super().setUp()
+
+    def _setup_services(self):
+        self.useFixture(services.GracefulShutdownFixture())
+        # nova-api's default: no move to the same host. Each service gets
+        # its own state_path (start_ovirt_compute).
+        self.flags(compute_driver='ovirt.OvirtDriver',
+                   allow_resize_to_same_host=False)
+        self.flags(api_paste_config=fbase.api_paste_config(), group='wsgi')
+        self.flags(event_poll_interval=1, spawn_timeout=60,
+                   group=ovirt_conf.OVIRT_GROUP)
+        self.glance.set_image_data(base.GUEST_IMAGE_ID, base.guest_image(),
+                                   name=base.GUEST_IMAGE_NAME)
+        super()._setup_services()
+
+    def _setup_compute_service(self):
+        self.computes = {host: self.start_ovirt_compute(host, *pool_cluster)
+                         for host, pool_cluster in self.SERVICES.items()}
+
+    def configure_pool(self, pool, clusters):
+        group = ovirt_conf.pool_group_name(pool)
+        ovirt_conf.register_pool_common_opts(fbase.CONF, pool)
+        ovirt_conf.register_pool_backend_opts(
+            fbase.CONF, pool, ovirt_conf.OVIRT_POOL_OPTS)
+        snippet = configparser.ConfigParser(interpolation=None)
+        snippet.read_string(self.sim.config_snippet(pool))
+        values = dict(snippet[group])
+        values['clusters'] = ','.join(clusters)
+        # The tenant network of nova's Neutron fixture, by UUID: the
+        # driver needs a vNIC profile for every network.
+        values['vnic_profile_mappings'] = {
+            TENANT_NETWORK_ID: TENANT_NETWORK_PROFILE}
+        self.flags(group=group, **values)
+
+    def start_ovirt_compute(self, host, pool, cluster):
+        """A nova-compute whose [ovirt] pools is one pool of one cluster.
+
+        The driver reads [ovirt] pools and its state_path when it starts,
+        so each service keeps its own while the next one is configured.
+        """
+        self.configure_pool(pool, [cluster])
+        self.flags(pools=[pool], group=ovirt_conf.OVIRT_GROUP)
+        self.flags(state_path=self.useFixture(fixtures.TempDir()).path)
+        return self._start_compute(host)

@@ -36,20 +36,11 @@ the disk out of ``in_tree`` queries, see test_topology): the services that
 must not be chosen are disabled instead.
 """
 
-import configparser
 import time
 
-import fixtures
-
-from nova.tests.functional import integrated_helpers
-
-from nova_ovirt import conf as ovirt_conf
 from nova_ovirt.pools.ovirt import cache as ovirt_cache
-from ovirt_engine_sim.fixture import EngineSimFixture
 
 from tests import base
-from tests import evidence
-from tests.functional import base as fbase
 from tests.functional import ovirt_base
 
 #: service host -> (pool, cluster)
@@ -63,56 +54,13 @@ STARTED, DONE, FAILED, VM_DOWN = 62, 63, 120, 61
 CANCELLED = 161
 
 
-class OvirtLiveMigrationTest(integrated_helpers._IntegratedTestBase):
+class OvirtLiveMigrationTest(ovirt_base.OvirtServicesTestBase):
 
-    microversion = 'latest'
-    ADMIN_API = True
-    TEST_TIMEOUT = 300
+    SERVICES = SERVICES
+    SCENARIO = 'migration'
     WAIT_TIMEOUT = 60
     # Migrations run while the API answers, as in a real cloud.
     CAST_AS_CALL = False
-
-    def setUp(self):
-        self.useFixture(fixtures.Timeout(self.TEST_TIMEOUT, gentle=True))
-        # Which driver methods the test reaches, for the support matrix.
-        self.useFixture(evidence.DriverEvidenceFixture(self.id()))
-        self.sim = self.useFixture(EngineSimFixture(
-            scenario='migration', delays=ovirt_base.SIM_DELAYS)).sim
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.tests.fixtures.GlanceFixture', base.DataGlanceFixture))
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.tests.fixtures.NeutronFixture', fbase.OvsNeutronFixture))
-        super().setUp()
-
-    def _setup_services(self):
-        self.flags(compute_driver='ovirt.OvirtDriver',
-                   allow_resize_to_same_host=False)
-        self.flags(api_paste_config=fbase.api_paste_config(), group='wsgi')
-        self.flags(event_poll_interval=1, spawn_timeout=60,
-                   group=ovirt_conf.OVIRT_GROUP)
-        self.glance.set_image_data(base.GUEST_IMAGE_ID, base.guest_image(),
-                                   name=base.GUEST_IMAGE_NAME)
-        super()._setup_services()
-
-    def _setup_compute_service(self):
-        self.computes = {host: self.start_ovirt_compute(host, *pool_cluster)
-                         for host, pool_cluster in SERVICES.items()}
-
-    def start_ovirt_compute(self, host, pool, cluster):
-        group = ovirt_conf.pool_group_name(pool)
-        ovirt_conf.register_pool_common_opts(fbase.CONF, pool)
-        ovirt_conf.register_pool_backend_opts(
-            fbase.CONF, pool, ovirt_conf.OVIRT_POOL_OPTS)
-        snippet = configparser.ConfigParser(interpolation=None)
-        snippet.read_string(self.sim.config_snippet(pool))
-        values = dict(snippet[group])
-        values['clusters'] = cluster
-        values['vnic_profile_mappings'] = {
-            ovirt_base.TENANT_NETWORK_ID: ovirt_base.TENANT_NETWORK_PROFILE}
-        self.flags(group=group, **values)
-        self.flags(pools=[pool], group=ovirt_conf.OVIRT_GROUP)
-        self.flags(state_path=self.useFixture(fixtures.TempDir()).path)
-        return self._start_compute(host)
 
     # -- helpers -------------------------------------------------------------
 

@@ -29,22 +29,15 @@ Both services share one engine simulator (one pool section each, both on
 the same engine).
 """
 
-import configparser
-
 import fixtures
-
-from nova.tests.functional import integrated_helpers
 
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
 from nova_ovirt.pools.ovirt import cache as ovirt_cache
 from nova_ovirt.pools.ovirt import claims as cluster_claims
 from nova_ovirt.pools.ovirt import vmops as ovirt_vmops
-from ovirt_engine_sim.fixture import EngineSimFixture
 
 from tests import base
-from tests.fixtures import services
-from tests.functional import base as fbase
 from tests.functional import ovirt_base
 
 #: service host -> (pool, cluster)
@@ -52,64 +45,9 @@ SERVICES = {'compute-east': ('east', 'cluster1'),
             'compute-west': ('west', 'cluster2')}
 
 
-class TwoComputeServicesTest(integrated_helpers._IntegratedTestBase):
+class TwoComputeServicesTest(ovirt_base.OvirtServicesTestBase):
 
-    microversion = 'latest'
-    ADMIN_API = True
-    TEST_TIMEOUT = 300
-
-    def setUp(self):
-        self.useFixture(fixtures.Timeout(self.TEST_TIMEOUT, gentle=True))
-        self.sim = self.useFixture(EngineSimFixture(
-            scenario='default', delays=ovirt_base.SIM_DELAYS)).sim
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.tests.fixtures.GlanceFixture', base.DataGlanceFixture))
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.tests.fixtures.NeutronFixture', fbase.OvsNeutronFixture))
-        super().setUp()
-
-    def _setup_services(self):
-        # nova-api's default: no move to the same host. Each service gets
-        # its own state_path below.
-        self.useFixture(services.GracefulShutdownFixture())
-        self.flags(compute_driver='ovirt.OvirtDriver',
-                   allow_resize_to_same_host=False)
-        self.flags(api_paste_config=fbase.api_paste_config(), group='wsgi')
-        self.flags(event_poll_interval=1, spawn_timeout=60,
-                   group=ovirt_conf.OVIRT_GROUP)
-        self.glance.set_image_data(base.GUEST_IMAGE_ID, base.guest_image(),
-                                   name=base.GUEST_IMAGE_NAME)
-        super()._setup_services()
-
-    def _setup_compute_service(self):
-        self.computes = {host: self.start_ovirt_compute(host, *pool_cluster)
-                         for host, pool_cluster in SERVICES.items()}
-
-    def configure_pool(self, pool, clusters):
-        group = ovirt_conf.pool_group_name(pool)
-        ovirt_conf.register_pool_common_opts(fbase.CONF, pool)
-        ovirt_conf.register_pool_backend_opts(
-            fbase.CONF, pool, ovirt_conf.OVIRT_POOL_OPTS)
-        snippet = configparser.ConfigParser(interpolation=None)
-        snippet.read_string(self.sim.config_snippet(pool))
-        values = dict(snippet[group])
-        values['clusters'] = ','.join(clusters)
-        # The tenant network of nova's Neutron fixture, by UUID (as in
-        # ovirt_base): the driver needs a vNIC profile for every network.
-        values['vnic_profile_mappings'] = {
-            ovirt_base.TENANT_NETWORK_ID: ovirt_base.TENANT_NETWORK_PROFILE}
-        self.flags(group=group, **values)
-
-    def start_ovirt_compute(self, host, pool, cluster):
-        """A nova-compute whose [ovirt] pools is one pool of one cluster.
-
-        The driver reads [ovirt] pools and its state_path when it starts,
-        so each service keeps its own while the next one is configured.
-        """
-        self.configure_pool(pool, [cluster])
-        self.flags(pools=[pool], group=ovirt_conf.OVIRT_GROUP)
-        self.flags(state_path=self.useFixture(fixtures.TempDir()).path)
-        return self._start_compute(host)
+    SERVICES = SERVICES
 
     # -- helpers -------------------------------------------------------------
 
