@@ -20,6 +20,8 @@ direct LUN disk) lives in its own ``pools/<backend>/volumeops.py``.
 
 import re
 
+from nova import exception as nova_exception
+
 #: The iSCSI port a portal without one means (RFC 7143).
 ISCSI_PORT = 3260
 
@@ -36,3 +38,25 @@ def split_portal(portal):
     host = match.group('v6') or match.group('host')
     port = match.group('p6') or match.group('port') or ISCSI_PORT
     return host, int(port)
+
+
+class InvalidConnectionInfo(nova_exception.InvalidBDM):
+    msg_fmt = ('Volume %(volume_id)s: connection_info of type '
+               '%(driver_type)s lacks or has a bad %(field)s: %(reason)s')
+
+
+def volume_id_of(connection_info):
+    """The Cinder volume a connection_info is for, '?' when it says not."""
+    connection_info = connection_info or {}
+    data = connection_info.get('data') or {}
+    return data.get('volume_id') or connection_info.get('serial') or '?'
+
+
+def require(data, field, volume_id, driver_type):
+    """A connection_info data field that must be given (not empty)."""
+    value = data.get(field)
+    if value in (None, '', []):
+        raise InvalidConnectionInfo(volume_id=volume_id,
+                                    driver_type=driver_type, field=field,
+                                    reason='missing')
+    return value

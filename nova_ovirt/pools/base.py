@@ -36,6 +36,7 @@ import abc
 from nova import exception as nova_exception
 import os_traits
 
+from nova_ovirt import connection_info as cinfo
 from nova_ovirt import exception
 
 
@@ -262,12 +263,10 @@ class Pool(metaclass=abc.ABCMeta):
         return None
 
     def _no_volumes(self, operation, connection_info):
-        data = (connection_info or {}).get('data') or {}
         return VolumesNotSupported(
             pool=self.name, backend=type(self).__name__,
             operation=operation,
-            volume_id=data.get('volume_id') or
-            (connection_info or {}).get('serial') or '?')
+            volume_id=cinfo.volume_id_of(connection_info))
 
     def attach_volume(self, context, connection_info, instance, mountpoint,
                       disk_bus=None, device_type=None, encryption=None):

@@ -71,11 +71,6 @@ class UnsupportedVolumeType(nova_exception.VolumeDriverNotFound):
                'connector on the host (supported: %(supported)s)')
 
 
-class InvalidConnectionInfo(nova_exception.InvalidBDM):
-    msg_fmt = ('Volume %(volume_id)s: connection_info of type '
-               '%(driver_type)s lacks or has a bad %(field)s: %(reason)s')
-
-
 class SwapNeedsRunningGuest(nova_exception.NovaException):
     msg_fmt = ('Cannot swap volume %(volume_id)s of instance %(instance)s: '
                'the libvirt pool copies a volume with qemu\'s block copy, '
@@ -98,11 +93,6 @@ def initiator_iqn(prefix, host, nodename):
     def clean(text):
         return re.sub(r'[^a-z0-9.\-]', '-', text.lower())
     return '%s:%s.%s' % (prefix, clean(host), clean(nodename))
-
-
-def volume_id_of(connection_info):
-    data = connection_info.get('data') or {}
-    return data.get('volume_id') or connection_info.get('serial') or '?'
 
 
 # -- connection_info -> disk XML ---------------------------------------------
@@ -131,45 +121,37 @@ class VolumeDisk(object):
         self.read_only = read_only
 
 
-def _require(data, field, volume_id, driver_type):
-    value = data.get(field)
-    if value in (None, ''):
-        raise InvalidConnectionInfo(volume_id=volume_id,
-                                    driver_type=driver_type, field=field,
-                                    reason='missing')
-    return value
-
-
 def _iscsi_disk(volume_id, data, instance_uuid):
-    portal = _require(data, 'target_portal', volume_id, 'iscsi')
-    iqn = _require(data, 'target_iqn', volume_id, 'iscsi')
+    portal = cinfo.require(data, 'target_portal', volume_id, 'iscsi')
+    iqn = cinfo.require(data, 'target_iqn', volume_id, 'iscsi')
     lun = data.get('target_lun', 0)
     try:
         host, port = cinfo.split_portal(portal)
         lun = int(lun)
     except (TypeError, ValueError) as e:
-        raise InvalidConnectionInfo(volume_id=volume_id,
-                                    driver_type='iscsi',
-                                    field='target_portal/target_lun',
-                                    reason=str(e))
+        raise cinfo.InvalidConnectionInfo(
+            volume_id=volume_id, driver_type='iscsi',
+            field='target_portal/target_lun', reason=str(e))
     disk = VolumeDisk(volume_id, 'iscsi', '%s/%d' % (iqn, lun),
                       [(host, port)],
                       read_only=data.get('access_mode') == 'ro')
     method = (data.get('auth_method') or '').upper()
     if method == 'CHAP':
-        disk.username = _require(data, 'auth_username', volume_id, 'iscsi')
-        disk.password = _require(data, 'auth_password', volume_id, 'iscsi')
+        disk.username = cinfo.require(data, 'auth_username', volume_id,
+                                      'iscsi')
+        disk.password = cinfo.require(data, 'auth_password', volume_id,
+                                      'iscsi')
         disk.secret_type = 'iscsi'
         disk.secret_usage = secret_usage(instance_uuid, volume_id)
     elif method:
-        raise InvalidConnectionInfo(volume_id=volume_id,
-                                    driver_type='iscsi', field='auth_method',
-                                    reason='%s is not CHAP' % method)
+        raise cinfo.InvalidConnectionInfo(
+            volume_id=volume_id, driver_type='iscsi', field='auth_method',
+            reason='%s is not CHAP' % method)
     return disk
 
 
 def _rbd_disk(volume_id, data):
-    name = _require(data, 'name', volume_id, 'rbd')
+    name = cinfo.require(data, 'name', volume_id, 'rbd')
     hosts = data.get('hosts') or []
     ports = data.get('ports') or []
     disk = VolumeDisk(volume_id, 'rbd', name,
@@ -179,11 +161,11 @@ def _rbd_disk(volume_id, data):
         # Cinder's RBD driver hands out the name of a secret that the
         # operator defined on every host (as for nova's libvirt driver);
         # the Ceph key itself never travels through nova.
-        disk.username = _require(data, 'auth_username', volume_id, 'rbd')
+        disk.username = cinfo.require(data, 'auth_username', volume_id, 'rbd')
         disk.secret_uuid = (data.get('secret_uuid') or
                             CONF.libvirt.rbd_secret_uuid)
         if not disk.secret_uuid:
-            raise InvalidConnectionInfo(
+            raise cinfo.InvalidConnectionInfo(
                 volume_id=volume_id, driver_type='rbd', field='secret_uuid',
                 reason='missing, and [libvirt] rbd_secret_uuid is unset')
         disk.secret_type = data.get('secret_type') or 'ceph'
@@ -194,13 +176,13 @@ def volume_disk(connection_info, instance_uuid, pool_name, local_host):
     """The VolumeDisk of a connection_info; faults name what is wrong."""
     driver_type = connection_info.get('driver_volume_type')
     data = connection_info.get('data') or {}
-    volume_id = volume_id_of(connection_info)
+    volume_id = cinfo.volume_id_of(connection_info)
     if driver_type == 'iscsi':
         return _iscsi_disk(volume_id, data, instance_uuid)
     if driver_type == 'rbd':
         return _rbd_disk(volume_id, data)
     if driver_type == 'local' and local_host:
-        path = _require(data, 'device_path', volume_id, 'local')
+        path = cinfo.require(data, 'device_path', volume_id, 'local')
         return VolumeDisk(volume_id, device_path=path)
     raise UnsupportedVolumeType(volume_id=volume_id, driver_type=driver_type,
                                 pool=pool_name,
@@ -556,7 +538,7 @@ class VolumeOps(object):
             return None
 
     def detach(self, host, instance, connection_info):
-        volume_id = volume_id_of(connection_info)
+        volume_id = cinfo.volume_id_of(connection_info)
         domain = host.lookup(instance.uuid)
         disk = self._known_disk(host, connection_info, instance)
         element = disk_of_volume(
@@ -620,7 +602,7 @@ class VolumeOps(object):
 
     def extend(self, host, instance, connection_info, requested_size):
         """Tell a running qemu the volume grew; a stopped one reads it."""
-        volume_id = volume_id_of(connection_info)
+        volume_id = cinfo.volume_id_of(connection_info)
         domain = host.lookup(instance.uuid)
         if not domain.isActive():
             return requested_size
@@ -648,7 +630,7 @@ class VolumeOps(object):
         any failure before the pivot the copy is cancelled, the guest goes
         on with the old volume, untouched, and the new secret goes.
         """
-        old_id = volume_id_of(old_connection_info)
+        old_id = cinfo.volume_id_of(old_connection_info)
         domain = host.lookup(instance.uuid)
         if not domain.isActive():
             raise SwapNeedsRunningGuest(volume_id=old_id,

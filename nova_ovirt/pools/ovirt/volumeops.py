@@ -70,11 +70,6 @@ class UnsupportedVolumeType(nova_exception.VolumeDriverNotFound):
                'a volume that Cinder made')
 
 
-class InvalidConnectionInfo(nova_exception.InvalidBDM):
-    msg_fmt = ('Volume %(volume_id)s: connection_info of type '
-               '%(driver_type)s lacks or has a bad %(field)s: %(reason)s')
-
-
 class LunNotVisible(nova_exception.NovaException):
     msg_fmt = ('Volume %(volume_id)s: host %(host)s of %(where)s does not '
                'see LUN %(lun)s of target %(target)s')
@@ -83,11 +78,6 @@ class LunNotVisible(nova_exception.NovaException):
 class NoHostUp(nova_exception.NovaException):
     msg_fmt = ('Volume %(volume_id)s: no host of %(where)s is up to reach '
                'its storage')
-
-
-def volume_id_of(connection_info):
-    data = connection_info.get('data') or {}
-    return data.get('volume_id') or connection_info.get('serial') or '?'
 
 
 def root_volume(block_device_info):
@@ -152,48 +142,42 @@ class LunSource(object):
         return ','.join(self.wwns) or 'fibre channel'
 
 
-def _require(data, field, volume_id, driver_type):
-    value = data.get(field)
-    if value in (None, '', []):
-        raise InvalidConnectionInfo(volume_id=volume_id,
-                                    driver_type=driver_type, field=field,
-                                    reason='missing')
-    return value
-
-
 def _lun_number(data, volume_id, driver_type):
     try:
         return int(data.get('target_lun', 0))
     except (TypeError, ValueError) as e:
-        raise InvalidConnectionInfo(volume_id=volume_id,
-                                    driver_type=driver_type,
-                                    field='target_lun', reason=str(e))
+        raise cinfo.InvalidConnectionInfo(volume_id=volume_id,
+                                          driver_type=driver_type,
+                                          field='target_lun', reason=str(e))
 
 
 def _iscsi_source(volume_id, data):
-    portal = _require(data, 'target_portal', volume_id, 'iscsi')
-    iqn = _require(data, 'target_iqn', volume_id, 'iscsi')
+    portal = cinfo.require(data, 'target_portal', volume_id, 'iscsi')
+    iqn = cinfo.require(data, 'target_iqn', volume_id, 'iscsi')
     try:
         address, port = cinfo.split_portal(portal)
     except ValueError as e:
-        raise InvalidConnectionInfo(volume_id=volume_id, driver_type='iscsi',
-                                    field='target_portal', reason=str(e))
+        raise cinfo.InvalidConnectionInfo(
+            volume_id=volume_id, driver_type='iscsi', field='target_portal',
+            reason=str(e))
     source = LunSource(volume_id, types.StorageType.ISCSI,
                        _lun_number(data, volume_id, 'iscsi'),
                        address=address, port=port, target=iqn)
     method = (data.get('auth_method') or '').upper()
     if method == 'CHAP':
-        source.username = _require(data, 'auth_username', volume_id, 'iscsi')
-        source.password = _require(data, 'auth_password', volume_id, 'iscsi')
+        source.username = cinfo.require(data, 'auth_username', volume_id,
+                                        'iscsi')
+        source.password = cinfo.require(data, 'auth_password', volume_id,
+                                        'iscsi')
     elif method:
-        raise InvalidConnectionInfo(volume_id=volume_id, driver_type='iscsi',
-                                    field='auth_method',
-                                    reason='%s is not CHAP' % method)
+        raise cinfo.InvalidConnectionInfo(
+            volume_id=volume_id, driver_type='iscsi', field='auth_method',
+            reason='%s is not CHAP' % method)
     return source
 
 
 def _fc_source(volume_id, data):
-    wwns = _require(data, 'target_wwn', volume_id, 'fibre_channel')
+    wwns = cinfo.require(data, 'target_wwn', volume_id, 'fibre_channel')
     if isinstance(wwns, str):
         wwns = [wwns]
     return LunSource(volume_id, types.StorageType.FCP,
@@ -205,7 +189,7 @@ def lun_source(connection_info, pool_name):
     """The LunSource of a connection_info; faults name what is wrong."""
     driver_type = connection_info.get('driver_volume_type')
     data = connection_info.get('data') or {}
-    volume_id = volume_id_of(connection_info)
+    volume_id = cinfo.volume_id_of(connection_info)
     if driver_type == 'iscsi':
         return _iscsi_source(volume_id, data)
     if driver_type == 'fibre_channel':
@@ -394,7 +378,7 @@ class VolumeOps(object):
 
     def detach(self, instance, connection_info):
         """Detach and remove our LUN disk; a second call finds none."""
-        volume_id = volume_id_of(connection_info)
+        volume_id = cinfo.volume_id_of(connection_info)
         disk = self._our_disk(instance, volume_id)
         if disk is None:
             LOG.info('Volume %s has no LUN disk on instance %s: nothing to '
@@ -438,7 +422,7 @@ class VolumeOps(object):
 
     def extend(self, instance, connection_info, requested_size):
         """The engine re-reads the LUN's size (online); returns it."""
-        volume_id = volume_id_of(connection_info)
+        volume_id = cinfo.volume_id_of(connection_info)
         disk = self._our_disk(instance, volume_id)
         if disk is None:
             raise exception.BackendOperationFailed(

@@ -25,6 +25,7 @@ import testtools
 
 from nova import exception as nova_exception
 
+from nova_ovirt import connection_info as cinfo
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import volumeops
 
@@ -84,13 +85,13 @@ class IscsiDiskTest(testtools.TestCase):
     def test_missing_iqn_names_the_field(self):
         info = iscsi_info()
         del info['data']['target_iqn']
-        err = self.assertRaises(volumeops.InvalidConnectionInfo,
+        err = self.assertRaises(cinfo.InvalidConnectionInfo,
                                 volumeops.volume_disk, info, INSTANCE, 'kvm',
                                 False)
         self.assertIn('target_iqn', str(err))
 
     def test_other_auth_method_refused(self):
-        self.assertRaises(volumeops.InvalidConnectionInfo,
+        self.assertRaises(cinfo.InvalidConnectionInfo,
                           volumeops.volume_disk,
                           iscsi_info(auth_method='kerberos'), INSTANCE,
                           'kvm', False)
@@ -122,7 +123,7 @@ class RbdDiskTest(testtools.TestCase):
             render(self.info(), target='vdc', initiator='iqn.unused'))
 
     def test_rbd_without_secret_names_the_option(self):
-        err = self.assertRaises(volumeops.InvalidConnectionInfo,
+        err = self.assertRaises(cinfo.InvalidConnectionInfo,
                                 volumeops.volume_disk,
                                 self.info(secret_uuid=None), INSTANCE, 'kvm',
                                 False)

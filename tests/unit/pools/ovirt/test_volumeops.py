@@ -158,7 +158,7 @@ class TestVolumes(test_vmops.FlowTestCase):
     def test_missing_iqn_named(self):
         info = iscsi_info()
         del info['data']['target_iqn']
-        e = self.assertRaises(volumeops.InvalidConnectionInfo, self.attach,
+        e = self.assertRaises(cinfo.InvalidConnectionInfo, self.attach,
                               info)
         self.assertIn('target_iqn', str(e))
 
