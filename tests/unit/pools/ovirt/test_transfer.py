@@ -113,6 +113,25 @@ class StreamReaderTestCase(testtools.TestCase):
         self.assertEqual(17, reader.sent)
 
 
+class WriterClient(object):
+    """What transfer.upload needs of an imageio client, without a wire:
+    a test defines put_stream."""
+
+    features = {'max_writers': transfer.MAX_WRITERS}
+
+    def workers(self, key, limit):
+        return min(limit, self.features[key])
+
+    def clone(self):
+        return type(self)()
+
+    def close(self):
+        pass
+
+    def flush(self):
+        pass
+
+
 class UploadMemoryTestCase(testtools.TestCase):
 
     def test_memory_in_flight_is_bounded_by_the_regions(self):
@@ -135,24 +154,10 @@ class UploadMemoryTestCase(testtools.TestCase):
         sent_upto = [0]
         gate = threading.Event()
 
-        class Client(object):
-            features = {'max_writers': writers}
-
-            def workers(self, key, limit):
-                return min(limit, self.features[key])
-
-            def clone(self):
-                return Client()
-
-            def close(self):
-                pass
-
+        class Client(WriterClient):
             def put_stream(self, offset, views, length):
                 gate.wait(5)
                 sent_upto[0] = max(sent_upto[0], offset + length)
-
-            def flush(self):
-                pass
 
         timer = threading.Timer(0.5, gate.set)
         timer.start()
@@ -169,25 +174,11 @@ class UploadMemoryTestCase(testtools.TestCase):
         buffers = set()
         puts = []
 
-        class Client(object):
-            features = {'max_writers': writers}
-
-            def workers(self, key, limit):
-                return min(limit, self.features[key])
-
-            def clone(self):
-                return Client()
-
-            def close(self):
-                pass
-
+        class Client(WriterClient):
             def put_stream(self, offset, views, length):
                 for view in views:
                     buffers.add(id(view.obj))
                 puts.append((offset, b''.join(views)))
-
-            def flush(self):
-                pass
 
         data = os.urandom(size)
         sent = transfer.upload(Client(), io.BytesIO(data), size)
