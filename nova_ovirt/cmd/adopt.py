@@ -63,6 +63,7 @@ from nova_ovirt import exception
 from nova_ovirt.pools.libvirt import adopt as libvirt_adopt
 from nova_ovirt.pools.libvirt import config as libvirt_config
 from nova_ovirt.pools.libvirt import errors as libvirt_errors
+from nova_ovirt.pools.libvirt import host as libvirt_host
 from nova_ovirt.pools.libvirt import nodes as libvirt_nodes
 from nova_ovirt.pools.ovirt import adopt as ovirt_adopt
 from nova_ovirt.pools.ovirt import cache as vm_cache
@@ -351,7 +352,7 @@ class LibvirtHosts(object):
 
     def conn(self, spec):
         if spec.name not in self._conns:
-            self._conns[spec.name] = libvirt.open(spec.uri)
+            self._conns[spec.name] = libvirt_host.open_connection(spec.uri)
         return self._conns[spec.name]
 
     def close(self):

@@ -66,6 +66,13 @@ def _quiet_error_handler(_context, _error):
     pass
 
 
+def open_connection(uri):
+    """libvirt.open(uri) with libvirt's printing of errors to stderr off,
+    also in processes without the event loop (nova-ovirt-manage)."""
+    libvirt.registerErrorHandler(_quiet_error_handler, None)
+    return libvirt.open(uri)
+
+
 def _run_event_loop():
     while True:
         libvirt.virEventRunDefaultImpl()
@@ -234,7 +241,7 @@ class Host(object):
         return True
 
     def _connect(self):
-        raw = compat.call_blocking(libvirt.open, self.uri)
+        raw = compat.call_blocking(open_connection, self.uri)
         conn = compat.wrap_blocking(raw, autowrap=AUTOWRAP)
         try:
             if nodes.uri_host(self.uri):

@@ -21,8 +21,6 @@ Thin on purpose: it finds the host of each call and hands the work to
 import collections
 import json
 
-import libvirt
-
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 
@@ -89,7 +87,7 @@ class LibvirtPool(base.Pool):
 
     def _claim_connection(self, nodename):
         # A connection of its own: the command runs outside nova-compute.
-        return libvirt.open(self.node_host(nodename).uri)
+        return host_mod.open_connection(self.node_host(nodename).uri)
 
     def read_claims(self):
         """{node: Claim or None} for the configured hosts."""
