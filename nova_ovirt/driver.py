@@ -401,17 +401,21 @@ class OvirtDriver(driver.ComputeDriver):
                                    network_info, block_device_info=None,
                                    timeout=0, retry_interval=0):
         source = self._pool_of(instance)
-        warm = {}
         dest_node = self._migration_dest_node(context, instance)
         dest_pool = self._node_pool.get(dest_node)
-        if (dest_pool is not None and dest_pool is not source and
-                source.warm_export and dest_pool.warm_import):
+        # Another pool of this service copies the disk and leaves the
+        # source untouched for a revert. (A node this service does not
+        # know may be on the same engine: the move then changes the VM.)
+        moves = {'leaves_pool': (dest_pool is not None and
+                                 dest_pool is not source)}
+        if (moves['leaves_pool'] and source.warm_export and
+                dest_pool.warm_import):
             # Pre-copy while the guest runs (doc/source/moves.rst).
-            warm['open_warm_target'] = functools.partial(
+            moves['open_warm_target'] = functools.partial(
                 dest_pool.open_warm_import, dest_node, instance)
         return source.migrate_disk_and_power_off(
             context, instance, dest, flavor, network_info, block_device_info,
-            timeout, retry_interval, **warm)
+            timeout, retry_interval, **moves)
 
     @staticmethod
     def _migration_dest_node(context, instance):

@@ -311,7 +311,11 @@ class Pool(metaclass=abc.ABCMeta):
 
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,
-                                   timeout=0, retry_interval=0):
+                                   timeout=0, retry_interval=0,
+                                   leaves_pool=False):
+        """leaves_pool: the destination is another pool of this service,
+        which copies the disks; the source stays as it is until confirm
+        removes it or revert starts it again."""
         raise NotImplementedError()
 
     def open_warm_import(self, nodename, instance, size):

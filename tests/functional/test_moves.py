@@ -173,8 +173,10 @@ class CrossPoolMoveTest(obase.OvirtPoolFunctionalTestBase):
         self.assertEqual(sorted('%s_%s' % (server['id'], k) for k in
                                 ('console.log', 'disk')),
                          sorted(self.kvm_volumes(server)))
-        # The source VM waits, stopped, for confirm or revert.
+        # The source VM waits, stopped and as it was, for confirm or
+        # revert: no engine snapshot taken in the downtime.
         self.assertEqual(vm_id, self.assertVmStatus(server, 'down').id)
+        self.assertEqual([], self.sim.store.vm_snapshots(vm_id))
 
         # Revert: the source comes back untouched, the copy goes.
         server = self._revert_resize(server)

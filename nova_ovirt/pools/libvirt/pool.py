@@ -368,7 +368,8 @@ class LibvirtPool(base.Pool):
 
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,
-                                   timeout=0, retry_interval=0):
+                                   timeout=0, retry_interval=0,
+                                   leaves_pool=False):
         return self._moves.migrate_disk_and_power_off(
             self._host_of(instance), instance, flavor, timeout,
             retry_interval)

@@ -62,9 +62,16 @@ class Migrations(object):
     # -- source side -------------------------------------------------------
 
     def migrate_disk_and_power_off(self, instance, flavor, timeout,
-                                   open_warm_target=None):
+                                   leaves_pool=False, open_warm_target=None):
         """Power off (after a warm pre-copy when open_warm_target, the
-        destination's ``open_warm_import``, is given and the disk can)."""
+        destination's ``open_warm_import``, is given and the disk can).
+
+        Only a move that changes this VM (a resize, or a move inside the
+        engine) takes the resize snapshot that revert restores. A move to
+        another pool (leaves_pool) copies the disk and leaves the VM as it
+        was at the power-off until confirm removes it or revert starts it
+        again: a snapshot would only lengthen the downtime.
+        """
         vm_id = self.vmops.vm_id(instance)
         info = {'vm_id': vm_id}
         warm_copy = None
@@ -73,13 +80,10 @@ class Migrations(object):
                                         open_warm_target)
         if warm_copy is None:
             self.vmops.power_off(instance, timeout)
-            if self.vmops.resize_snapshot(vm_id) is None:
-                self.snapshots.create(vm_id, ovirt_vmops.RESIZE_MARK)
         else:
-            # No resize snapshot: the VM stays as it was at the power-off
-            # until confirm removes it or revert starts it again (it moves
-            # to another pool), and the downtime runs from the power-off.
             info['warm'] = warm_copy
+        if not leaves_pool and self.vmops.resize_snapshot(vm_id) is None:
+            self.snapshots.create(vm_id, ovirt_vmops.RESIZE_MARK)
         return jsonutils.dumps(info)
 
     def _warm_copy(self, instance, vm_id, timeout, open_warm_target):

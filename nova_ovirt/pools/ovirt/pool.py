@@ -782,9 +782,9 @@ class OvirtPool(base.Pool):
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,
                                    timeout=0, retry_interval=0,
-                                   open_warm_target=None):
+                                   leaves_pool=False, open_warm_target=None):
         return self.migrations.migrate_disk_and_power_off(
-            instance, flavor, timeout, open_warm_target)
+            instance, flavor, timeout, leaves_pool, open_warm_target)
 
     @_engine
     def finish_migration(self, context, migration, instance, disk_info,

@@ -124,7 +124,7 @@ class WarmCopyTest(test_vmops.FlowTestCase):
         self.guest_writes_between_rounds(inst, 64 * 1024)
         info = jsonutils.loads(self.pool.migrate_disk_and_power_off(
             self.context, inst, 'c', None, [],
-            open_warm_target=self.open_target))
+            leaves_pool=True, open_warm_target=self.open_target))
         summary = info['warm']
         kinds = [r['kind'] for r in summary['rounds']]
         self.assertEqual(['full', 'incremental', 'cutover'], kinds)
@@ -151,7 +151,7 @@ class WarmCopyTest(test_vmops.FlowTestCase):
         self.guest_writes_between_rounds(inst, 64 * 1024)
         info = jsonutils.loads(self.pool.migrate_disk_and_power_off(
             self.context, inst, 'c', None, [],
-            open_warm_target=self.open_target))
+            leaves_pool=True, open_warm_target=self.open_target))
         kinds = [r['kind'] for r in info['warm']['rounds']]
         self.assertEqual(['full', 'incremental', 'incremental', 'cutover'],
                          kinds)
@@ -161,14 +161,24 @@ class WarmCopyTest(test_vmops.FlowTestCase):
         inst = self.spawn(root_gb=0)
         info = jsonutils.loads(self.pool.migrate_disk_and_power_off(
             self.context, inst, 'c', None, [],
-            open_warm_target=self.open_target))
+            leaves_pool=True, open_warm_target=self.open_target))
         self.assertNotIn('warm', info)
         self.assertEqual([], self.targets)
         self.assertEqual(types.VmStatus.DOWN, self.sim_vm(inst).status)
-        self.assertEqual(1, len(self.resize_snapshots(inst)))
+        # A cold move to another pool leaves the VM as it is for a revert:
+        # no engine snapshot in the downtime either.
+        self.assertEqual([], self.resize_snapshots(inst))
         with self.sim.store.lock:
             self.assertEqual([], self.sim.engine.vm_backups(
                 self.sim_vm(inst).id))
+
+    def test_resize_in_the_pool_keeps_a_resize_snapshot(self):
+        # The VM itself changes (flavor, cluster): revert restores it.
+        inst = self.spawn(root_gb=0)
+        self.pool.migrate_disk_and_power_off(self.context, inst, 'c', None,
+                                             [])
+        self.assertEqual(types.VmStatus.DOWN, self.sim_vm(inst).status)
+        self.assertEqual(1, len(self.resize_snapshots(inst)))
 
     def test_failed_copy_leaves_the_vm_running_and_nothing_behind(self):
         inst = self.spawn(root_gb=0)
@@ -180,7 +190,7 @@ class WarmCopyTest(test_vmops.FlowTestCase):
         self.assertRaises(nova_exception.InstanceFaultRollback,
                           self.pool.migrate_disk_and_power_off,
                           self.context, inst, 'c', None, [],
-                          open_warm_target=open_failing)
+                          leaves_pool=True, open_warm_target=open_failing)
         self.assertEqual('aborted', self.targets[0].state)
         self.assertEqual(types.VmStatus.UP, self.sim_vm(inst).status)
         self.assertEqual([], self.checkpoints(inst))
