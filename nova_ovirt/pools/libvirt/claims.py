@@ -29,6 +29,7 @@ import libvirt
 from oslo_log import log as logging
 
 from nova_ovirt import claims
+from nova_ovirt.pools.libvirt import errors
 
 LOG = logging.getLogger(__name__)
 
@@ -37,12 +38,7 @@ NAMESPACE = 'https://opendev.org/x/nova-ovirt/claim/1'
 
 
 def _lookup(conn):
-    try:
-        return conn.networkLookupByName(NETWORK_NAME)
-    except libvirt.libvirtError as e:
-        if e.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
-            return None
-        raise
+    return errors.network_or_none(conn, NETWORK_NAME)
 
 
 def parse_network_xml(xml):

@@ -69,6 +69,16 @@ def is_unsupported(error):
                                       libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED)
 
 
+def network_or_none(conn, name):
+    """The libvirt network called name; None when there is none."""
+    try:
+        return conn.networkLookupByName(name)
+    except libvirt.libvirtError as e:
+        if e.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
+            return None
+        raise
+
+
 def message(error):
     return error.get_error_message() or str(error)
 

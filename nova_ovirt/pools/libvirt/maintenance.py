@@ -39,6 +39,8 @@ from xml.etree import ElementTree as ET
 
 import libvirt
 
+from nova_ovirt.pools.libvirt import errors
+
 NETWORK_NAME = 'nova-ovirt-maintenance'
 NAMESPACE = 'https://opendev.org/x/nova-ovirt/maintenance/1'
 
@@ -62,10 +64,8 @@ class NoNetworkDriver(Exception):
 
 def _lookup(conn):
     try:
-        return conn.networkLookupByName(NETWORK_NAME)
+        return errors.network_or_none(conn, NETWORK_NAME)
     except libvirt.libvirtError as e:
-        if e.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
-            return None
         if e.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
             raise NoNetworkDriver(str(e))
         raise
