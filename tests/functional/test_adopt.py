@@ -944,7 +944,7 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         self.assertEqual(definition, self.without_device(
             domain, 'interface', mac,
             libvirt.VIR_DOMAIN_XML_INACTIVE))
-        self.without_device(domain, 'interface', mac)   # live too
+        self.assertEqual(live, self.without_device(domain, 'interface', mac))
         self.api.detach_interface(server_id, attachment['port_id'])
         base.wait_until(lambda: mac not in domain.XMLDesc(0), 60,
                         message='port %s to leave the guest' % mac)
@@ -962,7 +962,7 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         self._attach_volume(server, volume_id)
         self.assertEqual(definition, self.without_device(
             domain, 'disk', volume_id, libvirt.VIR_DOMAIN_XML_INACTIVE))
-        self.without_device(domain, 'disk', volume_id)
+        self.assertEqual(live, self.without_device(domain, 'disk', volume_id))
         written = guest_image.probe_md5(
             guest_image.GUEST_WRITE_REQUEST.ljust(512, b'\0') +
             guest_image.GUEST_WRITTEN.ljust(512, b'\0'))
