@@ -255,8 +255,9 @@ NOTES = {
         'spawn': 'Also adopts a running foreign domain (nova-ovirt-manage '
                  'adopt: one-time token in the domain\'s metadata, no '
                  'restart). Adopted servers support stop, start, reboot, '
-                 'pause, suspend, console and delete (which '
-                 'keeps their disks); snapshot, rescue, resize, cold and '
+                 'pause, suspend, console, delete (which '
+                 'keeps their disks), snapshot (a backup while running), '
+                 'interface and volume attach; rescue, resize, cold and '
                  'live migration are refused for them.',
         'rescue': 'The rescue password reaches the rescue system as '
                   'admin_pass on a config drive of the rescue\'s own.',

@@ -26,6 +26,7 @@ scheduler, placement and compute manager to the driver's spawn.
 """
 
 import io
+import json
 import os
 import subprocess
 from xml.etree import ElementTree as etree
@@ -47,6 +48,8 @@ from nova_ovirt.pools.ovirt import cache as ovirt_cache
 
 from tests import base
 from tests.fixtures import api_server
+from tests.fixtures import guest_image
+from tests.fixtures import iscsi_target
 from tests.fixtures import libvirtd
 from tests.functional import base as fbase
 from tests.functional import ovirt_base as obase
@@ -841,6 +844,147 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         self.assertEqual([], self.admin_api.get_servers(
             search_opts={'name': 'legacy'}))
 
+    # -- snapshot, interfaces, volumes of an adopted domain -----------------
+
+    def without_device(self, domain, tag, key, flags=0):
+        """The domain's XML (persistent by default) without our metadata
+        and without the `tag` device that key (a MAC, a serial) names."""
+        root = etree.fromstring(domain.XMLDesc(flags))
+        root.remove(root.find('metadata'))
+        devices = root.find('devices')
+        found = [d for d in devices.findall(tag) if _device_key(d) == key]
+        self.assertEqual(1, len(found), '%s %s in %s' % (tag, key, flags))
+        devices.remove(found[0])
+        return etree.tostring(root, encoding='unicode')
+
+    def live_definition(self, domain):
+        root = etree.fromstring(domain.XMLDesc(0))
+        root.remove(root.find('metadata'))
+        return etree.tostring(root, encoding='unicode')
+
+    def snapshot_adopted(self, server, name, count, domain, disk):
+        """createImage through the API; the image must hold exactly what
+        the guest sees on its root disk (a standalone qcow2), and nothing
+        of the copy may stay on the host."""
+        image_id = self.api.post_server_action(
+            server['id'], {'createImage': {'name': name}})['image_id']
+        self._wait_for_notification('instance.snapshot.end', count)
+        self._wait_for_server_parameter(server,
+                                        {'OS-EXT-STS:task_state': None})
+        image = self.glance.show(None, image_id)
+        self.assertEqual(('active', 'qcow2'),
+                         (image['status'], image['disk_format']))
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            name + '.qcow2')
+        with open(path, 'wb') as f:
+            f.write(self.glance.image_data(image_id))
+        info = json.loads(subprocess.run(
+            ['qemu-img', 'info', '--output=json', path], check=True,
+            capture_output=True, text=True).stdout)
+        self.assertEqual('qcow2', info['format'])
+        self.assertNotIn('backing-filename', info)
+        # Flattened: equal to the guest's view of the overlay and its
+        # backing file (-U: a running qemu holds the disk's lock).
+        compare = subprocess.run(
+            ['qemu-img', 'compare', '-U', path, disk],
+            capture_output=True, text=True)
+        self.assertEqual(0, compare.returncode, compare.stdout +
+                         compare.stderr)
+        self.assertEqual([], [v for v in self.host.volume_names()
+                              if v.startswith(server['id'])])
+        if domain.isActive():
+            self.assertEqual(libvirt.VIR_DOMAIN_JOB_NONE,
+                             domain.jobInfo()[0])
+        return image_id
+
+    def test_adopted_domain_snapshot_interfaces_volumes(self):
+        target = self.useFixture(iscsi_target.IscsiTargetFixture())
+        domain = self.define_foreign('legacy-app', mac='52:54:00:ad:00:05')
+        uuid = domain.UUIDString()
+        disk = os.path.join(self.host.images_dir, 'legacy-app.qcow2')
+        self.wait_for_foreign_boot('legacy-app')
+        server_id = self.manager.adopt(
+            self.backend.select(names=['legacy-app']),
+            fbase.COMPUTE_HOST)[uuid]
+        self.assertIsNotNone(server_id, self.out.getvalue())
+        server = self.admin_api.get_server(server_id)
+        definition = self.definition(domain)
+        live = self.live_definition(domain)
+
+        # Snapshot while it runs: a backup, the guest never stops.
+        domain_id = self.domain_id(uuid)
+        running_image = self.snapshot_adopted(server, 'adopted-running', 1,
+                                              domain, disk)
+        self.assertEqual(domain_id, self.domain_id(uuid))
+        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, domain.state()[0])
+        self.assertEqual((definition, live), (self.definition(domain),
+                                              self.live_definition(domain)))
+
+        # Snapshot while it is shut off: read through its storage pool.
+        server = self._stop_server(server)
+        self.snapshot_adopted(server, 'adopted-stopped', 2, domain, disk)
+        self.assertEqual(libvirt.VIR_DOMAIN_SHUTOFF, domain.state()[0])
+        self.assertEqual(definition, self.definition(domain))
+        server = self._start_server(server)
+        self.wait_for_foreign_boot('legacy-app')
+
+        # The running snapshot boots a server of its own.
+        copy = self._boot(image_uuid=running_image, networks='none')
+        self.assertEqual('ACTIVE', copy['status'])
+        self.assertGuestBooted(copy)
+        self._delete_server(copy)
+
+        # A port in and out: exactly that interface, live and persistent.
+        definition = self.definition(domain)
+        live = self.live_definition(domain)
+        attachment = self.api.attach_interface(
+            server_id, {'interfaceAttachment': {'net_id': NETWORK_1}}
+        ).body['interfaceAttachment']
+        mac = attachment['mac_addr']
+        self.assertEqual(definition, self.without_device(
+            domain, 'interface', mac,
+            libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertEqual(live, self.without_device(domain, 'interface', mac))
+        self.api.detach_interface(server_id, attachment['port_id'])
+        base.wait_until(lambda: mac not in domain.XMLDesc(0), 60,
+                        message='port %s to leave the guest' % mac)
+        self.assertEqual((definition, live), (self.definition(domain),
+                                              self.live_definition(domain)))
+
+        # A Cinder iSCSI volume in and out; the guest sees it and writes
+        # its mark on it (tests.fixtures.guest_image).
+        lun = target.create_lun('adopted-data', 64 * MiB)
+        volume_id = uuidutils.generate_uuid()
+        self.cinder.VOLUME_CONNECTION_INFO = dict(
+            self.cinder.VOLUME_CONNECTION_INFO,
+            **{volume_id: lun.connection_info()})
+        lun.write(guest_image.PROBE_OFFSET, guest_image.GUEST_WRITE_REQUEST)
+        self._attach_volume(server, volume_id)
+        self.assertEqual(definition, self.without_device(
+            domain, 'disk', volume_id, libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertEqual(live, self.without_device(domain, 'disk', volume_id))
+        written = guest_image.probe_md5(
+            guest_image.GUEST_WRITE_REQUEST.ljust(512, b'\0') +
+            guest_image.GUEST_WRITTEN.ljust(512, b'\0'))
+
+        def guest_disks():
+            return guest_image.parse_disks_line(
+                self.domain_log('legacy-app')) or {}
+        base.wait_until(lambda: guest_disks().get('vdb') == (64 * MiB,
+                                                             written),
+                        90, interval=0.5,
+                        message='the guest to see and mark the volume')
+        self.api.delete_server_volume(server_id, volume_id)
+        self._wait_for_volume_detach(server_id, volume_id)
+        base.wait_until(lambda: 'vdb' not in guest_disks(), 90,
+                        interval=0.5, message='the volume to leave the guest')
+        base.wait_until(lambda: target.sessions(lun) == [], 30,
+                        message='qemu to log out of the target')
+        self.assertEqual((definition, live), (self.definition(domain),
+                                              self.live_definition(domain)))
+        self.assertEqual([uuid], [d.UUIDString() for d in
+                                  self.conn.listAllDomains()])
+
 
 FOREIGN_DOMAIN_XML = """<domain type='%(type)s'>
   <name>%(name)s</name>
@@ -862,6 +1006,13 @@ FOREIGN_DOMAIN_XML = """<domain type='%(type)s'>
     <graphics type='vnc' autoport='yes' listen='127.0.0.1'/>
   </devices>
 </domain>"""
+
+
+def _device_key(element):
+    """A disk's serial (Cinder's volume id) or an interface's MAC."""
+    mac = element.find('mac')
+    return element.findtext('serial') or (
+        mac.get('address') if mac is not None else None)
 
 
 def _unlink(path):

@@ -34,7 +34,6 @@ from nova.api.metadata import base as instance_metadata
 from nova.compute import power_state
 from nova.compute import task_states
 from nova import exception as nova_exception
-from nova.image import glance
 from nova.virt import configdrive
 from nova.virt import hardware
 
@@ -45,6 +44,7 @@ from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import errors
 from nova_ovirt.pools.libvirt import guest_settings
 from nova_ovirt.pools.libvirt import images
+from nova_ovirt.pools.libvirt import snapshot
 from nova_ovirt.pools.libvirt import vif as vif_xml
 from nova_ovirt.pools.libvirt import volumeops
 
@@ -624,16 +624,30 @@ class GuestOps(object):
 
         A running guest is saved (managed save) for the copy and restored
         afterwards: its disk is consistent and qemu holds no lock on it.
+        An adopted domain is copied without a stop or a change (see
+        :mod:`snapshot`).
         """
         domain = host.lookup(instance.uuid)
-        self.check_not_adopted(host, instance, 'Snapshot of')
+        copy_name = snapshot.scratch_name(instance.uuid, image_id)
         update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+        if host.is_adopted(instance.uuid):
+            copy = snapshot.copy_adopted_root(host, instance, domain,
+                                              copy_name)
+        else:
+            copy = self._copy_root(host, instance, domain, copy_name)
+        try:
+            update_task_state(task_state=task_states.IMAGE_UPLOADING,
+                              expected_state=task_states.IMAGE_PENDING_UPLOAD)
+            snapshot.upload(host, context, instance, image_id, copy)
+        finally:
+            host.storage.delete(copy_name)
+
+    def _copy_root(self, host, instance, domain, copy_name):
         root = host.storage.lookup(volume_name(instance.uuid, ROOT))
         if root is None:
             raise exception.BackendOperationFailed(
                 operation='Snapshot of %s' % domain_name(instance),
                 target=host.target, reason='the root disk volume is missing')
-        copy_name = volume_name(instance.uuid, 'snapshot-%s' % image_id)
         with host.translated('Snapshot of %s' % domain_name(instance),
                              instance.uuid):
             was_active = domain.isActive()
@@ -642,24 +656,10 @@ class GuestOps(object):
                 domain.managedSave(0)
             try:
                 host.storage.delete(copy_name)
-                copy = host.storage.clone_flattened(
+                return host.storage.clone_flattened(
                     copy_name, root, host.storage.virtual_size(root))
             finally:
                 if was_active:
                     domain.createWithFlags(
                         libvirt.VIR_DOMAIN_START_PAUSED if was_paused else 0)
                     host.invalidate()
-        try:
-            update_task_state(task_state=task_states.IMAGE_UPLOADING,
-                              expected_state=task_states.IMAGE_PENDING_UPLOAD)
-            metadata = {
-                'disk_format': 'qcow2', 'container_format': 'bare',
-                'properties': {'image_location': 'snapshot',
-                               'image_state': 'available',
-                               'owner_id': instance.project_id}}
-            with host.storage.reader(copy) as reader:
-                glance.API().update(context, image_id, metadata, data=reader,
-                                    purge_props=False)
-            LOG.info('Snapshot %s uploaded', image_id, instance=instance)
-        finally:
-            host.storage.delete(copy_name)

@@ -178,6 +178,39 @@ class AdoptedDomainTest(base.TestCase):
         self.assertTrue(self.domain.isActive())
         self.assertEqual(self.domain_id, self.live_id())
 
+    def test_snapshot_of_a_disk_outside_storage_pools_is_refused(self):
+        # Shut off, its disk (/legacy.img) is read through a storage pool
+        # of the host; none holds it.
+        instance = self.adopt()
+        self.pool.power_off(instance)
+        before = self.domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        e = self.assertRaises(
+            exception.BackendOperationFailed, self.pool.snapshot,
+            self.context, instance, 'image-1', lambda **kwargs: None)
+        self.assertIn('Snapshot of the adopted domain %s (legacy)' %
+                      FOREIGN_UUID, str(e))
+        self.assertIn('its root disk vda (/legacy.img) lies in no storage '
+                      'pool of node n1', str(e))
+        self.assertIn('define a storage pool for its directory', str(e))
+        self.assertEqual([], [n for n in self.host.storage.names()
+                              if n.startswith(instance.uuid)])
+        self.assertEqual(before,
+                         self.domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+
+    def test_failed_snapshot_of_a_running_domain_leaves_nothing(self):
+        # libvirt's test driver has no backups: the copy fails after the
+        # scratch volume was made.
+        instance = self.adopt()
+        e = self.assertRaises(
+            exception.BackendOperationFailed, self.pool.snapshot,
+            self.context, instance, 'image-1', lambda **kwargs: None)
+        self.assertIn('Backup of vda (/legacy.img) of the adopted domain',
+                      str(e))
+        self.assertIn('virDomainBackupBegin', str(e))
+        self.assertEqual([], [n for n in self.host.storage.names()
+                              if n.startswith(instance.uuid)])
+        self.assertEqual(self.domain_id, self.live_id())
+
     def test_resize_of_an_adopted_domain_is_rolled_back(self):
         instance = self.adopt()
         e = self.assertRaises(
