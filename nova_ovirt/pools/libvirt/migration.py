@@ -36,6 +36,9 @@ nodes:
   block pull), so that the downtime holds no work that grows with the
   disk's data. The end state is the cold import's: a standalone qcow2
   root and no scratch volume.
+
+An adopted domain is resized on its own node only, in its own
+definition (see :mod:`adopted_moves`).
 """
 
 import contextlib
@@ -47,7 +50,7 @@ from oslo_utils import units
 
 from nova import exception as nova_exception
 
-from nova_ovirt import exception
+from nova_ovirt.pools.libvirt import adopted_moves
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import images
 from nova_ovirt.pools.libvirt import storage as storage_mod
@@ -269,14 +272,11 @@ class MigrationOps(object):
     # -- source side -------------------------------------------------------
 
     def migrate_disk_and_power_off(self, host, instance, flavor, timeout,
-                                   retry_interval):
+                                   retry_interval, dest_node=None):
         check_no_shrink(instance, flavor)
-        try:
-            self._guests.check_not_adopted(host, instance, 'Moving')
-        except exception.BackendOperationFailed as e:
+        if host.is_adopted(instance.uuid):
             # Rolled back: the server stays ACTIVE where it is.
-            raise nova_exception.InstanceFaultRollback(
-                nova_exception.ResizeError(reason=str(e)))
+            adopted_moves.check_resize_target(host, instance, dest_node)
         self._guests.power_off(host, instance, timeout, retry_interval)
         return json.dumps({'source_node': host.nodename,
                            'root_volume': vmops.volume_name(instance.uuid,
@@ -308,6 +308,10 @@ class MigrationOps(object):
 
     def finish_revert_migration(self, source_host, instance, network_info,
                                 same_node, power_on):
+        if same_node and adopted_moves.revert_in_place(
+                source_host, instance, vmops.backup_name(
+                    instance.uuid, adopted_moves.DEFINITION), power_on):
+            return
         if same_node:
             self._restore_backups(source_host, instance)
         # The instance carries the old flavor again.
@@ -327,6 +331,13 @@ class MigrationOps(object):
         source's summary of a warm pre-copy (its data is in the scratch
         volume already).
         """
+        if source_host is dest_host and dest_host.is_adopted(instance.uuid):
+            domain = adopted_moves.resize_in_place(
+                dest_host, instance, vmops.backup_name(
+                    instance.uuid, adopted_moves.DEFINITION))
+            if power_on:
+                self._guests.start(dest_host, instance, domain)
+            return
         if source_host is dest_host:
             self._resize_in_place(dest_host, instance)
         elif source_host is not None:

@@ -26,6 +26,7 @@ from oslo_serialization import jsonutils
 
 import nova.conf
 from nova import exception as nova_exception
+from nova import objects
 
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
@@ -47,6 +48,21 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 ovirt_conf.register_opts(CONF)
+
+
+def _dest_node(context, instance):
+    """The node a resize or cold migration of instance goes to, or None.
+
+    nova tells the source only the destination's address; the migration
+    record that the instance's migration context names has the node.
+    """
+    try:
+        return objects.Migration.get_by_id(
+            context, instance.migration_context.migration_id).dest_node
+    except Exception as e:
+        LOG.debug('No destination node for the move of %s: %s',
+                  instance.uuid, e)
+        return None
 
 
 class LibvirtPool(base.Pool):
@@ -371,7 +387,7 @@ class LibvirtPool(base.Pool):
                                    timeout=0, retry_interval=0):
         return self._moves.migrate_disk_and_power_off(
             self._host_of(instance), instance, flavor, timeout,
-            retry_interval)
+            retry_interval, _dest_node(context, instance))
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
