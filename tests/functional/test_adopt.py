@@ -792,6 +792,80 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         self.assertEqual([], [d.name() for d in self.conn.listAllDomains()])
         self.assertTrue(os.path.exists(disk))
 
+    def test_resize_on_its_node_revert_then_confirm(self):
+        # Stacking weighers keep the resize on the domain's node (nova
+        # allows the same host; the other node has more room).
+        self.flags(ram_weight_multiplier=-1.0, cpu_weight_multiplier=-1.0,
+                   group='filter_scheduler')
+        domain = self.define_foreign('legacy-rs', mac='52:54:00:ad:00:05')
+        uuid = domain.UUIDString()
+        self.wait_for_foreign_boot('legacy-rs')
+        server_id = self.manager.adopt(
+            self.backend.select(names=['legacy-rs']),
+            fbase.COMPUTE_HOST)[uuid]
+        self.assertIsNotNone(server_id, self.out.getvalue())
+        server = self.admin_api.get_server(server_id)
+        before = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        bigger = FixtureCloud(self).flavor_for(2, 192)
+
+        server = self.admin_resize(server, bigger)
+        self.assertEqual(self.NODE, self.node_of(server))
+        self.assertResizedDefinition(before, domain, 2, 192)
+        self.assertTrue(domain.isActive())
+        self.assertEqual([uuid], [d.UUIDString() for d in
+                                  self.conn.listAllDomains()])
+
+        # Revert: the operator's definition exactly, running again.
+        self.admin_api.post_server_action(server_id, {'revertResize': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self._wait_for_migration_status(server, ['reverted'])
+        self.assertEqual(before, domain.XMLDesc(
+            libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertTrue(self.conn.lookupByUUIDString(uuid).isActive())
+        self.assertEqual((1, 128), (server['flavor']['vcpus'],
+                                    server['flavor']['ram']))
+
+        server = self.admin_resize(server, bigger)
+        self.admin_api.post_server_action(server_id, {'confirmResize': None})
+        self._wait_for_migration_status(server, ['confirmed'])
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        domain = self.conn.lookupByUUIDString(uuid)
+        self.assertResizedDefinition(before, domain, 2, 192)
+        self.assertTrue(domain.isActive())
+        self.assertEqual(self.NODE, self.node_of(server))
+        self.assertEqual((2, 192), (server['flavor']['vcpus'],
+                                    server['flavor']['ram']))
+        self.assertEqual(
+            {self.node_uuids()[self.NODE]: {'VCPU': 2, 'MEMORY_MB': 192}},
+            {rp: a['resources'] for rp, a in
+             self._get_allocations_by_server_uuid(server_id).items()})
+        # Nothing kept for a revert any more.
+        self.assertEqual([], [v for v in self.host.volume_names()
+                              if v.startswith(server_id)])
+        mark = self.our_metadata(domain)
+        self.assertIn("vcpus=\"2\"", mark.replace("'", '"'))
+
+    def admin_resize(self, server, flavor_id):
+        # Flavors without a root disk: an admin's resize (nova's policy).
+        self.admin_api.post_server_action(server['id'], {
+            'resize': {'flavorRef': flavor_id}})
+        return self._wait_for_state_change(server, 'VERIFY_RESIZE')
+
+    def assertResizedDefinition(self, before, domain, vcpus, memory_mib):
+        """Only <vcpu>, <memory> and <currentMemory> changed, to these."""
+        after = etree.fromstring(domain.XMLDesc(
+            libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertEqual(str(vcpus), after.findtext('vcpu'))
+        for tag in ('memory', 'currentMemory'):
+            self.assertEqual(('KiB', memory_mib * 1024), (
+                after.find(tag).get('unit'), int(after.findtext(tag))))
+        before = etree.fromstring(before)
+        for root in (before, after):
+            for tag in ('vcpu', 'memory', 'currentMemory', 'metadata'):
+                root.remove(root.find(tag))
+        self.assertEqual(etree.tostring(before, encoding='unicode'),
+                         etree.tostring(after, encoding='unicode'))
+
     def test_transient_states_and_disk_types_not_adopted(self):
         # Running with a job: the operator's backup tool reads the disk
         # (a pull-mode backup stays until it is ended).

@@ -137,7 +137,7 @@ def without_metadata(xml):
     return etree.tostring(root, encoding='unicode')
 
 
-# -- resize on the same node ----------------------------------------------------
+# -- resize on the same node ------------------------------------------------
 
 def check_resize_target(host, instance, dest_node):
     """Only a resize on the adopted domain's own node (rolled back)."""
@@ -335,8 +335,8 @@ def shared_storage(source_conn, dest_conn, domain, dest_node):
             raise nova_exception.MigrationPreCheckError(
                 reason='%s (disk %s) exists on the destination %s, which '
                        'does not share that directory with the source; '
-                       'nova-ovirt never overwrites it' % (path, target,
-                                                         dest_node))
+                       'nova-ovirt never overwrites it' % (
+                           path, target, dest_node))
     if len(set(shared.values())) > 1:
         raise nova_exception.MigrationPreCheckError(
             reason='some disks of the adopted domain are on storage both '
