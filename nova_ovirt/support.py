@@ -255,9 +255,12 @@ NOTES = {
         'spawn': 'Also adopts a running foreign domain (nova-ovirt-manage '
                  'adopt: one-time token in the domain\'s metadata, no '
                  'restart). Adopted servers support stop, start, reboot, '
-                 'pause, suspend, console and delete (which '
-                 'keeps their disks); snapshot, rescue, resize, cold and '
-                 'live migration are refused for them.',
+                 'pause, suspend, console, delete (which '
+                 'keeps their disks), resize on their node (vCPUs and '
+                 'memory of their own definition) and live migration '
+                 '(their own definition; disks copied into pre-made '
+                 'files at the same paths unless shared); snapshot, '
+                 'rescue and cold moves to another host are refused.',
         'rescue': 'The rescue password reaches the rescue system as '
                   'admin_pass on a config drive of the rescue\'s own.',
         'rebuild': 'Evacuation only: the guest starts on its own disks '

@@ -229,10 +229,16 @@ class LibvirtPool(base.Pool):
         libvirt_host = self._hosts.get(instance.node)
         if libvirt_host is not None:
             return libvirt_host
-        for candidate in self._available_hosts():
-            if instance.uuid in candidate.guest_states() or \
-                    candidate.find_domain(instance.uuid) is not None:
-                return candidate
+        # A second pass with fresh listings: a domain that came in by a
+        # live migration is not in a cached one (an adopted domain's UUID
+        # is not the instance's, so only a listing finds its mark).
+        for fresh in (False, True):
+            for candidate in self._available_hosts():
+                if fresh:
+                    candidate.invalidate()
+                if instance.uuid in candidate.guest_states() or \
+                        candidate.find_domain(instance.uuid) is not None:
+                    return candidate
         return None
 
     def _host_of(self, instance):
