@@ -340,6 +340,14 @@ class MigrationOps(object):
             return
         if source_host is dest_host:
             self._resize_in_place(dest_host, instance)
+        elif source_host is not None and source_host.is_adopted(
+                instance.uuid):
+            # The source could not tell the node (see check_resize_target).
+            raise nova_exception.ResizeError(
+                reason='%s is an adopted domain on %s; it does not move to '
+                       '%s by a resize or cold migration' % (
+                           instance.uuid, source_host.nodename,
+                           dest_host.nodename))
         elif source_host is not None:
             self._copy_between_hosts(source_host, dest_host, instance)
         elif warm:
