@@ -256,11 +256,12 @@ NOTES = {
                  'adopt: one-time token in the domain\'s metadata, no '
                  'restart). Adopted servers support stop, start, reboot, '
                  'pause, suspend, console, delete (which '
-                 'keeps their disks), resize on their node (vCPUs and '
-                 'memory of their own definition) and live migration '
-                 '(their own definition; disks copied into pre-made '
-                 'files at the same paths unless shared); snapshot, '
-                 'rescue and cold moves to another host are refused.',
+                 'keeps their disks), resize and cold migration within '
+                 'the pool (vCPUs and memory of their own definition; '
+                 'disk files copied to the same paths, no qcow2 '
+                 'overlays) and live migration (their own definition; '
+                 'disks copied into pre-made files at the same paths '
+                 'unless shared); snapshot and rescue are refused.',
         'rescue': 'The rescue password reaches the rescue system as '
                   'admin_pass on a config drive of the rescue\'s own.',
         'rebuild': 'Evacuation only: the guest starts on its own disks '

@@ -27,6 +27,7 @@ scheduler, placement and compute manager to the driver's spawn.
 
 import io
 import os
+import shutil
 import subprocess
 from xml.etree import ElementTree as etree
 
@@ -792,12 +793,22 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         self.assertEqual([], [d.name() for d in self.conn.listAllDomains()])
         self.assertTrue(os.path.exists(disk))
 
-    def test_resize_on_its_node_revert_then_confirm(self):
-        # Stacking weighers keep the resize on the domain's node (nova
-        # allows the same host; the other node has more room).
-        self.flags(ram_weight_multiplier=-1.0, cpu_weight_multiplier=-1.0,
-                   group='filter_scheduler')
-        domain = self.define_foreign('legacy-rs', mac='52:54:00:ad:00:05')
+    def test_resize_and_cold_migration_revert_then_confirm(self):
+        other = [n for n in fbase.NODES if n != self.NODE][0]
+        # The other node's memory reserved: the resize stays on the
+        # domain's node (nova allows the same host; the scheduler picks).
+        unreserve = self.reserve_memory(other)
+        # A standalone disk in a directory of the operator's, with a
+        # storage pool for it on both hosts (for the cold migration).
+        for host in self.hosts.hosts:
+            add_operator_pool(self, host)
+        shutil.copy(base.guest_image(), operator_path(self.host,
+                                                      'legacy-rs.qcow2'))
+        domain = self.define_foreign(
+            'legacy-rs', mac='52:54:00:ad:00:05', disk_xml=(
+                "<disk type='file' device='disk'><driver name='qemu' "
+                "type='qcow2'/><source file='%s/legacy-rs.qcow2'/><target "
+                "dev='vda' bus='virtio'/></disk>" % OPERATOR_DIR))
         uuid = domain.UUIDString()
         self.wait_for_foreign_boot('legacy-rs')
         server_id = self.manager.adopt(
@@ -844,6 +855,68 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
                               if v.startswith(server_id)])
         mark = self.our_metadata(domain)
         self.assertIn("vcpus=\"2\"", mark.replace("'", '"'))
+
+        # Cold migration to the other node: the disk file copied there,
+        # the same definition; the source waits, shut off.
+        unreserve()
+        other_host = self.host_of_node[other]
+        other_conn = other_host.conn()
+        self.addCleanup(other_conn.close)
+        self.addCleanup(_remove_domain, other_conn, uuid)
+        definition = self.definition(domain)
+        copied = operator_path(other_host, 'legacy-rs.qcow2')
+        self.wait_for_foreign_boot('legacy-rs')
+        server = self.admin_migrate(server)
+        self.assertEqual(other, self.node_of(server))
+        self.assertFalse(domain.isActive())
+        copy = other_conn.lookupByUUIDString(uuid)
+        self.assertTrue(copy.isActive())
+        self.assertEqual(definition, self.definition(copy))
+        self.assertEqual((server_id, 'legacy-rs'),
+                         libvirt_config.metadata_owner(
+                             self.our_metadata(copy), uuid))
+        self.assertTrue(os.path.exists(copied))
+        # Revert: the copy and its file go, the source runs again.
+        self.admin_api.post_server_action(server_id, {'revertResize': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self._wait_for_migration_status(server, ['reverted'])
+        self.assertEqual(self.NODE, self.node_of(server))
+        self.assertEqual([], [d.UUIDString() for d in
+                              other_conn.listAllDomains()])
+        self.assertFalse(os.path.exists(copied))
+        self.assertTrue(self.conn.lookupByUUIDString(uuid).isActive())
+        self.assertEqual(definition, self.definition(domain))
+        # Again, confirmed: the source's definition goes, its disk stays.
+        self.wait_for_foreign_boot('legacy-rs')
+        server = self.admin_migrate(server)
+        self.admin_api.post_server_action(server_id, {'confirmResize': None})
+        self._wait_for_migration_status(server, ['confirmed'])
+        self.assertEqual([], [d.UUIDString() for d in
+                              self.conn.listAllDomains()])
+        self.assertTrue(os.path.exists(operator_path(self.host,
+                                                     'legacy-rs.qcow2')))
+        self.assertTrue(other_conn.lookupByUUIDString(uuid).isActive())
+        self.assertEqual([], [v for v in other_host.volume_names()
+                              if v.startswith(server_id)])
+
+    def reserve_memory(self, node):
+        """All of the node's memory reserved in placement; returns what
+        undoes it (the resource tracker only writes the inventory of the
+        node it claims on)."""
+        url = '/resource_providers/%s/inventories/MEMORY_MB' % (
+            self.node_uuids()[node])
+        reserved = self.placement.get(url, version='1.26').body['reserved']
+
+        def set_reserved(value):
+            inventory = self.placement.get(url, version='1.26').body
+            inventory['reserved'] = value
+            self.placement.put(url, inventory, version='1.26')
+        set_reserved(self.placement.get(url, version='1.26').body['total'])
+        return lambda: set_reserved(reserved)
+
+    def admin_migrate(self, server):
+        self.admin_api.post_server_action(server['id'], {'migrate': None})
+        return self._wait_for_state_change(server, 'VERIFY_RESIZE')
 
     def admin_resize(self, server, flavor_id):
         # Flavors without a root disk: an admin's resize (nova's policy).
@@ -936,6 +1009,43 @@ FOREIGN_DOMAIN_XML = """<domain type='%(type)s'>
     <graphics type='vnc' autoport='yes' listen='127.0.0.1'/>
   </devices>
 </domain>"""
+
+
+#: A directory of the operator's inside each test host's namespace: the
+#: host's own <dir>/lib/operator (the hosts do not share it, as two
+#: machines would not).
+OPERATOR_DIR = '/var/lib/libvirt/operator'
+
+
+def operator_path(host, name=''):
+    """OPERATOR_DIR/name of the host, as this process sees it."""
+    return os.path.join(host.dir, 'lib', 'operator', name)
+
+
+def add_operator_pool(test, host):
+    """A started dir pool 'operator' at OPERATOR_DIR; gone at cleanup."""
+    os.makedirs(operator_path(host), exist_ok=True)
+    test.addCleanup(shutil.rmtree, operator_path(host), True)
+    conn = host.conn()
+    try:
+        pool = conn.storagePoolDefineXML(
+            "<pool type='dir'><name>operator</name><target><path>%s</path>"
+            "</target></pool>" % OPERATOR_DIR, 0)
+        pool.create(0)
+    finally:
+        conn.close()
+    test.addCleanup(_drop_operator_pool, host)
+
+
+def _drop_operator_pool(host):
+    conn = host.conn()
+    try:
+        pool = conn.storagePoolLookupByName('operator')
+        if pool.isActive():
+            pool.destroy()
+        pool.undefine()
+    finally:
+        conn.close()
 
 
 def _unlink(path):

@@ -513,9 +513,7 @@ class AdoptedLiveMigrationTest(TwoServicesTestBase):
     disk, in a directory of the operator's, is copied into a file that
     the destination makes in its storage pool for that directory."""
 
-    #: Inside each host's namespace: the host's own <dir>/lib/operator
-    #: (the hosts do not share it, as two machines would not).
-    OPERATOR_DIR = '/var/lib/libvirt/operator'
+    OPERATOR_DIR = test_adopt.OPERATOR_DIR
 
     def setUp(self):
         super().setUp()
@@ -524,31 +522,9 @@ class AdoptedLiveMigrationTest(TwoServicesTestBase):
             os.makedirs(self._outside(host, ''), exist_ok=True)
             self.addCleanup(shutil.rmtree, self._outside(host, ''), True)
 
-    def _outside(self, host, name):
-        """The path of the host's OPERATOR_DIR/name from this process."""
-        return os.path.join(host.dir, 'lib', 'operator', name)
-
-    def _define_operator_pool(self, host):
-        conn = host.conn()
-        try:
-            pool = conn.storagePoolDefineXML(
-                "<pool type='dir'><name>operator</name><target><path>%s"
-                "</path></target></pool>" % self.OPERATOR_DIR, 0)
-            pool.create(0)
-        finally:
-            conn.close()
-        self.addCleanup(self._drop_pool, host)
-
     @staticmethod
-    def _drop_pool(host):
-        conn = host.conn()
-        try:
-            pool = conn.storagePoolLookupByName('operator')
-            if pool.isActive():
-                pool.destroy()
-            pool.undefine()
-        finally:
-            conn.close()
+    def _outside(host, name):
+        return test_adopt.operator_path(host, name)
 
     def _define_foreign(self, host, name):
         """A running domain of the operator's, without NIC (see
@@ -649,7 +625,7 @@ class AdoptedLiveMigrationTest(TwoServicesTestBase):
         self.assertIn('has no active storage pool for %s' %
                       self.OPERATOR_DIR, self._instance_faults(server_id))
 
-        self._define_operator_pool(self.host_of_node[dest])
+        test_adopt.add_operator_pool(self, self.host_of_node[dest])
         before = ticks(self._log(source, 'legacy-lm'))
         self._migrate_live(server, dest)
         server = self._wait_for_server_on(server, dest)

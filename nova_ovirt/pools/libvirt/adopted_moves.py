@@ -33,8 +33,18 @@ what the operation must.
   files that the destination has made beforehand at the same paths, in
   its storage pool whose target path is the disk's directory. A file
   that exists there already is never overwritten.
-* Resize or cold migration to another host is refused (see
-  :func:`check_resize_target`).
+* Resize or cold migration to another host of the same pool: every disk
+  file is copied through libvirt streams into a file of the same path,
+  name and format in the destination's storage pool for its directory;
+  the same definition (vCPUs and memory changed if the flavor did, the
+  mark naming the new node) is defined there and started. The copied
+  paths are recorded in ``<uuid>-resize_files`` in the destination's
+  storage pool: a revert removes them and the destination's domain and
+  starts the untouched source; confirm undefines the source, whose disk
+  files stay (as on delete). A qcow2 overlay is refused: its backing
+  file would have to be copied or flattened into a file of the
+  operator's that Nova does not own. To another pool (or service) the
+  move is refused.
 """
 
 import os
@@ -139,17 +149,174 @@ def without_metadata(xml):
 
 # -- resize on the same node ------------------------------------------------
 
-def check_resize_target(host, instance, dest_node):
-    """Only a resize on the adopted domain's own node (rolled back)."""
+def check_resize_target(host, instance, dest_node, dest_host):
+    """Refuse, rolled back, what the move cannot do; nothing changes.
+
+    dest_host: the destination's Host when it is a node of this pool.
+    """
     if dest_node is None or dest_node == host.nodename:
         return
-    raise nova_exception.InstanceFaultRollback(
-        nova_exception.ResizeError(
-            reason='%s is an adopted domain: nova-ovirt resizes it on its '
-                   'own node %s only, and moves it to another host by live '
-                   'migration; a cold move to %s would copy the operator\'s '
-                   'disk files to another host, which is not supported' % (
-                       instance.uuid, host.nodename, dest_node)))
+    if dest_host is None:
+        reasons = ['nova-ovirt moves an adopted domain by resize or cold '
+                   'migration between hosts of one libvirt pool only (%s '
+                   'is not one of pool %s); live-migrate it instead' % (
+                       dest_node, host.pool_name)]
+    else:
+        reasons = _cold_move_problems(host, dest_host, instance)
+    if reasons:
+        raise nova_exception.InstanceFaultRollback(
+            nova_exception.ResizeError(
+                reason='adopted domain of %s cannot move from %s to %s: %s'
+                       % (instance.uuid, host.nodename, dest_node,
+                          '; '.join(reasons))))
+
+
+def _cold_move_problems(source_host, dest_host, instance):
+    domain = source_host.lookup(instance.uuid)
+    with source_host.translated('Checking the disks of adopted domain %s'
+                                % domain.UUIDString(), instance.uuid):
+        try:
+            disks = file_disks(domain.XMLDesc(DEFINITION_FLAGS))
+        except nova_exception.MigrationPreCheckError as e:
+            return [str(e)]
+        reasons = []
+        if _domain(dest_host.connection, domain.UUIDString()):
+            reasons.append('%s has a domain with its UUID %s already' % (
+                dest_host.nodename, domain.UUIDString()))
+        for target, path, _fmt, _ro in disks:
+            reasons += _disk_problems(source_host, dest_host, target, path)
+    return reasons
+
+
+def _disk_problems(source_host, dest_host, target, path):
+    directory, name = os.path.split(path)
+    volume = _source_volume(source_host, path)
+    if volume is None:
+        return ['%s (disk %s) is in no storage pool of %s, so libvirt '
+                'cannot read it' % (path, target, source_host.nodename)]
+    backing = etree.fromstring(volume.XMLDesc(0)).findtext(
+        'backingStore/path')
+    if backing:
+        return ['%s (disk %s) is a qcow2 overlay on %s: flatten it first '
+                '(qemu-img convert) or live-migrate the server, which '
+                'copies it in full' % (path, target, backing)]
+    pool = pool_for_directory(dest_host.connection, directory)
+    if pool is None:
+        return [_no_pool_reason(directory, path, target, dest_host.nodename)]
+    if _volume(_refreshed(pool), name) is not None:
+        return ['%s (disk %s) exists on %s already; nova-ovirt never '
+                'overwrites it' % (path, target, dest_host.nodename)]
+    return []
+
+
+def _source_volume(source_host, path):
+    """The volume of path in the source's pool for its directory (the
+    operator's files may be newer than the pool's last scan)."""
+    directory, name = os.path.split(path)
+    pool = pool_for_directory(source_host.connection, directory)
+    return _volume(_refreshed(pool), name) if pool is not None else None
+
+
+def _domain(conn, uuid):
+    try:
+        return conn.lookupByUUIDString(uuid)
+    except libvirt.libvirtError as e:
+        if errors.is_missing_domain(e):
+            return None
+        raise
+
+
+def copy_to_host(source_host, dest_host, instance, record_name):
+    """The adopted domain's copy on dest_host, defined, not started.
+
+    Disk files through libvirt streams (holes stay holes), then the same
+    definition. On failure nothing of it stays on dest_host; the source
+    is not changed in any case.
+    """
+    source = source_host.lookup(instance.uuid)
+    uuid = source.UUIDString()
+    created = []
+    try:
+        with dest_host.translated('Copying adopted domain %s from %s' % (
+                uuid, source_host.nodename), instance.uuid):
+            definition = source.XMLDesc(DEFINITION_FLAGS)
+            for _target, path, _fmt, _ro in file_disks(definition):
+                _copy_file(source_host, dest_host, path, created)
+            _save_text(dest_host, record_name, '\n'.join(created))
+            domain = dest_host.connection.defineXML(
+                _with_flavor(definition, instance))
+            _update_mark(domain, flavor=instance.flavor,
+                         pool=dest_host.pool_name, node=dest_host.nodename)
+            dest_host.note_owned(instance.uuid, instance.name, uuid)
+    except Exception:
+        _remove_copy(dest_host, uuid, created, record_name)
+        raise
+    LOG.info('Adopted domain %(uuid)s copied from %(src)s to %(dst)s: '
+             '%(files)s', {'uuid': uuid, 'src': source_host.nodename,
+                           'dst': dest_host.nodename,
+                           'files': ', '.join(created) or 'no disks'},
+             instance=instance)
+    return domain
+
+
+def _with_flavor(definition, instance):
+    new, old = instance.flavor, instance.old_flavor or instance.flavor
+    if (new.vcpus, new.memory_mb) == (old.vcpus, old.memory_mb):
+        return definition
+    return resized_definition(definition, new.vcpus, new.memory_mb)
+
+
+def _copy_file(source_host, dest_host, path, created):
+    directory, name = os.path.split(path)
+    source = _source_volume(source_host, path)
+    pool = pool_for_directory(dest_host.connection, directory)
+    # The file's bytes as they are (a qcow2 file stays one): created raw
+    # and empty, then written.
+    volume = pool.createXML(config.volume_xml(name, 0, 'raw'), 0)
+    created.append(path)
+    with storage_mod.VolumeReader(source_host.connection, source) as reader, \
+            storage_mod.VolumeWriter(dest_host.connection, volume) as writer:
+        storage_mod.copy_stream(reader, writer)
+
+
+def _remove_copy(dest_host, uuid, paths, record_name):
+    try:
+        domain = _domain(dest_host.connection, uuid)
+        if domain is not None:
+            if domain.isActive():
+                domain.destroy()
+            domain.undefineFlags(
+                libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+                libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM)
+        delete_files(dest_host, paths)
+        dest_host.storage.delete(record_name)
+    except Exception:
+        LOG.exception('Removing the copy of adopted domain %s on %s failed',
+                      uuid, dest_host.nodename)
+    dest_host.invalidate()
+
+
+def revert_cold_move(source_host, dest_host, instance, record_name,
+                     power_on):
+    """The destination's copy gone, the source started; False when no
+    copy of an adopted domain is recorded there."""
+    record = dest_host.storage.lookup(record_name)
+    if record is None:
+        return False
+    source = source_host.lookup(instance.uuid)
+    with dest_host.storage.reader(record) as reader:
+        paths = [p for p in reader.read().decode('utf-8').split('\n') if p]
+    _remove_copy(dest_host, source.UUIDString(), paths, record_name)
+    LOG.info('Resize reverted: the copy of adopted domain %s on %s is '
+             'removed (%s)', source.UUIDString(), dest_host.nodename,
+             ', '.join(paths) or 'no disks', instance=instance)
+    with source_host.translated('Starting adopted domain %s' %
+                                source.UUIDString(), instance.uuid):
+        if power_on and not source.isActive():
+            source.create()
+    source_host.invalidate()
+    return True
 
 
 def resize_in_place(host, instance, backup_name):

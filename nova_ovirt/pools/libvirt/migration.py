@@ -37,8 +37,9 @@ nodes:
   disk's data. The end state is the cold import's: a standalone qcow2
   root and no scratch volume.
 
-An adopted domain is resized on its own node only, in its own
-definition (see :mod:`adopted_moves`).
+An adopted domain keeps its own definition and disk paths: resized in
+place, or copied file by file to another host of the pool (see
+:mod:`adopted_moves`).
 """
 
 import contextlib
@@ -264,6 +265,11 @@ def _flush_disks(domain):
         domain.resume()
 
 
+def _copied_files(instance):
+    """The destination's record of an adopted domain's copied files."""
+    return vmops.backup_name(instance.uuid, 'files')
+
+
 class MigrationOps(object):
 
     def __init__(self, guests):
@@ -272,11 +278,13 @@ class MigrationOps(object):
     # -- source side -------------------------------------------------------
 
     def migrate_disk_and_power_off(self, host, instance, flavor, timeout,
-                                   retry_interval, dest_node=None):
+                                   retry_interval, dest_node=None,
+                                   dest_host=None):
         check_no_shrink(instance, flavor)
         if host.is_adopted(instance.uuid):
             # Rolled back: the server stays ACTIVE where it is.
-            adopted_moves.check_resize_target(host, instance, dest_node)
+            adopted_moves.check_resize_target(host, instance, dest_node,
+                                              dest_host)
         self._guests.power_off(host, instance, timeout, retry_interval)
         return json.dumps({'source_node': host.nodename,
                            'root_volume': vmops.volume_name(instance.uuid,
@@ -300,17 +308,26 @@ class MigrationOps(object):
         finally:
             host.storage.delete(name)
 
-    def confirm_migration(self, source_host, instance, same_node):
+    def confirm_migration(self, source_host, instance, same_node,
+                          dest_host=None):
         if same_node:
             source_host.storage.delete_prefixed(instance.uuid + '-resize_')
             return
+        # An adopted domain's disk files stay (see vmops.undefine).
         self._guests.destroy(source_host, instance, destroy_disks=True)
+        if dest_host is not None:
+            dest_host.storage.delete(_copied_files(instance))
 
     def finish_revert_migration(self, source_host, instance, network_info,
-                                same_node, power_on):
+                                same_node, power_on, dest_host=None):
         if same_node and adopted_moves.revert_in_place(
                 source_host, instance, vmops.backup_name(
                     instance.uuid, adopted_moves.DEFINITION), power_on):
+            return
+        if not same_node and dest_host is not None and \
+                adopted_moves.revert_cold_move(
+                    source_host, dest_host, instance,
+                    _copied_files(instance), power_on):
             return
         if same_node:
             self._restore_backups(source_host, instance)
@@ -342,12 +359,11 @@ class MigrationOps(object):
             self._resize_in_place(dest_host, instance)
         elif source_host is not None and source_host.is_adopted(
                 instance.uuid):
-            # The source could not tell the node (see check_resize_target).
-            raise nova_exception.ResizeError(
-                reason='%s is an adopted domain on %s; it does not move to '
-                       '%s by a resize or cold migration' % (
-                           instance.uuid, source_host.nodename,
-                           dest_host.nodename))
+            domain = adopted_moves.copy_to_host(
+                source_host, dest_host, instance, _copied_files(instance))
+            if power_on:
+                self._guests.start(dest_host, instance, domain)
+            return
         elif source_host is not None:
             self._copy_between_hosts(source_host, dest_host, instance)
         elif warm:

@@ -391,9 +391,10 @@ class LibvirtPool(base.Pool):
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,
                                    timeout=0, retry_interval=0):
+        dest_node = _dest_node(context, instance)
         return self._moves.migrate_disk_and_power_off(
             self._host_of(instance), instance, flavor, timeout,
-            retry_interval, _dest_node(context, instance))
+            retry_interval, dest_node, self._hosts.get(dest_node))
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
@@ -424,8 +425,9 @@ class LibvirtPool(base.Pool):
     def confirm_migration(self, context, migration, instance, network_info):
         same_node = migration.source_node == migration.dest_node
         source_host = self.node_host(migration.source_node)
-        self._moves.confirm_migration(source_host, instance,
-                                      same_node=same_node)
+        self._moves.confirm_migration(
+            source_host, instance, same_node=same_node,
+            dest_host=self._hosts.get(migration.dest_node))
         if not same_node:
             self._guests.volumes.remove_secrets(source_host, instance)
 
@@ -434,7 +436,8 @@ class LibvirtPool(base.Pool):
                                 power_on=True):
         self._moves.finish_revert_migration(
             self.node_host(migration.source_node), instance, network_info,
-            migration.source_node == migration.dest_node, power_on)
+            migration.source_node == migration.dest_node, power_on,
+            self._hosts.get(migration.dest_node))
 
     def _host_with_domain(self, instance):
         """The reachable host that has the instance's domain, or None."""
