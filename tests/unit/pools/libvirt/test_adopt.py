@@ -189,8 +189,10 @@ class AdoptedDomainTest(base.TestCase):
             nova_exception.InstanceFaultRollback,
             self.pool.migrate_disk_and_power_off, self.context, instance,
             'dest', instance.flavor, [])
-        self.assertIn('adopted domain: nova-ovirt resizes it on its own '
-                      'node n1 only', str(e.inner_exception))
+        self.assertIn('cannot move from n1 to n2: nova-ovirt moves an '
+                      'adopted domain by resize or cold migration between '
+                      'hosts of one libvirt pool only (n2 is not one of '
+                      'pool p)', str(e.inner_exception))
         self.assertEqual(self.domain_id, self.live_id())
 
     def test_refusals_change_nothing(self):

@@ -16,10 +16,17 @@
 
 from xml.etree import ElementTree as etree
 
+import fixtures
 from nova import exception as nova_exception
 from oslotest import base
 
+from nova_ovirt import adoption
+from nova_ovirt.pools.libvirt import adopt as libvirt_adopt
 from nova_ovirt.pools.libvirt import adopted_moves
+from nova_ovirt.pools.libvirt import config
+from nova_ovirt.pools.libvirt import pool as libvirt_pool
+from tests.unit.pools.libvirt import base as libvirt_base
+from tests.unit.pools.libvirt import test_adopt
 
 DOMAIN = """<domain type='kvm'>
   <name>legacy</name>
@@ -39,6 +46,9 @@ DOMAIN = """<domain type='kvm'>
       <source bridge='br0'/></interface>
   </devices>
 </domain>"""
+
+
+MAC = '52:54:00:00:00:01'
 
 
 def domain(cpu=''):
@@ -145,3 +155,68 @@ class FileDisksTest(base.BaseTestCase):
             '<description>')
         self.assertEqual(canonical(domain()),
                          canonical(adopted_moves.without_metadata(xml)))
+
+
+class ColdMoveRefusalTest(libvirt_base.TestCase):
+    """What a cold move of an adopted domain refuses, before the guest
+    stops, against libvirt's test driver (two hosts of one pool)."""
+
+    def setUp(self):
+        super().setUp()
+        self.pool = self.make_pool(['n1=' + self.private_uri('h1'),
+                                    'n2=' + self.private_uri('h2')])
+        self.source = self.pool.node_host('n1').connection
+        self.dest = self.pool.node_host('n2').connection
+        self.domain = self.source.defineXML(
+            domain().replace("type='kvm'", "type='test'"))
+        self.domain.create()
+        libvirt_adopt.set_element(self.domain, config.offer_element(
+            adoption.record('token', adoption.DEFAULT_TTL)))
+        self.instance = self.make_instance('n1', root_gb=0, memory_mb=128)
+        self.instance.metadata = {adoption.META_VM: self.domain.UUIDString(),
+                                  adoption.META_TOKEN: 'token'}
+        self.pool.spawn(self.context, self.instance, self.image_meta(), [],
+                        None, {}, [test_adopt.vif(MAC)])
+        self.useFixture(fixtures.MockPatchObject(
+            libvirt_pool, '_dest_node', return_value='n2'))
+
+    @staticmethod
+    def operator_pool(conn):
+        pool = conn.storagePoolDefineXML(
+            "<pool type='dir'><name>operator</name><target><path>/srv/vms"
+            "</path></target></pool>", 0)
+        pool.create(0)
+        return pool
+
+    @staticmethod
+    def disk(pool, backing=None):
+        backing = ("<backingStore><path>%s</path><format type='qcow2'/>"
+                   "</backingStore>" % backing) if backing else ''
+        pool.createXML(
+            "<volume><name>legacy.qcow2</name><capacity>1048576</capacity>"
+            "<target><format type='qcow2'/></target>%s</volume>" % backing,
+            0)
+
+    def assertRefused(self, reason):
+        e = self.assertRaises(
+            nova_exception.InstanceFaultRollback,
+            self.pool.migrate_disk_and_power_off, self.context,
+            self.instance, 'dest', self.instance.flavor, [])
+        self.assertIn('cannot move from n1 to n2: ' + reason,
+                      str(e.inner_exception))
+        self.assertTrue(self.domain.isActive())
+
+    def test_refusals_name_the_disk(self):
+        self.assertRefused('/srv/vms/legacy.qcow2 (disk vda) is in no '
+                           'storage pool of n1')
+        source_pool = self.operator_pool(self.source)
+        self.disk(source_pool, backing='/base.qcow2')
+        self.assertRefused('/srv/vms/legacy.qcow2 (disk vda) is a qcow2 '
+                           'overlay on /base.qcow2')
+        source_pool.storageVolLookupByName('legacy.qcow2').delete(0)
+        self.disk(source_pool)
+        self.assertRefused('the destination n2 has no active storage pool '
+                           'for /srv/vms, the directory of disk vda')
+        self.disk(self.operator_pool(self.dest))
+        self.assertRefused('/srv/vms/legacy.qcow2 (disk vda) exists on n2 '
+                           'already; nova-ovirt never overwrites it')
