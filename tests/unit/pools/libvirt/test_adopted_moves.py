@@ -14,16 +14,19 @@
 
 """The definition edits of adopted domains' moves (adopted_moves)."""
 
+import json
 from xml.etree import ElementTree as etree
 
 import fixtures
 from nova import exception as nova_exception
+from nova import objects
 from oslotest import base
 
 from nova_ovirt import adoption
 from nova_ovirt.pools.libvirt import adopt as libvirt_adopt
 from nova_ovirt.pools.libvirt import adopted_moves
 from nova_ovirt.pools.libvirt import config
+from nova_ovirt.pools.libvirt import live_migration
 from nova_ovirt.pools.libvirt import pool as libvirt_pool
 from tests.unit.pools.libvirt import base as libvirt_base
 from tests.unit.pools.libvirt import test_adopt
@@ -220,3 +223,66 @@ class ColdMoveRefusalTest(libvirt_base.TestCase):
         self.disk(self.operator_pool(self.dest))
         self.assertRefused('/srv/vms/legacy.qcow2 (disk vda) exists on n2 '
                            'already; nova-ovirt never overwrites it')
+
+
+class LiveMigrationFilesTest(libvirt_base.TestCase):
+    """The destination's side of an adopted domain's block migration:
+    files made at the disks' paths, and only those removed on rollback
+    (libvirt's test driver as the destination host)."""
+
+    DISKS = [{'path': '/srv/vms/legacy.qcow2', 'target': 'vda',
+              'format': 'qcow2', 'readonly': False,
+              'virt_disk_size': 1048576},
+             {'path': '/srv/vms/legacy-data.img', 'target': 'vdb',
+              'format': 'raw', 'readonly': False,
+              'virt_disk_size': 2097152}]
+
+    def setUp(self):
+        super().setUp()
+        self.pool = self.make_pool(['n2=' + self.private_uri('h2')])
+        self.host = self.pool.node_host('n2')
+        self.instance = self.make_instance('n1', root_gb=0)
+        self.data = objects.LibvirtLiveMigrateData(
+            is_shared_block_storage=False, block_migration=True)
+        self.live = self.pool._live
+
+    def pre(self):
+        return self.live.pre_live_migration(
+            self.host, self.context, self.instance, self.data,
+            json.dumps(self.DISKS))
+
+    def files(self):
+        pool = self.host.connection.storagePoolLookupByName('operator')
+        return sorted((v.name(), config.volume_format(v.XMLDesc(0)),
+                       v.info()[1]) for v in pool.listAllVolumes(0))
+
+    def test_no_pool_for_the_directory_is_refused(self):
+        e = self.assertRaises(nova_exception.MigrationError, self.pre)
+        self.assertIn('no active storage pool for /srv/vms, the directory '
+                      'of disk vda', str(e))
+
+    def test_made_with_the_same_names_formats_sizes_then_rolled_back(self):
+        ColdMoveRefusalTest.operator_pool(self.host.connection)
+        self.pre()
+        self.assertEqual([('legacy-data.img', 'raw', 2097152),
+                          ('legacy.qcow2', 'qcow2', 1048576)], self.files())
+        self.pool.rollback_live_migration_at_destination(
+            self.context, self.instance, True, self.data_for_pool())
+        self.assertEqual([], self.files())
+
+    def test_an_existing_file_is_refused_and_kept(self):
+        pool = ColdMoveRefusalTest.operator_pool(self.host.connection)
+        pool.createXML(config.volume_xml('legacy-data.img', 4096, 'raw'), 0)
+        e = self.assertRaises(nova_exception.MigrationError, self.pre)
+        self.assertIn('/srv/vms/legacy-data.img exists on n2 already',
+                      str(e))
+        # The first file, made before the refusal, is gone; the
+        # destination's own file is untouched, also by a rollback.
+        self.pool.rollback_live_migration_at_destination(
+            self.context, self.instance, True, self.data_for_pool())
+        self.assertEqual([('legacy-data.img', 'raw', 4096)], self.files())
+
+    def data_for_pool(self):
+        self.data.target_connect_addr = live_migration.connect_info(
+            self.host.uri, None)
+        return self.data
