@@ -257,8 +257,12 @@ NOTES = {
                  'restart). Adopted servers support stop, start, reboot, '
                  'pause, suspend, console, delete (which '
                  'keeps their disks), snapshot (a backup while running), '
-                 'interface and volume attach; rescue, resize, cold and '
-                 'live migration are refused for them.',
+                 'interface and volume attach, resize and cold migration '
+                 'within the pool (vCPUs and memory of their own '
+                 'definition; disk files copied to the same paths, no '
+                 'qcow2 overlays) and live migration (their own '
+                 'definition; disks copied into pre-made files at the '
+                 'same paths unless shared); rescue is refused.',
         'rescue': 'The rescue password reaches the rescue system as '
                   'admin_pass on a config drive of the rescue\'s own.',
         'rebuild': 'Evacuation only: the guest starts on its own disks '

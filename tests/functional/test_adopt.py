@@ -28,6 +28,7 @@ scheduler, placement and compute manager to the driver's spawn.
 import io
 import json
 import os
+import shutil
 import subprocess
 from xml.etree import ElementTree as etree
 
@@ -795,6 +796,152 @@ class LibvirtAdoptionTest(fbase.OvirtFunctionalTestBase):
         self.assertEqual([], [d.name() for d in self.conn.listAllDomains()])
         self.assertTrue(os.path.exists(disk))
 
+    def test_resize_and_cold_migration_revert_then_confirm(self):
+        other = [n for n in fbase.NODES if n != self.NODE][0]
+        # The other node's memory reserved: the resize stays on the
+        # domain's node (nova allows the same host; the scheduler picks).
+        unreserve = self.reserve_memory(other)
+        # A standalone disk in a directory of the operator's, with a
+        # storage pool for it on both hosts (for the cold migration).
+        for host in self.hosts.hosts:
+            add_operator_pool(self, host)
+        shutil.copy(base.guest_image(), operator_path(self.host,
+                                                      'legacy-rs.qcow2'))
+        domain = self.define_foreign(
+            'legacy-rs', mac='52:54:00:ad:00:05', disk_xml=(
+                "<disk type='file' device='disk'><driver name='qemu' "
+                "type='qcow2'/><source file='%s/legacy-rs.qcow2'/><target "
+                "dev='vda' bus='virtio'/></disk>" % OPERATOR_DIR))
+        uuid = domain.UUIDString()
+        self.wait_for_foreign_boot('legacy-rs')
+        server_id = self.manager.adopt(
+            self.backend.select(names=['legacy-rs']),
+            fbase.COMPUTE_HOST)[uuid]
+        self.assertIsNotNone(server_id, self.out.getvalue())
+        server = self.admin_api.get_server(server_id)
+        before = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        bigger = FixtureCloud(self).flavor_for(2, 192)
+
+        server = self.admin_resize(server, bigger)
+        self.assertEqual(self.NODE, self.node_of(server))
+        self.assertResizedDefinition(before, domain, 2, 192)
+        self.assertTrue(domain.isActive())
+        self.assertEqual([uuid], [d.UUIDString() for d in
+                                  self.conn.listAllDomains()])
+
+        # Revert: the operator's definition exactly, running again.
+        self.admin_api.post_server_action(server_id, {'revertResize': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self._wait_for_migration_status(server, ['reverted'])
+        self.assertEqual(before, domain.XMLDesc(
+            libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertTrue(self.conn.lookupByUUIDString(uuid).isActive())
+        self.assertEqual((1, 128), (server['flavor']['vcpus'],
+                                    server['flavor']['ram']))
+
+        server = self.admin_resize(server, bigger)
+        self.admin_api.post_server_action(server_id, {'confirmResize': None})
+        self._wait_for_migration_status(server, ['confirmed'])
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        domain = self.conn.lookupByUUIDString(uuid)
+        self.assertResizedDefinition(before, domain, 2, 192)
+        self.assertTrue(domain.isActive())
+        self.assertEqual(self.NODE, self.node_of(server))
+        self.assertEqual((2, 192), (server['flavor']['vcpus'],
+                                    server['flavor']['ram']))
+        self.assertEqual(
+            {self.node_uuids()[self.NODE]: {'VCPU': 2, 'MEMORY_MB': 192}},
+            {rp: a['resources'] for rp, a in
+             self._get_allocations_by_server_uuid(server_id).items()})
+        # Nothing kept for a revert any more.
+        self.assertEqual([], [v for v in self.host.volume_names()
+                              if v.startswith(server_id)])
+        mark = self.our_metadata(domain)
+        self.assertIn("vcpus=\"2\"", mark.replace("'", '"'))
+
+        # Cold migration to the other node: the disk file copied there,
+        # the same definition; the source waits, shut off.
+        unreserve()
+        other_host = self.host_of_node[other]
+        other_conn = other_host.conn()
+        self.addCleanup(other_conn.close)
+        self.addCleanup(_remove_domain, other_conn, uuid)
+        definition = self.definition(domain)
+        copied = operator_path(other_host, 'legacy-rs.qcow2')
+        self.wait_for_foreign_boot('legacy-rs')
+        server = self.admin_migrate(server)
+        self.assertEqual(other, self.node_of(server))
+        self.assertFalse(domain.isActive())
+        copy = other_conn.lookupByUUIDString(uuid)
+        self.assertTrue(copy.isActive())
+        self.assertEqual(definition, self.definition(copy))
+        self.assertEqual((server_id, 'legacy-rs'),
+                         libvirt_config.metadata_owner(
+                             self.our_metadata(copy), uuid))
+        self.assertTrue(os.path.exists(copied))
+        # Revert: the copy and its file go, the source runs again.
+        self.admin_api.post_server_action(server_id, {'revertResize': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self._wait_for_migration_status(server, ['reverted'])
+        self.assertEqual(self.NODE, self.node_of(server))
+        self.assertEqual([], [d.UUIDString() for d in
+                              other_conn.listAllDomains()])
+        self.assertFalse(os.path.exists(copied))
+        self.assertTrue(self.conn.lookupByUUIDString(uuid).isActive())
+        self.assertEqual(definition, self.definition(domain))
+        # Again, confirmed: the source's definition goes, its disk stays.
+        self.wait_for_foreign_boot('legacy-rs')
+        server = self.admin_migrate(server)
+        self.admin_api.post_server_action(server_id, {'confirmResize': None})
+        self._wait_for_migration_status(server, ['confirmed'])
+        self.assertEqual([], [d.UUIDString() for d in
+                              self.conn.listAllDomains()])
+        self.assertTrue(os.path.exists(operator_path(self.host,
+                                                     'legacy-rs.qcow2')))
+        self.assertTrue(other_conn.lookupByUUIDString(uuid).isActive())
+        self.assertEqual([], [v for v in other_host.volume_names()
+                              if v.startswith(server_id)])
+
+    def reserve_memory(self, node):
+        """All of the node's memory reserved in placement; returns what
+        undoes it (the resource tracker only writes the inventory of the
+        node it claims on)."""
+        url = '/resource_providers/%s/inventories/MEMORY_MB' % (
+            self.node_uuids()[node])
+        reserved = self.placement.get(url, version='1.26').body['reserved']
+
+        def set_reserved(value):
+            inventory = self.placement.get(url, version='1.26').body
+            inventory['reserved'] = value
+            self.placement.put(url, inventory, version='1.26')
+        set_reserved(self.placement.get(url, version='1.26').body['total'])
+        return lambda: set_reserved(reserved)
+
+    def admin_migrate(self, server):
+        self.admin_api.post_server_action(server['id'], {'migrate': None})
+        return self._wait_for_state_change(server, 'VERIFY_RESIZE')
+
+    def admin_resize(self, server, flavor_id):
+        # Flavors without a root disk: an admin's resize (nova's policy).
+        self.admin_api.post_server_action(server['id'], {
+            'resize': {'flavorRef': flavor_id}})
+        return self._wait_for_state_change(server, 'VERIFY_RESIZE')
+
+    def assertResizedDefinition(self, before, domain, vcpus, memory_mib):
+        """Only <vcpu>, <memory> and <currentMemory> changed, to these."""
+        after = etree.fromstring(domain.XMLDesc(
+            libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.assertEqual(str(vcpus), after.findtext('vcpu'))
+        for tag in ('memory', 'currentMemory'):
+            self.assertEqual(('KiB', memory_mib * 1024), (
+                after.find(tag).get('unit'), int(after.findtext(tag))))
+        before = etree.fromstring(before)
+        for root in (before, after):
+            for tag in ('vcpu', 'memory', 'currentMemory', 'metadata'):
+                root.remove(root.find(tag))
+        self.assertEqual(etree.tostring(before, encoding='unicode'),
+                         etree.tostring(after, encoding='unicode'))
+
     def test_transient_states_and_disk_types_not_adopted(self):
         # Running with a job: the operator's backup tool reads the disk
         # (a pull-mode backup stays until it is ended).
@@ -1013,6 +1160,43 @@ def _device_key(element):
     mac = element.find('mac')
     return element.findtext('serial') or (
         mac.get('address') if mac is not None else None)
+
+
+#: A directory of the operator's inside each test host's namespace: the
+#: host's own <dir>/lib/operator (the hosts do not share it, as two
+#: machines would not).
+OPERATOR_DIR = '/var/lib/libvirt/operator'
+
+
+def operator_path(host, name=''):
+    """OPERATOR_DIR/name of the host, as this process sees it."""
+    return os.path.join(host.dir, 'lib', 'operator', name)
+
+
+def add_operator_pool(test, host):
+    """A started dir pool 'operator' at OPERATOR_DIR; gone at cleanup."""
+    os.makedirs(operator_path(host), exist_ok=True)
+    test.addCleanup(shutil.rmtree, operator_path(host), True)
+    conn = host.conn()
+    try:
+        pool = conn.storagePoolDefineXML(
+            "<pool type='dir'><name>operator</name><target><path>%s</path>"
+            "</target></pool>" % OPERATOR_DIR, 0)
+        pool.create(0)
+    finally:
+        conn.close()
+    test.addCleanup(_drop_operator_pool, host)
+
+
+def _drop_operator_pool(host):
+    conn = host.conn()
+    try:
+        pool = conn.storagePoolLookupByName('operator')
+        if pool.isActive():
+            pool.destroy()
+        pool.undefine()
+    finally:
+        conn.close()
 
 
 def _unlink(path):

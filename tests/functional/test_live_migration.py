@@ -21,8 +21,12 @@ node2). The test guest prints a counter on its serial console every
 second: a guest moved live keeps counting, a restarted one starts at 1.
 """
 
+import io
+import json
 import os
 import re
+import shutil
+import subprocess
 import time
 from xml.etree import ElementTree as etree
 
@@ -31,10 +35,16 @@ import libvirt
 from oslo_utils import units
 from oslo_utils import uuidutils
 
+from nova_ovirt.cmd import adopt as manage
+from nova_ovirt import conf as ovirt_conf
+from nova_ovirt.pools.libvirt import adopted_moves
+from nova_ovirt.pools.libvirt import config as libvirt_config
+
 from tests import base
 from tests.fixtures import guest_image
 from tests.fixtures import iscsi_target
 from tests.functional import base as functional_base
+from tests.functional import test_adopt
 from tests.functional import test_host_maintenance
 from tests.functional import test_volumes
 
@@ -496,3 +506,168 @@ class VolumeLiveMigrationTest(TwoServicesTestBase):
                            'counter restarted: %s after %s' % (after, before))
         self._delete_and_check(server)
         self.assertEqual([], self._secrets_of(dest, server))
+
+
+class AdoptedLiveMigrationTest(TwoServicesTestBase):
+    """An adopted domain moves with the operator's own definition; its
+    disk, in a directory of the operator's, is copied into a file that
+    the destination makes in its storage pool for that directory."""
+
+    OPERATOR_DIR = test_adopt.OPERATOR_DIR
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(self._abort_libvirt_jobs)
+        for host in self.hosts.hosts:
+            os.makedirs(self._outside(host, ''), exist_ok=True)
+            self.addCleanup(shutil.rmtree, self._outside(host, ''), True)
+
+    @staticmethod
+    def _outside(host, name):
+        return test_adopt.operator_path(host, name)
+
+    def _define_foreign(self, host, name):
+        """A running domain of the operator's, without NIC (see
+        _boot_running), its qcow2 overlay and serial log in
+        OPERATOR_DIR."""
+        disk = self._outside(host, name + '.qcow2')
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b',
+                        os.path.abspath(base.guest_image()), '-F', 'qcow2',
+                        disk], check=True)
+        xml = etree.fromstring(test_adopt.FOREIGN_DOMAIN_XML % {
+            'type': self.hosts.domain_type, 'name': name, 'mac': '',
+            'bridge': '', 'log': '%s/%s.log' % (self.OPERATOR_DIR, name),
+            'disk': "<disk type='file' device='disk'><driver name='qemu' "
+                    "type='qcow2'/><source file='%s/%s.qcow2'/><target "
+                    "dev='vda' bus='virtio'/></disk>" % (
+                        self.OPERATOR_DIR, name)})
+        devices = xml.find('devices')
+        devices.remove(devices.find('interface'))
+        conn = host.conn()
+        try:
+            domain = conn.defineXML(etree.tostring(xml, encoding='unicode'))
+            domain.create()
+            return domain.UUIDString()
+        finally:
+            conn.close()
+
+    def _definition(self, node, uuid):
+        conn = self.host_of_node[node].conn()
+        try:
+            domain = conn.lookupByUUIDString(uuid)
+            return (domain.isActive(), adopted_moves.without_metadata(
+                domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)),
+                domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                                libvirt_config.METADATA_NS, 0))
+        finally:
+            conn.close()
+
+    def _domain_uuids(self, node):
+        conn = self.host_of_node[node].conn()
+        try:
+            return [d.UUIDString() for d in conn.listAllDomains(0)]
+        finally:
+            conn.close()
+
+    def _log(self, node, name):
+        try:
+            with open(self._outside(self.host_of_node[node], name + '.log'),
+                      errors='replace') as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+
+    def _migration_in(self, server, kind, status):
+        def found():
+            return [m for m in self.admin_api.api_get(
+                '/os-migrations?instance_uuid=%s' % server['id']
+            ).body['migrations'] if m['migration_type'] == kind and
+                m['status'] == status]
+        base.wait_until(found, self.WAIT_TIMEOUT, interval=0.5,
+                        message='a %s of %s in status %s' % (
+                            kind, server['id'], status))
+
+    def test_live_migration_copies_disks_and_keeps_the_definition(self):
+        source, dest = functional_base.NODES
+        source_host = self.host_of_node[source]
+        uuid = self._define_foreign(source_host, 'legacy-lm')
+        base.wait_until(lambda: ticks(self._log(source, 'legacy-lm')), 120,
+                        interval=0.5, message='legacy-lm counting')
+        group = ovirt_conf.pool_group_name(POOLS[source])
+        backend = manage.LibvirtHosts(functional_base.CONF[group], group,
+                                      SERVICES[source])
+        self.addCleanup(backend.close)
+        out = io.StringIO()
+        server_id = manage.Manager(
+            backend, test_adopt.FixtureCloud(self), out=out,
+            boot_timeout=60).adopt(backend.select(names=['legacy-lm']),
+                                   SERVICES[source])[uuid]
+        self.assertIsNotNone(server_id, out.getvalue())
+        server = self.admin_api.get_server(server_id)
+        running, definition, mark = self._definition(source, uuid)
+        self.assertTrue(running)
+
+        # A cold move to the other host is refused and rolled back.
+        self.admin_api.post_server_action(server_id, {'migrate': None})
+        self._migration_in(server, 'migration', 'error')
+        server = self._wait_for_server_on(server, source)
+        self.assertEqual((True, definition, mark),
+                         self._definition(source, uuid))
+
+        # The destination has no storage pool for the disk's directory:
+        # refused before anything is made there.
+        self._migrate_live(server, dest)
+        self._migration_in(server, 'live-migration', 'error')
+        server = self._wait_for_server_on(server, source)
+        self.assertEqual([], self._domain_uuids(dest))
+        self.assertEqual([], os.listdir(self._outside(
+            self.host_of_node[dest], '')))
+        self.assertIn('has no active storage pool for %s' %
+                      self.OPERATOR_DIR, self._instance_faults(server_id))
+
+        test_adopt.add_operator_pool(self, self.host_of_node[dest])
+        before = ticks(self._log(source, 'legacy-lm'))
+        self._migrate_live(server, dest)
+        server = self._wait_for_server_on(server, dest)
+        self._migration_in(server, 'live-migration', 'completed')
+
+        # The same domain, with the operator's definition, runs there
+        # only; the mark names the instance and the destination's node.
+        self.assertEqual([], self._domain_uuids(source))
+        running, moved, moved_mark = self._definition(dest, uuid)
+        self.assertTrue(running)
+        self.assertEqual(definition, moved)
+        self.assertEqual((server_id, server['name']),
+                         libvirt_config.metadata_owner(moved_mark, uuid))
+        self.assertIn('node="%s"' % dest, moved_mark.replace("'", '"'))
+        # Its counter went on, the guest did not boot again.
+        base.wait_until(lambda: ticks(self._log(dest, 'legacy-lm')), 60,
+                        interval=0.5, message='ticks on %s' % dest)
+        after = ticks(self._log(dest, 'legacy-lm'))
+        self.assertGreater(after[0], before[-1],
+                           'counter restarted: %s after %s' % (after, before))
+        self.assertNotIn(guest_image.GUEST_OK_LINE,
+                         self._log(dest, 'legacy-lm'))
+        # A standalone copy of the disk there; the source's file stays.
+        dest_disk = self._outside(self.host_of_node[dest], 'legacy-lm.qcow2')
+        info = json.loads(subprocess.run(
+            ['qemu-img', 'info', '-U', '--output=json', dest_disk],
+            check=True, capture_output=True).stdout)
+        self.assertEqual('qcow2', info['format'])
+        self.assertNotIn('backing-filename', info)
+        self.assertTrue(os.path.exists(self._outside(source_host,
+                                                     'legacy-lm.qcow2')))
+        self.assertEqual([self.node_uuids()[dest]], list(
+            self._get_allocations_by_server_uuid(server_id)))
+
+    def _instance_faults(self, server_id):
+        actions = self.admin_api.api_get(
+            '/servers/%s/os-instance-actions' % server_id).body[
+            'instanceActions']
+        text = []
+        for action in actions:
+            detail = self.admin_api.api_get(
+                '/servers/%s/os-instance-actions/%s' % (
+                    server_id, action['request_id'])).body['instanceAction']
+            text += [str(e) for e in detail.get('events', [])]
+        return '\n'.join(text)

@@ -32,6 +32,11 @@ Not seen: a block migration, incremental on the qcow2 overlays
 base volume (cached there like for a spawn) and empty volumes of the same
 names and sizes, so only the guest's own layer crosses the wire.
 
+An adopted domain (see :mod:`adopted_moves`) moves with the operator's
+definition as it is: its disks keep their paths, storage is shared when
+the destination sees the very files, and a block migration copies them
+in full into files the destination makes first.
+
 Nova data carried between the two services (``LibvirtLiveMigrateData``):
 ``filename`` is the marker volume, ``target_connect_addr`` what the source
 connects to: the destination node's libvirt URI and the address its qemu
@@ -65,6 +70,7 @@ from nova.image import glance
 from nova import objects
 
 from nova_ovirt import compat
+from nova_ovirt.pools.libvirt import adopted_moves
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import images
 from nova_ovirt.pools.libvirt import nodes
@@ -163,6 +169,9 @@ class LiveMigrationOps(object):
     def __init__(self, guests):
         self._guests = guests
         self._jobs = {}
+        # {instance uuid: paths} of the files pre_live_migration made for
+        # an adopted domain: the only ones its rollback removes.
+        self._created_files = {}
         self._lock = threading.Lock()
 
     # -- checks (destination, then source) ---------------------------------
@@ -214,14 +223,17 @@ class LiveMigrationOps(object):
 
     def check_source(self, source_host, instance, data):
         """Decide block or plain migration; refuse what cannot work."""
-        source_host.lookup(instance.uuid)
-        self._guests.check_not_adopted(source_host, instance,
-                                       'Live-migrating')
+        domain = source_host.lookup(instance.uuid)
+        adopted = source_host.is_adopted(instance.uuid)
         dest_uri, _addr = parse_connect_info(
             data.target_connect_addr if 'target_connect_addr' in data
             else None)
         self._check_not_same_host(source_host, dest_uri)
-        shared = self._shares_storage(source_host, data.filename)
+        if adopted:
+            shared = self._adopted_disks_shared(source_host, domain,
+                                                dest_uri)
+        else:
+            shared = self._shares_storage(source_host, data.filename)
         requested = data.block_migration if 'block_migration' in data \
             else None
         if requested and shared:
@@ -237,8 +249,23 @@ class LiveMigrationOps(object):
         data.is_shared_block_storage = shared
         data.is_shared_instance_path = shared
         data.block_migration = not shared
-        self._check_disks_movable(source_host, instance)
+        if not adopted:
+            self._check_disks_movable(source_host, instance)
         return data
+
+    def _adopted_disks_shared(self, source_host, domain, dest_uri):
+        """An adopted domain's disks are wherever the operator put them:
+        the destination needs a storage pool in each of their directories
+        (see adopted_moves.shared_storage)."""
+        conn = self._open(dest_uri, source_host)
+        try:
+            with source_host.translated('Checking the storage of adopted '
+                                        'domain %s on %s' % (
+                                            domain.UUIDString(), dest_uri)):
+                return adopted_moves.shared_storage(
+                    source_host.connection, conn, domain, dest_uri)
+        finally:
+            self._close(conn)
 
     def _check_disks_movable(self, source_host, instance):
         for disk in self.disk_info(source_host, instance):
@@ -253,6 +280,11 @@ class LiveMigrationOps(object):
 
     def disk_info(self, source_host, instance):
         """The guest's volumes: name, format, virtual size, backing base."""
+        if source_host.is_adopted(instance.uuid):
+            with source_host.translated('Listing the disks of %s' %
+                                        instance.uuid):
+                return adopted_moves.disk_info(
+                    source_host.lookup(instance.uuid))
         storage = source_host.storage
         found = []
         with source_host.translated('Listing the volumes of %s' %
@@ -286,6 +318,16 @@ class LiveMigrationOps(object):
             return data
         disks = json.loads(disk_info) if isinstance(disk_info, str) \
             else (disk_info or [])
+        if adopted_moves.is_adopted_disk_info(disks):
+            with dest_host.translated('Creating the disk files of adopted '
+                                      'guest %s' % instance.uuid):
+                created = adopted_moves.create_destination_files(dest_host,
+                                                                 disks)
+            with self._lock:
+                self._created_files[instance.uuid] = created
+            LOG.info('Files %s made on %s for the live migration', created,
+                     dest_host.nodename, instance=instance)
+            return data
         created = []
         try:
             with dest_host.translated('Creating the volumes of %s for its '
@@ -322,7 +364,13 @@ class LiveMigrationOps(object):
 
     def post_live_migration_at_destination(self, dest_host, instance):
         """Keep the persistent definition ours: metadata of this node."""
-        self._guests.define(dest_host, instance)
+        with self._lock:
+            adopted = self._created_files.pop(instance.uuid, None)
+        if adopted is not None or dest_host.is_adopted(instance.uuid):
+            # The operator's definition came along: only the mark changes.
+            adopted_moves.take_over_mark(dest_host, instance)
+        else:
+            self._guests.define(dest_host, instance)
         dest_host.invalidate()
 
     def post_live_migration_at_source(self, source_host, instance):
@@ -333,6 +381,13 @@ class LiveMigrationOps(object):
         """Nothing of the guest stays on the destination."""
         self._guests.undefine(dest_host, instance.uuid)
         self._guests.volumes.remove_secrets(dest_host, instance)
+        with self._lock:
+            created = self._created_files.pop(instance.uuid, [])
+        if created:
+            adopted_moves.delete_files(dest_host, created)
+            LOG.info('Live migration rolled back on %s; removed the files '
+                     'made for it: %s', dest_host.nodename, created,
+                     instance=instance)
         if destroy_disks:
             with dest_host.translated('Removing the volumes of %s after a '
                                       'failed live migration' %
@@ -359,12 +414,15 @@ class LiveMigrationOps(object):
             pass
 
     @staticmethod
-    def _flags(data):
+    def _flags(data, adopted=False):
         flags = (libvirt.VIR_MIGRATE_LIVE |
                  libvirt.VIR_MIGRATE_PERSIST_DEST |
                  libvirt.VIR_MIGRATE_UNDEFINE_SOURCE |
                  libvirt.VIR_MIGRATE_ABORT_ON_ERROR)
-        if data.block_migration:
+        if data.block_migration and adopted:
+            # Full copies: the operator's backing files are not there.
+            flags |= libvirt.VIR_MIGRATE_NON_SHARED_DISK
+        elif data.block_migration:
             flags |= libvirt.VIR_MIGRATE_NON_SHARED_INC
         if CONF.libvirt.live_migration_permit_post_copy:
             flags |= libvirt.VIR_MIGRATE_POSTCOPY
@@ -372,14 +430,19 @@ class LiveMigrationOps(object):
             flags |= libvirt.VIR_MIGRATE_TLS
         return flags
 
-    def _params(self, source_host, dest_conn, domain, data):
+    def _params(self, source_host, dest_conn, domain, data, adopted=False):
         xml = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE)
-        dest_xml = destination_xml(
-            xml, source_host.storage.path,
-            _pool_path(dest_conn, source_host.storage.pool_name),
-            destination_initiator(data.target_connect_addr))
-        params = {libvirt.VIR_MIGRATE_PARAM_DEST_XML: dest_xml,
-                  libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: dest_xml}
+        if adopted:
+            # The operator's paths hold on the destination too.
+            params = adopted_moves.migration_params(domain,
+                                                    data.block_migration)
+        else:
+            dest_xml = destination_xml(
+                xml, source_host.storage.path,
+                _pool_path(dest_conn, source_host.storage.pool_name),
+                destination_initiator(data.target_connect_addr))
+            params = {libvirt.VIR_MIGRATE_PARAM_DEST_XML: dest_xml,
+                      libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: dest_xml}
         inbound_addr = parse_connect_info(data.target_connect_addr)[1]
         if inbound_addr:
             params[libvirt.VIR_MIGRATE_PARAM_URI] = migration_uri(
@@ -419,15 +482,20 @@ class LiveMigrationOps(object):
     def live_migration(self, source_host, context, instance, dest,
                        post_method, recover_method, block_migration, data):
         domain = source_host.lookup(instance.uuid)
+        adopted = source_host.is_adopted(instance.uuid)
         dest_uri, _addr = parse_connect_info(data.target_connect_addr)
         dest_conn = self._open(dest_uri, source_host)
         try:
             with source_host.translated('Preparing the live migration of '
                                         '%s' % instance.uuid):
-                params = self._params(source_host, dest_conn, domain, data)
-                if data.block_migration:
+                params = self._params(source_host, dest_conn, domain, data,
+                                      adopted)
+                if data.block_migration and adopted:
+                    adopted_moves.copy_readonly_disks(source_host, dest_conn,
+                                                      domain)
+                elif data.block_migration:
                     self._copy_readonly_disks(source_host, dest_conn, domain)
-            job = _Job(domain, self._flags(data))
+            job = _Job(domain, self._flags(data, adopted))
             with self._lock:
                 self._jobs[instance.uuid] = job
             try:

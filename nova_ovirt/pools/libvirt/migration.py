@@ -36,6 +36,10 @@ nodes:
   block pull), so that the downtime holds no work that grows with the
   disk's data. The end state is the cold import's: a standalone qcow2
   root and no scratch volume.
+
+An adopted domain keeps its own definition and disk paths: resized in
+place, or copied file by file to another host of the pool (see
+:mod:`adopted_moves`).
 """
 
 import contextlib
@@ -47,7 +51,7 @@ from oslo_utils import units
 
 from nova import exception as nova_exception
 
-from nova_ovirt import exception
+from nova_ovirt.pools.libvirt import adopted_moves
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import images
 from nova_ovirt.pools.libvirt import storage as storage_mod
@@ -261,6 +265,11 @@ def _flush_disks(domain):
         domain.resume()
 
 
+def _copied_files(instance):
+    """The destination's record of an adopted domain's copied files."""
+    return vmops.backup_name(instance.uuid, 'files')
+
+
 class MigrationOps(object):
 
     def __init__(self, guests):
@@ -269,14 +278,13 @@ class MigrationOps(object):
     # -- source side -------------------------------------------------------
 
     def migrate_disk_and_power_off(self, host, instance, flavor, timeout,
-                                   retry_interval):
+                                   retry_interval, dest_node=None,
+                                   dest_host=None):
         check_no_shrink(instance, flavor)
-        try:
-            self._guests.check_not_adopted(host, instance, 'Moving')
-        except exception.BackendOperationFailed as e:
+        if host.is_adopted(instance.uuid):
             # Rolled back: the server stays ACTIVE where it is.
-            raise nova_exception.InstanceFaultRollback(
-                nova_exception.ResizeError(reason=str(e)))
+            adopted_moves.check_resize_target(host, instance, dest_node,
+                                              dest_host)
         self._guests.power_off(host, instance, timeout, retry_interval)
         return json.dumps({'source_node': host.nodename,
                            'root_volume': vmops.volume_name(instance.uuid,
@@ -300,14 +308,27 @@ class MigrationOps(object):
         finally:
             host.storage.delete(name)
 
-    def confirm_migration(self, source_host, instance, same_node):
+    def confirm_migration(self, source_host, instance, same_node,
+                          dest_host=None):
         if same_node:
             source_host.storage.delete_prefixed(instance.uuid + '-resize_')
             return
+        # An adopted domain's disk files stay (see vmops.undefine).
         self._guests.destroy(source_host, instance, destroy_disks=True)
+        if dest_host is not None:
+            dest_host.storage.delete(_copied_files(instance))
 
     def finish_revert_migration(self, source_host, instance, network_info,
-                                same_node, power_on):
+                                same_node, power_on, dest_host=None):
+        if same_node and adopted_moves.revert_in_place(
+                source_host, instance, vmops.backup_name(
+                    instance.uuid, adopted_moves.DEFINITION), power_on):
+            return
+        if not same_node and dest_host is not None and \
+                adopted_moves.revert_cold_move(
+                    source_host, dest_host, instance,
+                    _copied_files(instance), power_on):
+            return
         if same_node:
             self._restore_backups(source_host, instance)
         # The instance carries the old flavor again.
@@ -327,8 +348,22 @@ class MigrationOps(object):
         source's summary of a warm pre-copy (its data is in the scratch
         volume already).
         """
+        if source_host is dest_host and dest_host.is_adopted(instance.uuid):
+            domain = adopted_moves.resize_in_place(
+                dest_host, instance, vmops.backup_name(
+                    instance.uuid, adopted_moves.DEFINITION))
+            if power_on:
+                self._guests.start(dest_host, instance, domain)
+            return
         if source_host is dest_host:
             self._resize_in_place(dest_host, instance)
+        elif source_host is not None and source_host.is_adopted(
+                instance.uuid):
+            domain = adopted_moves.copy_to_host(
+                source_host, dest_host, instance, _copied_files(instance))
+            if power_on:
+                self._guests.start(dest_host, instance, domain)
+            return
         elif source_host is not None:
             self._copy_between_hosts(source_host, dest_host, instance)
         elif warm:

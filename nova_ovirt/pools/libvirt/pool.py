@@ -26,6 +26,7 @@ from oslo_serialization import jsonutils
 
 import nova.conf
 from nova import exception as nova_exception
+from nova import objects
 
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
@@ -47,6 +48,21 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 ovirt_conf.register_opts(CONF)
+
+
+def _dest_node(context, instance):
+    """The node a resize or cold migration of instance goes to, or None.
+
+    nova tells the source only the destination's address; the migration
+    record that the instance's migration context names has the node.
+    """
+    try:
+        return objects.Migration.get_by_id(
+            context, instance.migration_context.migration_id).dest_node
+    except Exception as e:
+        LOG.debug('No destination node for the move of %s: %s',
+                  instance.uuid, e)
+        return None
 
 
 class LibvirtPool(base.Pool):
@@ -213,10 +229,16 @@ class LibvirtPool(base.Pool):
         libvirt_host = self._hosts.get(instance.node)
         if libvirt_host is not None:
             return libvirt_host
-        for candidate in self._available_hosts():
-            if instance.uuid in candidate.guest_states() or \
-                    candidate.find_domain(instance.uuid) is not None:
-                return candidate
+        # A second pass with fresh listings: a domain that came in by a
+        # live migration is not in a cached one (an adopted domain's UUID
+        # is not the instance's, so only a listing finds its mark).
+        for fresh in (False, True):
+            for candidate in self._available_hosts():
+                if fresh:
+                    candidate.invalidate()
+                if instance.uuid in candidate.guest_states() or \
+                        candidate.find_domain(instance.uuid) is not None:
+                    return candidate
         return None
 
     def _host_of(self, instance):
@@ -370,9 +392,10 @@ class LibvirtPool(base.Pool):
                                    network_info, block_device_info=None,
                                    timeout=0, retry_interval=0,
                                    leaves_pool=False):
+        dest_node = _dest_node(context, instance)
         return self._moves.migrate_disk_and_power_off(
             self._host_of(instance), instance, flavor, timeout,
-            retry_interval)
+            retry_interval, dest_node, self._hosts.get(dest_node))
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
@@ -403,8 +426,9 @@ class LibvirtPool(base.Pool):
     def confirm_migration(self, context, migration, instance, network_info):
         same_node = migration.source_node == migration.dest_node
         source_host = self.node_host(migration.source_node)
-        self._moves.confirm_migration(source_host, instance,
-                                      same_node=same_node)
+        self._moves.confirm_migration(
+            source_host, instance, same_node=same_node,
+            dest_host=self._hosts.get(migration.dest_node))
         if not same_node:
             self._guests.volumes.remove_secrets(source_host, instance)
 
@@ -413,7 +437,8 @@ class LibvirtPool(base.Pool):
                                 power_on=True):
         self._moves.finish_revert_migration(
             self.node_host(migration.source_node), instance, network_info,
-            migration.source_node == migration.dest_node, power_on)
+            migration.source_node == migration.dest_node, power_on,
+            self._hosts.get(migration.dest_node))
 
     def _host_with_domain(self, instance):
         """The reachable host that has the instance's domain, or None."""

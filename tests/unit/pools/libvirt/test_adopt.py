@@ -21,6 +21,7 @@ while our mark names both.
 
 import types
 
+import fixtures
 import libvirt
 
 from nova.compute import power_state
@@ -32,6 +33,7 @@ from nova_ovirt import adoption
 from nova_ovirt import exception
 from nova_ovirt.pools.libvirt import adopt as libvirt_adopt
 from nova_ovirt.pools.libvirt import config
+from nova_ovirt.pools.libvirt import pool as libvirt_pool
 from tests.unit.pools.libvirt import base
 
 FOREIGN_UUID = '5e1f0000-aaaa-bbbb-cccc-000000000001'
@@ -211,13 +213,19 @@ class AdoptedDomainTest(base.TestCase):
                               if n.startswith(instance.uuid)])
         self.assertEqual(self.domain_id, self.live_id())
 
-    def test_resize_of_an_adopted_domain_is_rolled_back(self):
+    def test_resize_to_another_node_is_rolled_back(self):
         instance = self.adopt()
+        # The node of nova's migration record (no database here).
+        self.useFixture(fixtures.MockPatchObject(
+            libvirt_pool, '_dest_node', return_value='n2'))
         e = self.assertRaises(
             nova_exception.InstanceFaultRollback,
             self.pool.migrate_disk_and_power_off, self.context, instance,
             'dest', instance.flavor, [])
-        self.assertIn('adopted domain', str(e.inner_exception))
+        self.assertIn('cannot move from n1 to n2: nova-ovirt moves an '
+                      'adopted domain by resize or cold migration between '
+                      'hosts of one libvirt pool only (n2 is not one of '
+                      'pool p)', str(e.inner_exception))
         self.assertEqual(self.domain_id, self.live_id())
 
     def test_refusals_change_nothing(self):
