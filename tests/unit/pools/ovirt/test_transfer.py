@@ -309,12 +309,13 @@ class TransferTestCase(base.SimTestCase):
 
     def test_one_put_per_data_run_of_a_region(self):
         """The request pattern of ovirt-imageio's client, not one PUT per
-        chunk: each data run of a writer's region is one streamed PUT,
+        read: each data run of a writer's region is one streamed PUT,
         each zero run one zero request, one flush at the end."""
         region = transfer.REGION
-        self.assertGreater(region, transfer.CHUNK)
+        block = transfer.BLOCK
+        self.assertGreater(region, 2 * block)
         size = 2 * region + region // 2
-        hole = (region // 2, region // 2 + 2 * MiB)
+        hole = (block, region - block)
         data = bytearray(os.urandom(size))
         data[hole[0]:hole[1]] = bytes(hole[1] - hole[0])
         data = bytes(data)
@@ -326,28 +327,28 @@ class TransferTestCase(base.SimTestCase):
                                            transfer.MAX_WRITERS))
         puts = []
 
-        def spy(conn, name):
+        def spy(conn):
             real = conn.put_stream
 
             def put_stream(offset, views, length):
-                puts.append((name, offset, length))
+                puts.append((offset, length))
                 return real(offset, views, length)
             conn.put_stream = put_stream
             return conn
         real_clone = client.clone
-        client.clone = lambda: spy(real_clone(), 'second')
-        spy(client, 'first')
+        client.clone = lambda: spy(real_clone())
+        spy(client)
         self.sim.requests.reset()
         sent = transfer.upload(client, io.BytesIO(data), size)
         self.transfers.finalize(tr.id)
         # Region 0 holds two data runs around the hole; regions 1 and 2
-        # are one run each; the writers take the regions in turn.
+        # are one run each (whichever writer is free takes the next).
         self.assertEqual([
-            ('first', 0, hole[0]),
-            ('first', hole[1], region - hole[1]),
-            ('second', region, region),
-            ('first', 2 * region, region // 2)],
-            sorted(puts, key=lambda p: p[1]))
+            (0, hole[0]),
+            (hole[1], region - hole[1]),
+            (region, region),
+            (2 * region, region // 2)],
+            sorted(puts))
         self.assertEqual(4, self.sim.requests.count('PUT', r'/images/'))
         self.assertEqual(2, self.sim.requests.count('PATCH', r'/images/'))
         self.assertEqual(size - (hole[1] - hole[0]), sent)
