@@ -258,7 +258,8 @@ class ImageioClient(object):
         self.path = parsed.path
         # For messages: the endpoint without the path (the ticket).
         self.endpoint = '%s://%s' % (parsed.scheme, parsed.netloc)
-        self._base = '%s://%s' % (parsed.scheme, parsed.netloc)
+        self._base = self.endpoint
+        self._scheme = parsed.scheme
         self._curl = self._new_handle(parsed.scheme)
         self.features = {}
 
@@ -323,10 +324,12 @@ class ImageioClient(object):
         c.setopt(pycurl.HTTPHEADER, headers)
         c.setopt(pycurl.HEADERFUNCTION, resp.header)
         c.setopt(pycurl.WRITEFUNCTION, resp.write)
+        failed = True
         try:
             # Without the GIL; in eventlet mode on an OS thread, so that
             # the hub keeps running.
             compat.call_blocking(c.perform)
+            failed = resp.status >= 400
         except pycurl.error as e:
             if resp.status >= 400:
                 # Aborted while taking an error's body: the status says more.
@@ -339,9 +342,17 @@ class ImageioClient(object):
             c.setopt(pycurl.READFUNCTION, _no_body)
             c.setopt(pycurl.HEADERFUNCTION, _ignore)
             c.setopt(pycurl.WRITEFUNCTION, _ignore)
+            if failed:
+                self._reconnect()
         if resp.status >= 400:
             raise self._http_error(method, resp)
         return resp
+
+    def _reconnect(self):
+        """A new connection for the next request: after a failure the
+        old one may hold the rest of a body the server did not read."""
+        self._curl.close()
+        self._curl = self._new_handle(self._scheme)
 
     @staticmethod
     def _http_error(method, resp):
