@@ -164,8 +164,8 @@ class _Response(object):
     """What libcurl hands back of one request, through its callbacks.
 
     The body goes into ``view`` (a GET's buffer) when one is given and the
-    status is a success, else into a small list (an error's text, an
-    OPTIONS or extents answer). ``status`` and ``reason`` come from the
+    status is a success, else into a list (an OPTIONS or extents answer,
+    the start of an error's text). ``status`` and ``reason`` come from the
     status line: a ``getinfo`` is not allowed inside a transfer.
     """
 
@@ -188,9 +188,13 @@ class _Response(object):
 
     def write(self, data):
         view = self.view
-        if view is None or self.status >= 300:
+        if self.status >= 300:
+            # An error's text, for the message: its start is enough.
             if sum(len(p) for p in self.parts) < _MAX_TEXT:
                 self.parts.append(data)
+            return None
+        if view is None:
+            self.parts.append(data)     # OPTIONS, extents: all of it
             return None
         end = self.got + len(data)
         if end > len(view):

@@ -435,3 +435,20 @@ class ClientErrorsTestCase(SimTransfers):
         client = insecure.client(tr)
         self.addCleanup(client.close)
         self.assertEqual(b'\0' * 10, bytes(client.read(0, 10)))
+
+    def test_extents_of_a_fragmented_disk_come_whole(self):
+        """An extents answer far longer than an error's text is kept
+        whole (hundreds of extents)."""
+        size = 400 * MiB
+        disk = self.new_disk(size)
+        data = bytearray(size)
+        for start in range(0, size, 2 * MiB):
+            data[start:start + 4096] = b'x' * 4096
+        self.upload(disk, bytes(data))
+        tr = self.transfers.begin(_DOWN, disk_id=disk)
+        self.addCleanup(self.transfers.finalize, tr.id)
+        client = self.transfers.client(tr)
+        self.addCleanup(client.close)
+        extents = client.extents()
+        self.assertEqual(400, len(extents))
+        self.assertEqual(size, sum(e['length'] for e in extents))
