@@ -24,7 +24,6 @@ oVirt snapshot is removed afterwards, also when anything failed.
 """
 
 import contextlib
-import http.client
 import os
 import tempfile
 
@@ -245,7 +244,6 @@ class Snapshots(object):
                     self._image_api.update(context, image_id, metadata,
                                            data=image, purge_props=False)
             except (ovirt_transfer.TransferError, OSError,
-                    http.client.HTTPException,
                     processutils.ProcessExecutionError) as e:
                 # The data side failed (imageio connection reset, short
                 # read): a nova exception, so that nova records the

@@ -16,6 +16,7 @@
 
 import io
 import os
+import socket
 import threading
 
 from ovirtsdk4 import types
@@ -188,7 +189,8 @@ class UploadMemoryTestCase(testtools.TestCase):
         self.assertEqual(data, b''.join(p for _, p in sorted(puts)))
 
 
-class TransferTestCase(base.SimTestCase):
+class SimTransfers(base.SimTestCase):
+    """Transfers of disks on the simulator (no tests of its own)."""
 
     def setUp(self):
         super().setUp()
@@ -240,6 +242,9 @@ class TransferTestCase(base.SimTestCase):
         finally:
             client.close()
             self.transfers.finalize(tr.id)
+
+
+class TransferTestCase(SimTransfers):
 
     def test_download_reads_into_reused_buffers(self):
         """Each GET is read straight into a buffer that goes round: a
@@ -309,12 +314,13 @@ class TransferTestCase(base.SimTestCase):
 
     def test_one_put_per_data_run_of_a_region(self):
         """The request pattern of ovirt-imageio's client, not one PUT per
-        chunk: each data run of a writer's region is one streamed PUT,
+        read: each data run of a writer's region is one streamed PUT,
         each zero run one zero request, one flush at the end."""
         region = transfer.REGION
-        self.assertGreater(region, transfer.CHUNK)
+        block = transfer.BLOCK
+        self.assertGreater(region, 2 * block)
         size = 2 * region + region // 2
-        hole = (region // 2, region // 2 + 2 * MiB)
+        hole = (block, region - block)
         data = bytearray(os.urandom(size))
         data[hole[0]:hole[1]] = bytes(hole[1] - hole[0])
         data = bytes(data)
@@ -326,28 +332,28 @@ class TransferTestCase(base.SimTestCase):
                                            transfer.MAX_WRITERS))
         puts = []
 
-        def spy(conn, name):
+        def spy(conn):
             real = conn.put_stream
 
             def put_stream(offset, views, length):
-                puts.append((name, offset, length))
+                puts.append((offset, length))
                 return real(offset, views, length)
             conn.put_stream = put_stream
             return conn
         real_clone = client.clone
-        client.clone = lambda: spy(real_clone(), 'second')
-        spy(client, 'first')
+        client.clone = lambda: spy(real_clone())
+        spy(client)
         self.sim.requests.reset()
         sent = transfer.upload(client, io.BytesIO(data), size)
         self.transfers.finalize(tr.id)
         # Region 0 holds two data runs around the hole; regions 1 and 2
-        # are one run each; the writers take the regions in turn.
+        # are one run each (whichever writer is free takes the next).
         self.assertEqual([
-            ('first', 0, hole[0]),
-            ('first', hole[1], region - hole[1]),
-            ('second', region, region),
-            ('first', 2 * region, region // 2)],
-            sorted(puts, key=lambda p: p[1]))
+            (0, hole[0]),
+            (hole[1], region - hole[1]),
+            (region, region),
+            (2 * region, region // 2)],
+            sorted(puts))
         self.assertEqual(4, self.sim.requests.count('PUT', r'/images/'))
         self.assertEqual(2, self.sim.requests.count('PATCH', r'/images/'))
         self.assertEqual(size - (hole[1] - hole[0]), sent)
@@ -369,3 +375,80 @@ class TransferTestCase(base.SimTestCase):
         self.assertRaises(Exception, transfer.upload, client,
                           io.BytesIO(os.urandom(size)), size)
         self.transfers.cancel(tr.id)
+
+
+class ClientErrorsTestCase(SimTransfers):
+    """The libcurl client against the simulator's imageio: failures come
+    back as TransferError with what the server or libcurl said, and the
+    ticket (the URL's path) stays out of the message."""
+
+    def download_transfer(self):
+        disk = self.new_disk(MiB)
+        tr = self.transfers.begin(_DOWN, disk_id=disk)
+        self.addCleanup(self.transfers.finalize, tr.id)
+        return tr
+
+    def test_http_error_carries_the_servers_answer(self):
+        tr = self.download_transfer()
+        client = self.transfers.client(tr)
+        self.addCleanup(client.close)
+        # A download ticket refuses writes, with imageio's own words.
+        e = self.assertRaises(transfer.TransferError,
+                              client.put_stream, 0, [memoryview(b'x')], 1)
+        self.assertIn('imageio PUT failed: 403', str(e))
+        self.assertIn('ticket does not allow PUT', str(e))
+        # The connection stays usable after an error answer.
+        self.assertEqual(b'\0' * 10, bytes(client.read(0, 10)))
+
+    def test_short_answer_is_an_error(self):
+        tr = self.download_transfer()
+        client = self.transfers.client(tr)
+        self.addCleanup(client.close)
+        # The disk ends before the range asked for does.
+        e = self.assertRaises(transfer.TransferError,
+                              client.readinto, MiB - 10, bytearray(20))
+        self.assertIn('ended 10 bytes early', str(e))
+
+    def test_connection_failure_names_the_endpoint_not_the_ticket(self):
+        tr = self.download_transfer()
+        ticket = tr.transfer_url.rsplit('/', 1)[1]
+        closed = socket.socket()
+        closed.bind(('127.0.0.1', 0))
+        port = closed.getsockname()[1]
+        closed.close()
+        tr.transfer_url = 'https://127.0.0.1:%d/images/%s' % (port, ticket)
+        tr.proxy_url = None
+        e = self.assertRaises(transfer.TransferError, self.transfers.client,
+                              tr)
+        self.assertIn('https://127.0.0.1:%d' % port, str(e))
+        self.assertNotIn(ticket, str(e))
+
+    def test_server_certificate_is_verified_against_the_ca_file(self):
+        tr = self.download_transfer()
+        other_ca = '/etc/ssl/certs/ca-certificates.crt'
+        strict = transfer.Transfers(self.session, ca_file=other_ca)
+        e = self.assertRaises(transfer.TransferError, strict.client, tr)
+        self.assertIn('certificate', str(e).lower())
+        # Only an explicitly insecure pool skips the check.
+        insecure = transfer.Transfers(self.session, ca_file=other_ca,
+                                      insecure=True)
+        client = insecure.client(tr)
+        self.addCleanup(client.close)
+        self.assertEqual(b'\0' * 10, bytes(client.read(0, 10)))
+
+    def test_extents_of_a_fragmented_disk_come_whole(self):
+        """An extents answer far longer than an error's text is kept
+        whole (hundreds of extents)."""
+        size = 400 * MiB
+        disk = self.new_disk(size)
+        data = bytearray(size)
+        for start in range(0, size, 2 * MiB):
+            data[start:start + 4096] = b'x' * 4096
+        self.upload(disk, bytes(data))
+        tr = self.transfers.begin(_DOWN, disk_id=disk)
+        self.addCleanup(self.transfers.finalize, tr.id)
+        client = self.transfers.client(tr)
+        self.addCleanup(client.close)
+        extents = client.extents()
+        self.assertEqual(400, len(extents))
+        self.assertEqual(size, sum(e['length'] for e in extents))
