@@ -37,16 +37,17 @@ CHUNK = 1024 * 1024
 # 4 KiB blocks).
 HOLE_BLOCK = 64 * 1024
 _ZEROS = bytes(HOLE_BLOCK)
-# Bytes per libvirt send: one stream message of libvirt's own size (what
-# virStreamSendAll, hence virsh, sends), four of Glance's 64 KiB pieces.
-# 1 MiB messages cost libvirtd twice the CPU per GiB (it copies and
-# page-faults its way through them), 64 KiB ones a Python call each.
-SEND_CHUNK = 256 * 1024
 # Bytes asked of libvirt per receive: the data of one stream message
 # (libvirtd sends no more per message, so asking more brings nothing);
 # libvirt-python allocates and clears a buffer of the size asked on every
 # call, which made 1 MiB receives cost 1.6 times the CPU.
 RECV_CHUNK = getattr(libvirt.virStorageVol, 'streamBufSize', 262120)
+# Bytes per libvirt send: one stream message of libvirt's own payload size
+# (262120, what virStreamSendAll, hence virsh, sends). Messages of 256 KiB
+# (262144 bytes) cost libvirtd twice the CPU per GiB, nearly all of it in
+# copying each message into the volume's page cache; 1 MiB ones more yet,
+# 64 KiB ones a Python call each.
+SEND_CHUNK = RECV_CHUNK
 # Data moved per blocking call: in eventlet mode each call is a hop to a
 # native thread (~0.1 ms), so a few messages travel per hop.
 BATCH = 1024 * 1024
