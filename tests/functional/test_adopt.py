@@ -46,6 +46,8 @@ from nova_ovirt.cmd import adopt as manage
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt.pools.libvirt import config as libvirt_config
 from nova_ovirt.pools.ovirt import cache as ovirt_cache
+from nova_ovirt.pools.ovirt import vmops as ovirt_vmops
+from ovirt_engine_sim import luns
 
 from tests import base
 from tests.fixtures import api_server
@@ -54,11 +56,15 @@ from tests.fixtures import iscsi_target
 from tests.fixtures import libvirtd
 from tests.functional import base as fbase
 from tests.functional import ovirt_base as obase
+from tests.functional import test_ovirt_volumes as ovol
 
 MiB = 1024 ** 2
+GiB = 1024 ** 3
 NETWORK_1 = neutron_fixture.NeutronFixture.network_1['id']
 #: Requests that change a VM's power state.
 POWER_ACTIONS = r'/vms/%s/(start|stop|shutdown|reboot|suspend)'
+#: The SAN LUN of the Cinder volume attached to an adopted VM.
+ADOPTED_LUN_WWID = '36001405%024x' % 1
 
 
 class FixtureCloud(object):
@@ -413,6 +419,157 @@ class OvirtAdoptionTest(OperatorVmMixin, obase.OvirtPoolFunctionalTestBase):
         for port in ports:
             self.assertNotIn(port, self.neutron._ports)
         self.assertNotIn(server_id, driver.list_instance_uuids())
+
+    # -- resize, interfaces, volumes of an adopted VM -------------------------
+
+    def engine_view(self, vm_id):
+        """What the engine holds of the VM: its shape, its disks (with
+        their attachments) and its vNICs, as comparable values."""
+        self._tick()
+        with self.sim.store.lock:
+            vm = self.sim.store.vms[vm_id]
+            topo, policy = vm.cpu.topology, vm.memory_policy
+            disks = {}
+            for disk_id in self.sim.store.vm_disk_ids(vm_id):
+                disk = self.sim.store.disks[disk_id]
+                att = self.sim.store.disk_attachments[disk_id]
+                disks[disk_id] = (
+                    disk.alias or disk.name, disk.provisioned_size,
+                    disk.format, disk.storage_type, disk.status,
+                    att.interface, att.bootable, att.active)
+            nics = {n.id: (n.name, n.mac.address.lower(),
+                           n.vnic_profile.id, n.plugged, n.interface)
+                    for n in self.sim.store.vm_nics(vm_id)}
+            snapshots = sorted(s.description for s in
+                               self.sim.store.vm_snapshots(vm_id))
+            return {
+                'shape': (vm.memory, policy.guaranteed, policy.max,
+                          policy.ballooning, topo.sockets, topo.cores,
+                          topo.threads),
+                'cluster': vm.cluster.id, 'status': vm.status.value,
+                'description': vm.description, 'comment': vm.comment,
+                'disks': disks, 'nics': nics, 'snapshots': snapshots}
+
+    def assertOnlyChanged(self, before, after, **expected):
+        """after is before with the `expected` entries (and no other)."""
+        self.assertEqual(dict(before, **expected), after)
+
+    def test_adopted_vm_resize_interfaces_volumes(self):
+        vm = self.make_running_vm(name='app3', disk_data=b'\xa5' * MiB)
+        server_id = self.manager.adopt([vm], fbase.COMPUTE_HOST)[vm.id]
+        self.assertIsNotNone(server_id, self.out.getvalue())
+        server = self.admin_api.get_server(server_id)
+        adopted = self.engine_view(vm.id)
+        # The operator's VM: the engine's own memory policy (max 4x), one
+        # disk, one vNIC; the adopted flavor has no disk (root_gb 0).
+        self.assertEqual((256 * MiB, 256 * MiB, 1024 * MiB, True, 2, 1, 1),
+                         adopted['shape'])
+        self.assertEqual((1, 1), (len(adopted['disks']),
+                                  len(adopted['nics'])))
+        self.assertEqual(0, server['flavor']['disk'])
+        vms_before = set(self.sim.store.vms)
+
+        # A port in: a vNIC with its MAC on the same running VM; out: gone.
+        attachment = self.api.attach_interface(
+            server_id, {'interfaceAttachment': {'net_id': NETWORK_1}}
+        ).body['interfaceAttachment']
+        mac = attachment['mac_addr'].lower()
+        view = self.engine_view(vm.id)
+        added = set(view['nics']) - set(adopted['nics'])
+        self.assertEqual(1, len(added), view['nics'])
+        nic_id = added.pop()
+        profiles = {v: k for k, v in self.engine.profile_names().items()}
+        self.assertEqual((mac, profiles['physnet1'], True),
+                         view['nics'][nic_id][1:4])
+        self.assertOnlyChanged(adopted, view, nics=dict(
+            adopted['nics'], **{nic_id: view['nics'][nic_id]}))
+        self.api.detach_interface(server_id, attachment['port_id'])
+        base.wait_until(lambda: self.engine_view(vm.id) == adopted, 60,
+                        message='port %s to leave the VM' % mac)
+        self.assertEqual([vm.id], [v.id for v in self.sim_vms(server_id)])
+
+        # A Cinder volume in and out: a direct LUN disk on the same VM.
+        san = luns.san(self.sim.store)
+        with self.sim.store.lock:
+            san.add_target(ovol.PORTAL[0], ovol.PORTAL[1], ovol.IQN,
+                           luns=[(1, ADOPTED_LUN_WWID, GiB)],
+                           username=ovol.CHAP[0], password=ovol.CHAP[1])
+        volume_id = uuidutils.generate_uuid()
+        self.cinder.VOLUME_CONNECTION_INFO = dict(
+            self.cinder.VOLUME_CONNECTION_INFO,
+            **{volume_id: ovol.iscsi_info(volume_id, 1)})
+        self._attach_volume(server, volume_id)
+        view = self.engine_view(vm.id)
+        added = set(view['disks']) - set(adopted['disks'])
+        self.assertEqual(1, len(added), view['disks'])
+        lun_disk_id = added.pop()
+        with self.sim.store.lock:
+            unit = self.sim.store.disks[lun_disk_id].lun_storage \
+                .logical_units[0]
+        self.assertEqual(ADOPTED_LUN_WWID, unit.id)
+        self.assertEqual(
+            ('nova-volume-%s' % volume_id, GiB, None,
+             types.DiskStorageType.LUN, types.DiskStatus.OK,
+             # The bus of the operator's own disk, hot-plugged.
+             types.DiskInterface.VIRTIO, False, True),
+            view['disks'][lun_disk_id])
+        self.assertOnlyChanged(adopted, view, disks=dict(
+            adopted['disks'], **{lun_disk_id: view['disks'][lun_disk_id]}))
+        self.api.delete_server_volume(server_id, volume_id)
+        self._wait_for_volume_detach(server_id, volume_id)
+        self.assertEqual(adopted, self.engine_view(vm.id))
+        with self.sim.store.lock:
+            self.assertNotIn(lun_disk_id, self.sim.store.disks)
+        self.assertIsNotNone(san.find_lun(ADOPTED_LUN_WWID)[1])
+        # Neither a port nor a volume touched the VM's power.
+        self.assertEqual(0, self.power_actions_since_made(vm.id))
+
+        # Resize in the engine to another flavor of the pool (also
+        # without a disk): the same VM, its shape (and node) change;
+        # its disk is neither grown nor shrunk.
+        self._run_periodics()
+
+        def resize(server):
+            # Flavors without a root disk: an admin's resize (nova's
+            # policy).
+            self.admin_api.post_server_action(server['id'], {
+                'resize': {'flavorRef': obase.E1_ZERO}})
+            return self._wait_for_state_change(server, 'VERIFY_RESIZE')
+        server = resize(server)
+        node = self.node_of(server)
+        resized = self.engine_view(vm.id)
+        self.assertEqual((128 * MiB, 128 * MiB, 128 * MiB, True, 1, 1, 1),
+                         resized['shape'])
+        self.assertOnlyChanged(
+            adopted, resized, shape=resized['shape'],
+            cluster=self.sim.store.by_name('clusters', node).id,
+            snapshots=[ovirt_vmops.RESIZE_MARK])
+        # Powered off for the change (a clean shutdown), on again after.
+        self.assertEqual(2, self.power_actions_since_made(vm.id))
+
+        # Revert: the operator's shape, cluster, disks and vNICs back.
+        server = self._revert_resize(server)
+        self.assertEqual('cluster1', self.node_of(
+            self.admin_api.get_server(server_id)))
+        self.assertEqual(adopted, self.engine_view(vm.id))
+
+        # Resize again and confirm: the new shape stays, the snapshot
+        # that kept the old one goes.
+        server = resize(server)
+        server = self._confirm_resize(server)
+        node = self.node_of(self.admin_api.get_server(server_id))
+        base.wait_until(lambda: not self.engine_view(vm.id)['snapshots'],
+                        30, message='the resize snapshot to go')
+        self.assertOnlyChanged(
+            adopted, self.engine_view(vm.id), shape=resized['shape'],
+            cluster=self.sim.store.by_name('clusters', node).id)
+        self.assertEqual(
+            {self.node_uuids()[node]: {'VCPU': 1, 'MEMORY_MB': 128}},
+            {rp: a['resources'] for rp, a in
+             self._get_allocations_by_server_uuid(server_id).items()})
+        # One VM all along: nothing was made or removed in the engine.
+        self.assertEqual(vms_before, set(self.sim.store.vms))
+        self.assertEqual([vm.id], [v.id for v in self.sim_vms(server_id)])
 
     def test_refusals_change_nothing(self):
         vm = self.make_running_vm(name='db1', vcpus=1, memory_mb=128,
