@@ -160,14 +160,19 @@ class Migrations(object):
         if snap is not None:
             self._restore(vm.id, snap.id)
             self.snapshots.remove(vm.id, snap.id)
+            vm = self.vmops.get_vm(vm.id)
         # nova has put the old flavor back on the instance. Restoring the
-        # snapshot brings the configuration back on a real engine; setting
-        # it again keeps the revert right whatever the restore covered.
-        change = types.Vm(**ovirt_vmops.vm_shape(instance.flavor))
+        # snapshot brings the VM's own configuration back (its topology and
+        # memory policy, which an adopted VM chose itself): the flavor's
+        # shape is set again only when the VM does not have it.
+        change = types.Vm()
+        if not ovirt_vmops.has_shape(vm, instance.flavor):
+            change = types.Vm(**ovirt_vmops.vm_shape(instance.flavor))
         source_cluster = self.pool.cluster_id(migration.source_node)
         if vm.cluster.id != source_cluster:
             change.cluster = types.Cluster(id=source_cluster)
-        self._update(vm.id, change)
+        if change.memory is not None or change.cluster is not None:
+            self._update(vm.id, change)
         self.vmops.cache.invalidate()
         if power_on:
             self.vmops.start(vm.id)

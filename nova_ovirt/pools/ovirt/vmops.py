@@ -126,6 +126,13 @@ def vm_shape(flavor):
         cpu=types.Cpu(topology=cpu_topology(flavor)))
 
 
+def has_shape(vm, flavor):
+    """The VM has the flavor's vCPUs and memory (whatever its topology
+    and memory policy)."""
+    return (ovirt_adopt.vcpus_of(vm) == flavor.vcpus and
+            vm.memory == flavor.memory_mb * MiB)
+
+
 def initialization(instance, admin_password):
     """cloud-init data of the VM, or None when there is nothing to say."""
     user_data = None
