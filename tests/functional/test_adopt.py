@@ -450,12 +450,25 @@ class OvirtAdoptionTest(OperatorVmMixin, obase.OvirtPoolFunctionalTestBase):
                 'description': vm.description, 'comment': vm.comment,
                 'disks': disks, 'nics': nics, 'snapshots': snapshots}
 
+    def guest_data(self, vm_id):
+        """What the guest reads on the VM's one image disk."""
+        self._tick()
+        with self.sim.store.lock:
+            disk_ids = [d for d in self.sim.store.vm_disk_ids(vm_id)
+                        if self.sim.store.disks[d].storage_type ==
+                        types.DiskStorageType.IMAGE]
+            self.assertEqual(1, len(disk_ids))
+            disk = self.sim.store.disks[disk_ids[0]]
+            return self.sim.volumes.get(disk.image_id).read(
+                0, disk.provisioned_size)
+
     def assertOnlyChanged(self, before, after, **expected):
         """after is before with the `expected` entries (and no other)."""
         self.assertEqual(dict(before, **expected), after)
 
     def test_adopted_vm_resize_interfaces_volumes(self):
-        vm = self.make_running_vm(name='app3', disk_data=b'\xa5' * MiB)
+        guest = b'guest data'.ljust(MiB, b'\xa5')
+        vm = self.make_running_vm(name='app3', disk_data=guest)
         server_id = self.manager.adopt([vm], fbase.COMPUTE_HOST)[vm.id]
         self.assertIsNotNone(server_id, self.out.getvalue())
         server = self.admin_api.get_server(server_id)
@@ -536,7 +549,9 @@ class OvirtAdoptionTest(OperatorVmMixin, obase.OvirtPoolFunctionalTestBase):
                 'resize': {'flavorRef': obase.E1_ZERO}})
             return self._wait_for_state_change(server, 'VERIFY_RESIZE')
         server = resize(server)
+        # The node with fewest servers (see ovirt_base): the other cluster.
         node = self.node_of(server)
+        self.assertEqual('cluster2', node)
         resized = self.engine_view(vm.id)
         self.assertEqual((128 * MiB, 128 * MiB, 128 * MiB, True, 1, 1, 1),
                          resized['shape'])
@@ -546,12 +561,16 @@ class OvirtAdoptionTest(OperatorVmMixin, obase.OvirtPoolFunctionalTestBase):
             snapshots=[ovirt_vmops.RESIZE_MARK])
         # Powered off for the change (a clean shutdown), on again after.
         self.assertEqual(2, self.power_actions_since_made(vm.id))
+        self.assertTrue(guest == self.guest_data(vm.id), "the guest's data changed")
 
         # Revert: the operator's shape, cluster, disks and vNICs back.
         server = self._revert_resize(server)
         self.assertEqual('cluster1', self.node_of(
             self.admin_api.get_server(server_id)))
         self.assertEqual(adopted, self.engine_view(vm.id))
+        self.assertTrue(guest == self.guest_data(vm.id), "the guest's data changed")
+        # nova stops the VM at the destination, the revert starts it.
+        self.assertEqual(4, self.power_actions_since_made(vm.id))
 
         # Resize again and confirm: the new shape stays, the snapshot
         # that kept the old one goes.
@@ -567,6 +586,9 @@ class OvirtAdoptionTest(OperatorVmMixin, obase.OvirtPoolFunctionalTestBase):
             {self.node_uuids()[node]: {'VCPU': 1, 'MEMORY_MB': 128}},
             {rp: a['resources'] for rp, a in
              self._get_allocations_by_server_uuid(server_id).items()})
+        self.assertTrue(guest == self.guest_data(vm.id), "the guest's data changed")
+        # The resize's stop and start; confirm has no power action.
+        self.assertEqual(6, self.power_actions_since_made(vm.id))
         # One VM all along: nothing was made or removed in the engine.
         self.assertEqual(vms_before, set(self.sim.store.vms))
         self.assertEqual([vm.id], [v.id for v in self.sim_vms(server_id)])
