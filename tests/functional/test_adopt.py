@@ -462,6 +462,11 @@ class OvirtAdoptionTest(OperatorVmMixin, obase.OvirtPoolFunctionalTestBase):
             return self.sim.volumes.get(disk.image_id).read(
                 0, disk.provisioned_size)
 
+    def assertGuestData(self, data, vm_id):
+        # Not assertEqual: a mismatch would print megabytes.
+        self.assertTrue(data == self.guest_data(vm_id),
+                        "the guest's data changed")
+
     def assertOnlyChanged(self, before, after, **expected):
         """after is before with the `expected` entries (and no other)."""
         self.assertEqual(dict(before, **expected), after)
@@ -561,14 +566,14 @@ class OvirtAdoptionTest(OperatorVmMixin, obase.OvirtPoolFunctionalTestBase):
             snapshots=[ovirt_vmops.RESIZE_MARK])
         # Powered off for the change (a clean shutdown), on again after.
         self.assertEqual(2, self.power_actions_since_made(vm.id))
-        self.assertTrue(guest == self.guest_data(vm.id), "the guest's data changed")
+        self.assertGuestData(guest, vm.id)
 
         # Revert: the operator's shape, cluster, disks and vNICs back.
         server = self._revert_resize(server)
         self.assertEqual('cluster1', self.node_of(
             self.admin_api.get_server(server_id)))
         self.assertEqual(adopted, self.engine_view(vm.id))
-        self.assertTrue(guest == self.guest_data(vm.id), "the guest's data changed")
+        self.assertGuestData(guest, vm.id)
         # nova stops the VM at the destination, the revert starts it.
         self.assertEqual(4, self.power_actions_since_made(vm.id))
 
@@ -586,7 +591,7 @@ class OvirtAdoptionTest(OperatorVmMixin, obase.OvirtPoolFunctionalTestBase):
             {self.node_uuids()[node]: {'VCPU': 1, 'MEMORY_MB': 128}},
             {rp: a['resources'] for rp, a in
              self._get_allocations_by_server_uuid(server_id).items()})
-        self.assertTrue(guest == self.guest_data(vm.id), "the guest's data changed")
+        self.assertGuestData(guest, vm.id)
         # The resize's stop and start; confirm has no power action.
         self.assertEqual(6, self.power_actions_since_made(vm.id))
         # One VM all along: nothing was made or removed in the engine.
