@@ -406,7 +406,8 @@ class OvirtDriver(driver.ComputeDriver):
         # Another pool of this service copies the disk and leaves the
         # source untouched for a revert. (A node this service does not
         # know may be on the same engine: the move then changes the VM.)
-        moves = {'leaves_pool': (dest_pool is not None and
+        moves = {'dest_node': dest_node,
+                 'leaves_pool': (dest_pool is not None and
                                  dest_pool is not source)}
         if (moves['leaves_pool'] and source.warm_export and
                 dest_pool.warm_import):

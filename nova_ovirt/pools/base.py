@@ -312,8 +312,10 @@ class Pool(metaclass=abc.ABCMeta):
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,
                                    timeout=0, retry_interval=0,
-                                   leaves_pool=False):
-        """leaves_pool: the destination is another pool of this service,
+                                   dest_node=None, leaves_pool=False):
+        """dest_node: the destination node from nova's migration record
+        (None when unknown; nova passes only the destination's address).
+        leaves_pool: the destination is another pool of this service,
         which copies the disks; the source stays as it is until confirm
         removes it or revert starts it again."""
         raise NotImplementedError()

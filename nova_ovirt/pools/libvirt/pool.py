@@ -26,7 +26,6 @@ from oslo_serialization import jsonutils
 
 import nova.conf
 from nova import exception as nova_exception
-from nova import objects
 
 from nova_ovirt import conf as ovirt_conf
 from nova_ovirt import exception
@@ -48,21 +47,6 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 ovirt_conf.register_opts(CONF)
-
-
-def _dest_node(context, instance):
-    """The node a resize or cold migration of instance goes to, or None.
-
-    nova tells the source only the destination's address; the migration
-    record that the instance's migration context names has the node.
-    """
-    try:
-        return objects.Migration.get_by_id(
-            context, instance.migration_context.migration_id).dest_node
-    except Exception as e:
-        LOG.debug('No destination node for the move of %s: %s',
-                  instance.uuid, e)
-        return None
 
 
 class LibvirtPool(base.Pool):
@@ -391,8 +375,7 @@ class LibvirtPool(base.Pool):
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,
                                    timeout=0, retry_interval=0,
-                                   leaves_pool=False):
-        dest_node = _dest_node(context, instance)
+                                   dest_node=None, leaves_pool=False):
         return self._moves.migrate_disk_and_power_off(
             self._host_of(instance), instance, flavor, timeout,
             retry_interval, dest_node, self._hosts.get(dest_node))

@@ -782,7 +782,8 @@ class OvirtPool(base.Pool):
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,
                                    timeout=0, retry_interval=0,
-                                   leaves_pool=False, open_warm_target=None):
+                                   dest_node=None, leaves_pool=False,
+                                   open_warm_target=None):
         return self.migrations.migrate_disk_and_power_off(
             instance, flavor, timeout, leaves_pool, open_warm_target)
 

@@ -21,7 +21,6 @@ while our mark names both.
 
 import types
 
-import fixtures
 import libvirt
 
 from nova.compute import power_state
@@ -33,7 +32,6 @@ from nova_ovirt import adoption
 from nova_ovirt import exception
 from nova_ovirt.pools.libvirt import adopt as libvirt_adopt
 from nova_ovirt.pools.libvirt import config
-from nova_ovirt.pools.libvirt import pool as libvirt_pool
 from tests.unit.pools.libvirt import base
 
 FOREIGN_UUID = '5e1f0000-aaaa-bbbb-cccc-000000000001'
@@ -215,13 +213,11 @@ class AdoptedDomainTest(base.TestCase):
 
     def test_resize_to_another_node_is_rolled_back(self):
         instance = self.adopt()
-        # The node of nova's migration record (no database here).
-        self.useFixture(fixtures.MockPatchObject(
-            libvirt_pool, '_dest_node', return_value='n2'))
+        # The node of nova's migration record, as the driver passes it.
         e = self.assertRaises(
             nova_exception.InstanceFaultRollback,
             self.pool.migrate_disk_and_power_off, self.context, instance,
-            'dest', instance.flavor, [])
+            'dest', instance.flavor, [], dest_node='n2')
         self.assertIn('cannot move from n1 to n2: nova-ovirt moves an '
                       'adopted domain by resize or cold migration between '
                       'hosts of one libvirt pool only (n2 is not one of '

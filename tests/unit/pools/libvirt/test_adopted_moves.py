@@ -17,7 +17,6 @@
 import json
 from xml.etree import ElementTree as etree
 
-import fixtures
 from nova import exception as nova_exception
 from nova import objects
 from oslotest import base
@@ -27,7 +26,6 @@ from nova_ovirt.pools.libvirt import adopt as libvirt_adopt
 from nova_ovirt.pools.libvirt import adopted_moves
 from nova_ovirt.pools.libvirt import config
 from nova_ovirt.pools.libvirt import live_migration
-from nova_ovirt.pools.libvirt import pool as libvirt_pool
 from tests.unit.pools.libvirt import base as libvirt_base
 from tests.unit.pools.libvirt import test_adopt
 
@@ -180,8 +178,6 @@ class ColdMoveRefusalTest(libvirt_base.TestCase):
                                   adoption.META_TOKEN: 'token'}
         self.pool.spawn(self.context, self.instance, self.image_meta(), [],
                         None, {}, [test_adopt.vif(MAC)])
-        self.useFixture(fixtures.MockPatchObject(
-            libvirt_pool, '_dest_node', return_value='n2'))
 
     @staticmethod
     def operator_pool(conn):
@@ -204,7 +200,8 @@ class ColdMoveRefusalTest(libvirt_base.TestCase):
         e = self.assertRaises(
             nova_exception.InstanceFaultRollback,
             self.pool.migrate_disk_and_power_off, self.context,
-            self.instance, 'dest', self.instance.flavor, [])
+            self.instance, 'dest', self.instance.flavor, [],
+            dest_node='n2')
         self.assertIn('cannot move from n1 to n2: ' + reason,
                       str(e.inner_exception))
         self.assertTrue(self.domain.isActive())
