@@ -33,9 +33,9 @@ its root is copied differently (:func:`copy_adopted_root`):
 Both keep every byte inside libvirt, so a host behind ``qemu+tls://``
 works like a local one. A disk that is neither a file nor a block device,
 or a shut-off domain's disk in no storage pool, is refused with what the
-operator can do. The scratch volume is named like the guest's own volumes
-(``<instance uuid>_snapshot-<image id>``), so the instance's delete also
-removes one that a crash left behind.
+operator can do. The caller names the scratch volume like the guest's
+own volumes (``vmops.snapshot_volume_name``), so the instance's delete
+also removes one that a crash left behind.
 """
 
 import time
@@ -55,12 +55,6 @@ LOG = logging.getLogger(__name__)
 #: moves may take as long as the disk's size needs.
 BACKUP_STALL_TIMEOUT = 300
 POLL_INTERVAL = 0.5
-
-
-def scratch_name(instance_uuid, image_id):
-    """The snapshot's scratch volume: ``<uuid>_`` like the guest's own
-    volumes (see vmops.volume_name), so the guest's delete finds it."""
-    return '%s_snapshot-%s' % (instance_uuid, image_id)
 
 
 class RootDisk(object):

@@ -92,6 +92,12 @@ def volume_name(instance_uuid, kind):
     return '%s_%s' % (instance_uuid, kind)
 
 
+def snapshot_volume_name(instance_uuid, image_id):
+    """A snapshot's copy of the root disk: one of the guest's volumes, so
+    that the guest's delete also removes one a crash left behind."""
+    return volume_name(instance_uuid, 'snapshot-%s' % image_id)
+
+
 def backup_name(instance_uuid, kind):
     return '%s-resize_%s' % (instance_uuid, kind)
 
@@ -628,7 +634,7 @@ class GuestOps(object):
         :mod:`snapshot`).
         """
         domain = host.lookup(instance.uuid)
-        copy_name = snapshot.scratch_name(instance.uuid, image_id)
+        copy_name = snapshot_volume_name(instance.uuid, image_id)
         update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
         if host.is_adopted(instance.uuid):
             copy = snapshot.copy_adopted_root(host, instance, domain,

@@ -23,6 +23,7 @@ from xml.etree import ElementTree as etree
 from oslotest import base as oslotest_base
 
 from nova_ovirt.pools.libvirt import snapshot
+from nova_ovirt.pools.libvirt import vmops
 
 DOMAIN = """<domain><devices>%s</devices></domain>"""
 CDROM = ("<disk type='file' device='cdrom'><source file='/iso/x.iso'/>"
@@ -42,7 +43,8 @@ class RootDiskTest(oslotest_base.BaseTestCase):
 
     def test_scratch_volume_is_named_like_the_guest_s_volumes(self):
         # "<uuid>_": the guest's delete removes a crashed attempt's copy.
-        self.assertEqual('u1_snapshot-i1', snapshot.scratch_name('u1', 'i1'))
+        self.assertEqual('u1_snapshot-i1',
+                         vmops.snapshot_volume_name('u1', 'i1'))
 
     def test_first_disk_device_unless_a_boot_order_says_otherwise(self):
         self.assertEqual('vda', snapshot.root_disk(DOMAIN % (
