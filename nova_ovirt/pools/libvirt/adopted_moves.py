@@ -274,9 +274,8 @@ def _copy_file(source_host, dest_host, path, created):
     # and empty, then written.
     volume = pool.createXML(config.volume_xml(name, 0, 'raw'), 0)
     created.append(path)
-    with storage_mod.VolumeReader(source_host.connection, source) as reader, \
-            storage_mod.VolumeWriter(dest_host.connection, volume) as writer:
-        storage_mod.copy_stream(reader, writer)
+    storage_mod.copy_between(source_host.connection, source,
+                             dest_host.connection, volume)
 
 
 def _remove_copy(dest_host, uuid, paths, record_name):
@@ -582,12 +581,8 @@ def copy_readonly_disks(source_host, dest_conn, domain):
                 reason='the read-only disk %s is in no storage pool of the '
                        'source %s, so libvirt cannot read it' % (
                            path, source_host.nodename))
-        with storage_mod.VolumeReader(source_host.connection,
-                                      volume) as reader, \
-                storage_mod.VolumeWriter(
-                    dest_conn, dest_conn.storageVolLookupByPath(path)) \
-                as writer:
-            storage_mod.copy_stream(reader, writer)
+        storage_mod.copy_between(source_host.connection, volume, dest_conn,
+                                 dest_conn.storageVolLookupByPath(path))
 
 
 def take_over_mark(dest_host, instance):

@@ -472,12 +472,9 @@ class LiveMigrationOps(object):
             volume = source_host.storage.lookup(name)
             if volume is None:
                 continue
-            with storage_mod.VolumeReader(source_host.connection,
-                                          volume) as reader, \
-                    storage_mod.VolumeWriter(
-                        dest_conn, dest_pool.storageVolLookupByName(
-                            name)) as writer:
-                storage_mod.copy_stream(reader, writer)
+            storage_mod.copy_between(source_host.connection, volume,
+                                     dest_conn,
+                                     dest_pool.storageVolLookupByName(name))
 
     def live_migration(self, source_host, context, instance, dest,
                        post_method, recover_method, block_migration, data):

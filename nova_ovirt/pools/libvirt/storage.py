@@ -515,6 +515,14 @@ def copy_stream(reader, writer):
         copied += len(chunk)
 
 
+def copy_between(source_conn, source_volume, dest_conn, dest_volume):
+    """Stream a volume's bytes into another, existing volume, possibly
+    on another host (holes stay holes); returns the bytes copied."""
+    with VolumeReader(source_conn, source_volume) as reader, \
+            VolumeWriter(dest_conn, dest_volume) as writer:
+        return copy_stream(reader, writer)
+
+
 def copy_volume(source_storage, source_volume, dest_storage, name):
     """Byte copy of a volume into a new volume, possibly on another host.
 
