@@ -208,27 +208,20 @@ class _Response(object):
 
 
 class _Body(object):
-    """A PUT's body for libcurl's read callback: slices of buffers."""
+    """A PUT's body for libcurl's read callback: slices of one buffer."""
 
-    __slots__ = ('views', 'index', 'pos')
+    __slots__ = ('view', 'pos')
 
-    def __init__(self, views):
-        self.views = views
-        self.index = 0
+    def __init__(self, view):
+        self.view = view
         self.pos = 0
 
     def read(self, n):
-        while self.index < len(self.views):
-            view = self.views[self.index]
-            if self.pos < len(view):
-                piece = view[self.pos:self.pos + n]
-                self.pos += len(piece)
-                # pycurl's read callback takes bytes only: one copy of
-                # a piece that is still in the CPU cache (see upload()).
-                return piece.tobytes()
-            self.index += 1
-            self.pos = 0
-        return b''
+        piece = self.view[self.pos:self.pos + n]
+        self.pos += len(piece)
+        # pycurl's read callback takes bytes only: one copy of a piece
+        # that is still in the CPU cache (see upload()).
+        return piece.tobytes()
 
 
 # An error answer's text kept for the message (imageio's are short).
@@ -302,8 +295,8 @@ class ImageioClient(object):
                  upload=None, view=None):
         """One request; the _Response (raises TransferError on failure).
 
-        body: a small bytes body (PATCH); upload: (views, length) of a
-        PUT; view: where a GET's body goes.
+        body: a small bytes body (PATCH); upload: a PUT's body (a
+        memoryview); view: where a GET's body goes.
         """
         c = self._curl
         resp = _Response(view)
@@ -319,10 +312,9 @@ class ImageioClient(object):
         # round trip per PUT that imageio does not need.
         headers = list(headers) + ['Expect:']
         if upload is not None:
-            views, length = upload
             c.setopt(pycurl.UPLOAD, 1)
-            c.setopt(pycurl.INFILESIZE_LARGE, length)
-            c.setopt(pycurl.READFUNCTION, _Body(views).read)
+            c.setopt(pycurl.INFILESIZE_LARGE, len(upload))
+            c.setopt(pycurl.READFUNCTION, _Body(upload).read)
         elif body is not None:
             c.setopt(pycurl.POSTFIELDS, body)
         c.setopt(pycurl.HTTPHEADER, headers)
@@ -380,10 +372,10 @@ class ImageioClient(object):
             offered = 1
         return max(1, min(limit, offered))
 
-    def put_stream(self, offset, views, length):
-        """One PUT of length bytes at offset, taken buffer by buffer."""
+    def put(self, offset, view):
+        """One PUT of view's bytes (a memoryview) at offset."""
         self._perform('PUT', headers=['Content-Range: bytes %d-%d/*' % (
-            offset, offset + length - 1)], upload=(views, length))
+            offset, offset + len(view) - 1)], upload=view)
 
     def _patch(self, op):
         self._perform('PATCH', body=json.dumps(op).encode(),
@@ -532,7 +524,7 @@ def _send(client, request):
     if view is None:
         client.zero(offset, length)
     else:
-        client.put_stream(offset, [view], length)
+        client.put(offset, view)
 
 
 def _write_regions(client, source, region):

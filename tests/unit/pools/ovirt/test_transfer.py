@@ -116,7 +116,7 @@ class StreamReaderTestCase(testtools.TestCase):
 
 class WriterClient(object):
     """What transfer.upload needs of an imageio client, without a wire:
-    a test defines put_stream."""
+    a test defines put."""
 
     features = {'max_writers': transfer.MAX_WRITERS}
 
@@ -156,9 +156,9 @@ class UploadMemoryTestCase(testtools.TestCase):
         gate = threading.Event()
 
         class Client(WriterClient):
-            def put_stream(self, offset, views, length):
+            def put(self, offset, view):
                 gate.wait(5)
-                sent_upto[0] = max(sent_upto[0], offset + length)
+                sent_upto[0] = max(sent_upto[0], offset + len(view))
 
         timer = threading.Timer(0.5, gate.set)
         timer.start()
@@ -176,10 +176,9 @@ class UploadMemoryTestCase(testtools.TestCase):
         puts = []
 
         class Client(WriterClient):
-            def put_stream(self, offset, views, length):
-                for view in views:
-                    buffers.add(id(view.obj))
-                puts.append((offset, b''.join(views)))
+            def put(self, offset, view):
+                buffers.add(id(view.obj))
+                puts.append((offset, bytes(view)))
 
         data = os.urandom(size)
         sent = transfer.upload(Client(), io.BytesIO(data), size)
@@ -333,12 +332,12 @@ class TransferTestCase(SimTransfers):
         puts = []
 
         def spy(conn):
-            real = conn.put_stream
+            real = conn.put
 
-            def put_stream(offset, views, length):
-                puts.append((offset, length))
-                return real(offset, views, length)
-            conn.put_stream = put_stream
+            def put(offset, view):
+                puts.append((offset, len(view)))
+                return real(offset, view)
+            conn.put = put
             return conn
         real_clone = client.clone
         client.clone = lambda: spy(real_clone())
@@ -394,7 +393,7 @@ class ClientErrorsTestCase(SimTransfers):
         self.addCleanup(client.close)
         # A download ticket refuses writes, with imageio's own words.
         e = self.assertRaises(transfer.TransferError,
-                              client.put_stream, 0, [memoryview(b'x')], 1)
+                              client.put, 0, memoryview(b'x'))
         self.assertIn('imageio PUT failed: 403', str(e))
         self.assertIn('ticket does not allow PUT', str(e))
         # The connection stays usable after an error answer.
