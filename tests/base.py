@@ -21,6 +21,7 @@ nova's compute manager; the fixtures only give nova's fake Glance real
 image bytes and point the pool at the test hosts.
 """
 
+import configparser
 import io
 import os
 import threading
@@ -192,6 +193,19 @@ def configure_libvirt_pool(test, name, node_uris, domain_type, **options):
                uris=['%s=%s' % (node, uri) for node, uri in node_uris],
                domain_type=domain_type, group=group, **options)
     return group
+
+
+def engine_pool_options(sim, name):
+    """``[ovirt_pool:<name>]`` registered, and the engine simulator's own
+    config snippet for it: (group, {option: string}); oslo.config converts
+    the strings by each option's type when a test sets them as flags."""
+    group = ovirt_conf.pool_group_name(name)
+    ovirt_conf.register_pool_common_opts(CONF, name)
+    ovirt_conf.register_pool_backend_opts(CONF, name,
+                                          ovirt_conf.OVIRT_POOL_OPTS)
+    snippet = configparser.ConfigParser(interpolation=None)
+    snippet.read_string(sim.config_snippet(name))
+    return group, dict(snippet[group])
 
 
 # -- libvirt state ------------------------------------------------------------

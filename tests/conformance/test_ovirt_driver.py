@@ -26,7 +26,6 @@ A test that ends in NotImplementedError is skipped with the method's name
 :mod:`tests.conformance.base`.
 """
 
-import configparser
 
 import fixtures
 
@@ -81,13 +80,7 @@ class OvirtPoolConformanceTestCase(conformance.HonestDriverTestMixin,
         self.sim = self.useFixture(
             EngineSimFixture(scenario='default', delays=SIM_DELAYS)).sim
         ovirt_conf.register_opts(nova_virt_tests.CONF)
-        group = ovirt_conf.pool_group_name(POOL)
-        ovirt_conf.register_pool_common_opts(nova_virt_tests.CONF, POOL)
-        ovirt_conf.register_pool_backend_opts(
-            nova_virt_tests.CONF, POOL, ovirt_conf.OVIRT_POOL_OPTS)
-        snippet = configparser.ConfigParser(interpolation=None)
-        snippet.read_string(self.sim.config_snippet(POOL))
-        values = dict(snippet[group])
+        group, values = base.engine_pool_options(self.sim, POOL)
         # nova's test network, mapped by its UUID (tenant networks are
         # never mapped by name, and there is no default profile).
         values['vnic_profile_mappings'] = {

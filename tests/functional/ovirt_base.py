@@ -35,7 +35,6 @@ server is on. The tests spread by instance count instead
 predictable: a server moves to the node with the fewest servers.
 """
 
-import configparser
 
 import fixtures
 
@@ -132,14 +131,7 @@ class OvirtPoolFunctionalTestBase(fbase.OvirtFunctionalTestBase):
 
     def configure_ovirt_pool(self, **overrides):
         """``[ovirt_pool:engine1]``: the simulator's own config snippet."""
-        group = ovirt_conf.pool_group_name(OVIRT_POOL)
-        ovirt_conf.register_pool_common_opts(fbase.CONF, OVIRT_POOL)
-        ovirt_conf.register_pool_backend_opts(
-            fbase.CONF, OVIRT_POOL, ovirt_conf.OVIRT_POOL_OPTS)
-        snippet = configparser.ConfigParser(interpolation=None)
-        snippet.read_string(self.sim.config_snippet(OVIRT_POOL))
-        # Strings: oslo.config converts them by each option's type.
-        values = dict(snippet[group])
+        group, values = base.engine_pool_options(self.sim, OVIRT_POOL)
         self.assertEqual(', '.join(CLUSTERS), values['clusters'])
         # The tenant network of nova's Neutron fixture, mapped by its UUID
         # (the only key besides a physical network; it has none).
@@ -329,13 +321,7 @@ class OvirtServicesTestBase(integrated_helpers._IntegratedTestBase):
                          for host, pool_cluster in self.SERVICES.items()}
 
     def configure_pool(self, pool, clusters):
-        group = ovirt_conf.pool_group_name(pool)
-        ovirt_conf.register_pool_common_opts(fbase.CONF, pool)
-        ovirt_conf.register_pool_backend_opts(
-            fbase.CONF, pool, ovirt_conf.OVIRT_POOL_OPTS)
-        snippet = configparser.ConfigParser(interpolation=None)
-        snippet.read_string(self.sim.config_snippet(pool))
-        values = dict(snippet[group])
+        group, values = base.engine_pool_options(self.sim, pool)
         values['clusters'] = ','.join(clusters)
         # The tenant network of nova's Neutron fixture, by UUID: the
         # driver needs a vNIC profile for every network.

@@ -214,18 +214,23 @@ class VolumeTest(fbase.OvirtFunctionalTestBase):
         self.assertEqual([], self.target.sessions(other_lun))
         self.assertNoUsage()
 
-    def test_boot_from_volume(self):
-        volume_id = uuidutils.generate_uuid()
-        lun = self.target.create_lun(
-            'root', 64 * units.Mi,
+    def _boot_from_guest_volume(self, name, lun_name):
+        """A server booted from a new 64 MiB volume holding the test
+        guest (no image), ACTIVE; (server, volume id, LUN)."""
+        volume_id, lun = self._new_volume(
+            lun_name, lun_size=64 * units.Mi,
             content=guest_image.build_guest_image(fmt='raw'))
-        self.cinder.add_lun(volume_id, lun)
         server = self.api.post_server({'server': {
-            'name': 'bfv', 'imageRef': '', 'flavorRef': 'ovirt-tiny',
+            'name': name, 'imageRef': '', 'flavorRef': 'ovirt-tiny',
             'networks': 'none', 'block_device_mapping_v2': [{
                 'boot_index': 0, 'uuid': volume_id, 'source_type': 'volume',
                 'destination_type': 'volume'}]}})
-        server = self._wait_for_state_change(server, 'ACTIVE')
+        return (self._wait_for_state_change(server, 'ACTIVE'), volume_id,
+                lun)
+
+    def test_boot_from_volume(self):
+        server, volume_id, lun = self._boot_from_guest_volume(
+            'bfv', 'root')
         server = self._refresh(server)
         self.assertGuestBooted(server)
         disk = self.assertAttached(server, volume_id, lun)
@@ -250,17 +255,8 @@ class VolumeTest(fbase.OvirtFunctionalTestBase):
         The driver has no quiesce (no guest agent): nova goes on without
         it unless the image requires it.
         """
-        volume_id = uuidutils.generate_uuid()
-        lun = self.target.create_lun(
-            'snaproot', 64 * units.Mi,
-            content=guest_image.build_guest_image(fmt='raw'))
-        self.cinder.add_lun(volume_id, lun)
-        server = self.api.post_server({'server': {
-            'name': 'bfv-snap', 'imageRef': '', 'flavorRef': 'ovirt-tiny',
-            'networks': 'none', 'block_device_mapping_v2': [{
-                'boot_index': 0, 'uuid': volume_id, 'source_type': 'volume',
-                'destination_type': 'volume'}]}})
-        server = self._wait_for_state_change(server, 'ACTIVE')
+        server, volume_id, lun = self._boot_from_guest_volume(
+            'bfv-snap', 'snaproot')
         before = self.domain(server).xml(libvirt.VIR_DOMAIN_XML_INACTIVE)
         image_id = self.api.post_server_action(
             server['id'], {'createImage': {'name': 'bfv-snap'}})['image_id']
