@@ -20,6 +20,7 @@ driver never imports eventlet itself: it asks nova which mode is active and
 uses nova's own helpers for background work and blocking calls.
 """
 
+import importlib
 import threading
 
 from nova import utils as nova_utils
@@ -42,22 +43,35 @@ def start_daemon(target, name):
     return thread
 
 
-def start_native_daemon(target, name):
-    """Start a loop that blocks in C code (libvirt's event loop).
+def _native(module):
+    """The module as the OS provides it (eventlet patches some)."""
+    if threading_mode():
+        return importlib.import_module(module)
+    return nova_utils.get_eventlet().patcher.original(module)
 
-    Such a loop needs an OS thread in both modes: a green thread blocked in
+
+def start_native_daemon(target, name):
+    """Start code that blocks in C (libvirt's event loop, a libcurl read).
+
+    Such code needs an OS thread in both modes: a green thread blocked in
     C would stall every other green thread. Code running there must not log
     or touch eventlet primitives; it hands its results over through
-    structures that are safe across OS threads (see events.EventQueue).
+    structures that are safe across OS threads (see events.EventQueue and
+    :func:`native_queue`).
     """
-    if threading_mode():
-        native_threading = threading
-    else:
-        native_threading = nova_utils.get_eventlet().patcher.original(
-            'threading')
-    thread = native_threading.Thread(target=target, name=name, daemon=True)
+    thread = _native('threading').Thread(target=target, name=name,
+                                         daemon=True)
     thread.start()
     return thread
+
+
+def native_queue():
+    """A queue between an OS thread and the caller, in both modes.
+
+    Its ``put`` never blocks; a green thread waits on its ``get`` through
+    :func:`call_blocking`, an OS thread calls it directly.
+    """
+    return _native('queue').SimpleQueue()
 
 
 def wrap_blocking(obj, autowrap=()):

@@ -125,36 +125,26 @@ class WarmCopy(object):
         return rnd
 
     def _copy(self, backup, rnd):
+        """A full round copies the disk's data (the target starts as
+        holes); an incremental one what changed since the checkpoint,
+        zeroing what became zeros."""
         with self.pool.transfers.download_client(
                 disk_id=self.disk.id, backup_id=backup.id) as client:
             client.options()
             if backup.from_checkpoint_id:
-                self._copy_dirty(client, rnd)
+                ranges = [(ext['start'], ext['length'], bool(ext.get('zero')))
+                          for ext in client.extents('dirty')
+                          if ext.get('dirty')]
+                rnd.dirty = sum(length for _, length, _ in ranges)
             else:
-                self._copy_full(client, rnd)
-
-    def _copy_full(self, client, rnd):
-        size = self.disk.provisioned_size
-        rnd.dirty = size
-        for offset, data, length in ovirt_transfer.download_runs(client,
-                                                                 size):
-            if data is not None:
-                self.target.write(offset, data)
-                rnd.copied += length
-
-    def _copy_dirty(self, client, rnd):
-        for ext in client.extents('dirty'):
-            if not ext.get('dirty'):
-                continue
-            start, length = ext['start'], ext['length']
-            rnd.dirty += length
-            if ext.get('zero'):
-                self.target.zero(start, length)
-                rnd.zeroed += length
-                continue
-            end = start + length
-            while start < end:
-                n = min(ovirt_transfer.CHUNK, end - start)
-                self.target.write(start, client.read(start, n))
-                rnd.copied += n
-                start += n
+                ranges = ovirt_transfer.data_ranges(
+                    client, self.disk.provisioned_size)
+                rnd.dirty = self.disk.provisioned_size
+            for offset, data, length in ovirt_transfer.stream_runs(client,
+                                                                   ranges):
+                if data is not None:
+                    self.target.write(offset, data)
+                    rnd.copied += length
+                elif backup.from_checkpoint_id:
+                    self.target.zero(offset, length)
+                    rnd.zeroed += length

@@ -245,26 +245,60 @@ class SimTransfers(base.SimTestCase):
 
 class TransferTestCase(SimTransfers):
 
-    def test_download_reads_into_reused_buffers(self):
-        """Each GET is read straight into a buffer that goes round: a
-        64 MiB disk (16 chunks) is read with at most (2 x readers + 2)
-        chunk buffers, and the bytes are the disk's; without reuse each
-        chunk has its own buffer (what a consumer that keeps them
-        needs)."""
+    def test_download_streams_into_reused_buffers(self):
+        """One GET streams the disk into buffers that go round: a 64 MiB
+        disk (16 chunks) is read with STREAM_BUFFERS chunk buffers, and
+        the bytes are the disk's; without reuse each chunk has its own
+        buffer (what a consumer that keeps them needs)."""
         size = 64 * MiB
         data = os.urandom(size)
         disk = self.new_disk(size)
         self.upload(disk, data)
-        bound = 2 * transfer.MAX_WORKERS + 2
-        self.assertLess(bound, size // transfer.CHUNK)
+        self.assertLess(transfer.STREAM_BUFFERS, size // transfer.CHUNK)
         for reuse in (True, False):
             buffers = {}
+            self.sim.requests.reset()
             runs = self.download(disk, size, reuse=reuse, buffers=buffers)
             self.assertEqual(data, b''.join(run for _, run, _ in runs))
+            self.assertEqual(1, self.sim.requests.count(
+                'GET', r'/images/[^/]*$'))
             if reuse:
-                self.assertLessEqual(len(buffers), bound)
+                self.assertEqual(transfer.STREAM_BUFFERS, len(buffers))
             else:
                 self.assertEqual(size // transfer.CHUNK, len(buffers))
+
+    def test_download_stopped_early_ends_its_reader(self):
+        """A consumer that stops (a failed Glance upload) ends the reader
+        thread and its GET; the connection then serves the next request."""
+        size = 64 * MiB
+        disk = self.new_disk(size)
+        self.upload(disk, os.urandom(size))
+        tr = self.transfers.begin(_DOWN, disk_id=disk)
+        self.addCleanup(self.transfers.finalize, tr.id)
+        client = self.transfers.client(tr)
+        self.addCleanup(client.close)
+        runs = transfer.download_runs(client, size)
+        offset, data, length = next(runs)
+        self.assertEqual((0, transfer.CHUNK), (offset, length))
+        runs.close()
+        self.assertEqual([], [t for t in threading.enumerate()
+                              if t.name == 'imageio-reader'])
+        self.assertEqual(10, len(client.read(size - 10, 10)))
+
+    def test_download_failure_reaches_the_consumer(self):
+        """The reader's failure (the disk is shorter than the size asked
+        for) is raised where the runs are consumed."""
+        disk = self.new_disk(8 * MiB)
+        self.upload(disk, os.urandom(8 * MiB))
+        tr = self.transfers.begin(_DOWN, disk_id=disk)
+        self.addCleanup(self.transfers.finalize, tr.id)
+        client = self.transfers.client(tr)
+        self.addCleanup(client.close)
+        ranges = [(0, 4 * MiB, False), (4 * MiB, 5 * MiB, False)]
+        runs = transfer.stream_runs(client, ranges)
+        self.assertEqual(0, next(runs)[0])
+        e = self.assertRaises(transfer.TransferError, list, runs)
+        self.assertIn('imageio GET ended %d bytes early' % MiB, str(e))
 
     def test_zeros_go_as_zero_requests_and_holes_are_not_read(self):
         size = 20 * MiB + 4096
