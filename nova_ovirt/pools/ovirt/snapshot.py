@@ -105,8 +105,12 @@ def download_runs(transfers, size, disk_id=None, snapshot_id=None,
     With reuse, a run's data is valid until the next run is asked for.
     """
     with transfers.download_client(disk_id=disk_id,
-                                   snapshot_id=snapshot_id) as client:
-        yield ovirt_transfer.download_runs(client, size, reuse=reuse)
+                                   snapshot_id=snapshot_id) as client, \
+            contextlib.closing(ovirt_transfer.download_runs(
+                client, size, reuse=reuse)) as runs:
+        # closing: the reader thread stops before the client closes, also
+        # when the consumer fails half-way.
+        yield runs
 
 
 @contextlib.contextmanager

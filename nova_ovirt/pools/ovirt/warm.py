@@ -24,6 +24,7 @@ copied, so the downtime covers that delta only. The destination reads
 the result from where it landed instead of downloading the disk again.
 """
 
+import contextlib
 import time
 
 from oslo_log import log as logging
@@ -140,11 +141,14 @@ class WarmCopy(object):
                 ranges = ovirt_transfer.data_ranges(
                     client, self.disk.provisioned_size)
                 rnd.dirty = self.disk.provisioned_size
-            for offset, data, length in ovirt_transfer.stream_runs(client,
-                                                                   ranges):
-                if data is not None:
-                    self.target.write(offset, data)
-                    rnd.copied += length
-                elif backup.from_checkpoint_id:
-                    self.target.zero(offset, length)
-                    rnd.zeroed += length
+            # closing: the reader thread stops before the client closes,
+            # also when the target fails half-way.
+            with contextlib.closing(ovirt_transfer.stream_runs(
+                    client, ranges)) as runs:
+                for offset, data, length in runs:
+                    if data is not None:
+                        self.target.write(offset, data)
+                        rnd.copied += length
+                    elif backup.from_checkpoint_id:
+                        self.target.zero(offset, length)
+                        rnd.zeroed += length

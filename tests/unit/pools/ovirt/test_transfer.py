@@ -285,6 +285,27 @@ class TransferTestCase(SimTransfers):
                               if t.name == 'imageio-reader'])
         self.assertEqual(10, len(client.read(size - 10, 10)))
 
+    def test_failed_consumer_stops_the_reader_before_the_client_closes(self):
+        """A snapshot whose sparse file fails half-way: the reader thread
+        is gone when the transfer's client closes (a libcurl handle must
+        not close under a running GET)."""
+        size = 64 * MiB
+        disk = self.new_disk(size)
+        self.upload(disk, os.urandom(size))
+
+        class ConsumerFailed(Exception):
+            pass
+
+        def consume():
+            with snapshot.download_runs(self.transfers, size,
+                                        disk_id=disk) as runs:
+                next(runs)
+                raise ConsumerFailed()
+
+        self.assertRaises(ConsumerFailed, consume)
+        self.assertEqual([], [t for t in threading.enumerate()
+                              if t.name == 'imageio-reader'])
+
     def test_download_failure_reaches_the_consumer(self):
         """The reader's failure (the disk is shorter than the size asked
         for) is raised where the runs are consumed."""
