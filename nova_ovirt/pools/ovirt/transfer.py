@@ -196,24 +196,6 @@ class _Response(object):
         return b''.join(self.parts)
 
 
-class _Fill(object):
-    """A GET's body copied into one buffer; more than it holds aborts."""
-
-    __slots__ = ('view', 'got')
-
-    def __init__(self, view):
-        self.view = view
-        self.got = 0
-
-    def write(self, data):
-        end = self.got + len(data)
-        if end > len(self.view):
-            return 0                   # more than asked for: abort
-        self.view[self.got:end] = data
-        self.got = end
-        return None
-
-
 class _Body(object):
     """A PUT's body for libcurl's read callback: slices of one buffer."""
 
@@ -248,7 +230,7 @@ class ImageioClient(object):
     The bytes stay in C: TLS, the HTTP framing and the waiting on the
     socket run without the GIL, and Python sees a PUT's body in
     ``_SEND_BUFFER`` pieces and a GET's one TLS record at a time,
-    copied straight into the caller's buffer. Before, ``http.client``
+    copied straight into a download's chunk buffer. Before, ``http.client``
     and ``ssl`` took three Python frames and two GIL hand-overs per
     16 KiB record (see doc/source/performance.rst).
     """
@@ -407,34 +389,15 @@ class ImageioClient(object):
             self.path, context))
         return json.loads(resp.text())
 
-    def read(self, offset, size):
-        """The bytes [offset, offset+size), in a new buffer."""
-        buf = bytearray(size)
-        self.readinto(offset, buf)
-        return buf
-
-    def readinto(self, offset, buf):
-        """Fill buf with the bytes from offset on (one GET); buf.
-
-        libcurl hands each piece to Python once, and it is copied
-        straight into buf: no buffer of its own.
-        """
-        fill = _Fill(memoryview(buf))
-        self.stream(offset, len(buf), fill.write, native=False)
-        if fill.got != len(buf):
-            raise TransferError('imageio GET ended %d bytes early'
-                                % (len(buf) - fill.got))
-        return buf
-
-    def stream(self, offset, length, write, native=True):
+    def stream(self, offset, length, write):
         """One GET of [offset, offset+length): write(piece) takes the body
         as it arrives, one TLS record at a time (returning 0 aborts).
 
-        native: called on an OS thread of its own (see
-        :func:`stream_runs`), where libcurl may block directly.
+        Called on an OS thread of its own (see :func:`stream_runs`), where
+        libcurl may block directly in either concurrency mode.
         """
         self._perform('GET', headers=['Range: bytes=%d-%d' % (
-            offset, offset + length - 1)], sink=write, native=native)
+            offset, offset + length - 1)], sink=write, native=True)
 
 
 def _ignore(data):
