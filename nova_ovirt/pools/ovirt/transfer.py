@@ -358,13 +358,14 @@ class ImageioClient(object):
             self.features = {}
         return self.features
 
-    def workers(self, key, limit=MAX_WRITERS):
-        """Connections to use: what OPTIONS offers, at most limit."""
+    def writers(self):
+        """Upload connections to use: what OPTIONS offers
+        (``max_writers``), at most MAX_WRITERS."""
         try:
-            offered = int(self.features.get(key) or 1)
+            offered = int(self.features.get('max_writers') or 1)
         except (TypeError, ValueError):
             offered = 1
-        return max(1, min(limit, offered))
+        return max(1, min(MAX_WRITERS, offered))
 
     def put(self, offset, view):
         """One PUT of view's bytes (a memoryview) at offset."""
@@ -539,7 +540,7 @@ def upload(client, reader, size, chunk=BLOCK):
     lock), then sends it while another writer reads. This thread is the
     first writer. Returns the bytes sent as data.
     """
-    count = client.workers('max_writers', MAX_WRITERS)
+    count = client.writers()
     source = _Source(reader, size, chunk)
     region = max(1, min(REGION, size))
     errors = []

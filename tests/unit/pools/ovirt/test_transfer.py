@@ -126,8 +126,8 @@ class WriterClient(object):
 
     features = {'max_writers': transfer.MAX_WRITERS}
 
-    def workers(self, key, limit):
-        return min(limit, self.features[key])
+    def writers(self):
+        return min(transfer.MAX_WRITERS, self.features['max_writers'])
 
     def clone(self):
         return type(self)()
@@ -359,8 +359,7 @@ class TransferTestCase(SimTransfers):
         self.addCleanup(client.close)
         offered = client.features['max_writers']
         writers = min(offered, transfer.MAX_WRITERS)
-        self.assertEqual(writers,
-                         client.workers('max_writers', transfer.MAX_WRITERS))
+        self.assertEqual(writers, client.writers())
         clones = []
         real_clone = client.clone
 
@@ -388,8 +387,7 @@ class TransferTestCase(SimTransfers):
         tr = self.transfers.begin(_UP, disk_id=disk)
         client = self.transfers.client(tr)
         self.addCleanup(client.close)
-        self.assertEqual(2, client.workers('max_writers',
-                                           transfer.MAX_WRITERS))
+        self.assertEqual(2, client.writers())
         puts = []
 
         def spy(conn):
