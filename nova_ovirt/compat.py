@@ -84,7 +84,37 @@ def wrap_blocking(obj, autowrap=()):
 
 
 def call_blocking(func, *args, **kwargs):
-    """Call func so that a blocking C call does not stall eventlet's hub."""
+    """Call func so that a blocking C call does not stall eventlet's hub.
+
+    In eventlet mode func runs on an OS thread of eventlet's pool: it must
+    not take a lock that green threads share (eventlet's locks only work
+    within one OS thread), nor log. The engine's replies are parsed there
+    (``ovirtsdk4`` reads them inside the call), see
+    :func:`_native_strptime_lock`.
+    """
     if threading_mode():
         return func(*args, **kwargs)
+    _native_strptime_lock()
     return nova_utils.get_eventlet().tpool.execute(func, *args, **kwargs)
+
+
+_strptime_fixed = False
+
+
+def _native_strptime_lock():
+    """Give ``strptime``'s module lock back to the OS, once (eventlet mode).
+
+    ``ovirtsdk4`` parses the dates of the engine's replies with
+    ``datetime.strptime``, on eventlet's OS threads (:func:`call_blocking`).
+    Imported after eventlet patched ``_thread``, ``_strptime`` holds a
+    green lock for the whole parse: when two of those threads parse at
+    once, the second waits in a hub of its own that nothing wakes, and
+    its request hangs for good (seen in CI as eventlet's "Cannot switch to
+    a different thread"). An OS lock is right for both kinds of caller:
+    it is held for one parse, which never yields.
+    """
+    global _strptime_fixed
+    if not _strptime_fixed:
+        import _strptime
+        _strptime._cache_lock = _native('_thread').allocate_lock()
+        _strptime_fixed = True

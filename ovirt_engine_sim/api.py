@@ -1,6 +1,5 @@
 """The v4 REST API: routing of /ovirt-engine/api requests to the engine."""
 
-import logging
 
 from ovirtsdk4 import reader
 from ovirtsdk4 import types
@@ -9,12 +8,13 @@ from ovirtsdk4 import writer
 # Make sure every reader is registered with Reader.
 import ovirtsdk4.readers  # noqa: F401
 
+from ovirt_engine_sim import compat
 from ovirt_engine_sim import errors
 from ovirt_engine_sim import render
 from ovirt_engine_sim import validate
 from ovirt_engine_sim.render import KINDS
 
-LOG = logging.getLogger(__name__)
+LOG = compat.getLogger(__name__)
 
 PREFIX = '/ovirt-engine/api'
 

@@ -1,7 +1,6 @@
 """HTTPS front end: TLS, keep-alive HTTP/1.1, SSO, auth, faults, routing."""
 
 import json
-import logging
 import urllib.parse
 
 from ovirt_engine_sim.compat import http_server
@@ -10,11 +9,12 @@ from ovirt_engine_sim.compat import ssl
 from ovirt_engine_sim.compat import threading
 from ovirt_engine_sim.compat import time
 
+from ovirt_engine_sim import compat
 from ovirt_engine_sim import errors
 from ovirt_engine_sim import imageio
 from ovirt_engine_sim import render
 
-LOG = logging.getLogger(__name__)
+LOG = compat.getLogger(__name__)
 
 SSO_TOKEN = '/ovirt-engine/sso/oauth/token'
 SSO_LOGOUT = '/ovirt-engine/services/sso-logout'

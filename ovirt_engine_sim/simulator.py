@@ -1,7 +1,6 @@
 """EngineSimulator: the in-process entry point."""
 
 import ipaddress
-import logging
 import os
 import shutil
 import tempfile
@@ -11,6 +10,7 @@ from ovirt_engine_sim.compat import threading
 
 from ovirtsdk4 import types
 
+from ovirt_engine_sim import compat
 from ovirt_engine_sim import api as api_mod
 from ovirt_engine_sim import clock as clock_mod
 from ovirt_engine_sim import engine as engine_mod
@@ -23,7 +23,7 @@ from ovirt_engine_sim import sso as sso_mod
 from ovirt_engine_sim import tls
 from ovirt_engine_sim import volumes
 
-LOG = logging.getLogger(__name__)
+LOG = compat.getLogger(__name__)
 
 CONFIG_FILE = 'nova-ovirt.conf'
 
@@ -146,6 +146,7 @@ class EngineSimulator(object):
             self.clock.add_listener(self._check_outage)
             with open(os.path.join(self.state_dir, CONFIG_FILE), 'w') as f:
                 f.write(self.config_snippet())
+            compat.start_log_relay()
             LOG.info('engine simulator serving %s', self.url)
             return self
 

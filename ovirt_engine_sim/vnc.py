@@ -21,7 +21,6 @@ processes too.
 """
 
 import functools
-import logging
 import os
 import struct
 
@@ -29,6 +28,7 @@ from PIL import Image
 from PIL import ImageDraw
 from PIL import ImageFont
 
+from ovirt_engine_sim import compat
 from ovirt_engine_sim import common
 from ovirt_engine_sim.compat import socket
 from ovirt_engine_sim.compat import threading
@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover
 from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.ciphers import modes
 
-LOG = logging.getLogger(__name__)
+LOG = compat.getLogger(__name__)
 
 VERSION = b'RFB 003.008\n'
 SEC_VNC = 2

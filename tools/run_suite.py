@@ -33,6 +33,10 @@ Checks beyond the tests themselves (each counts as one failure):
   live test reached there fails the run. ``--record`` (implied when every
   tier runs) writes the merged record to
   ``doc/source/support-evidence.json``, which the support matrix shows.
+* in eventlet mode, a green lock taken on an OS thread fails the tier
+  (:mod:`tests.green_locks`), whether or not it collided this time.
+* a tier still running at its time limit is stopped; the tests it was
+  running fail, and its workers' stacks are printed first.
 
 Usage: python tools/run_suite.py [--record] [TIER ...]   (default: all)
 """
@@ -41,6 +45,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -56,22 +61,28 @@ os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
 
 from nova_ovirt import support  # noqa: E402
 from tests import evidence  # noqa: E402
+from tests import green_locks  # noqa: E402
 
 THREADING = {'OS_NOVA_DISABLE_EVENTLET_PATCHING': '1'}
 EVENTLET = {'OS_NOVA_DISABLE_EVENTLET_PATCHING': '0'}
 
-# (name, stestr filter, environment, worker processes)
+# (name, stestr filter, environment, worker processes, time limit in s)
+# A tier's limit is two to four times what it takes on CI's two cores
+# (doc/source/testing.rst): a hung test fails its tier, with the stacks of
+# its workers printed, instead of running CI out of time unexplained.
 TIERS = [
-    ('unit', 'tests.unit', THREADING, 2),
-    ('install', 'tests.install', THREADING, 1),
-    ('conformance-threading', 'tests.conformance', THREADING, 1),
-    ('conformance-eventlet', 'tests.conformance', EVENTLET, 1),
-    ('functional-threading', 'tests.functional', THREADING, 2),
-    ('functional-eventlet', 'tests.functional', EVENTLET, 2),
-    ('live', 'tests.live', THREADING, 1),
-    ('resilience-threading', 'tests.resilience', THREADING, 2),
-    ('resilience-eventlet', 'tests.resilience', EVENTLET, 2),
+    ('unit', 'tests.unit', THREADING, 2, 600),
+    ('install', 'tests.install', THREADING, 1, 600),
+    ('conformance-threading', 'tests.conformance', THREADING, 1, 600),
+    ('conformance-eventlet', 'tests.conformance', EVENTLET, 1, 600),
+    ('functional-threading', 'tests.functional', THREADING, 2, 2100),
+    ('functional-eventlet', 'tests.functional', EVENTLET, 2, 1800),
+    ('live', 'tests.live', THREADING, 1, 600),
+    ('resilience-threading', 'tests.resilience', THREADING, 2, 300),
+    ('resilience-eventlet', 'tests.resilience', EVENTLET, 2, 300),
 ]
+# How long the workers get to print their stacks before they are killed.
+_DUMP_GRACE = 5
 #: Tiers where CI allows no skip (prerequisites CI installs).
 NO_SKIP_TIERS = ('functional', 'live', 'resilience')
 #: Tiers whose runs record evidence for the support matrix.
@@ -86,6 +97,7 @@ class Tally(testtools.StreamResult):
     def __init__(self):
         super().__init__()
         self.passed, self.failed, self.skipped = [], [], []
+        self.running = set()    # started, no final status yet
         self.tracebacks = {}
         self.skip_reasons = {}
 
@@ -96,6 +108,10 @@ class Tally(testtools.StreamResult):
         if file_name == 'traceback' and file_bytes:
             self.tracebacks.setdefault(test_id, b'')
             self.tracebacks[test_id] += bytes(file_bytes)
+        if test_status == 'inprogress':
+            self.running.add(test_id)
+        elif test_status:
+            self.running.discard(test_id)
         if test_status in ('success', 'xfail'):
             self.passed.append(test_id)
         elif test_status in ('fail', 'uxsuccess'):
@@ -107,28 +123,83 @@ class Tally(testtools.StreamResult):
                 test_id, '') + bytes(file_bytes).decode('utf-8', 'replace')
 
 
-def run_tier(name, test_filter, env, workers, log_dir, evidence_dir):
+def _group_workers(pgid):
+    """The test worker processes (stestr.subunit_runner) of a group."""
+    pids = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                # pid (comm) state ppid pgrp ...: comm may hold spaces.
+                fields = f.read().rsplit(')', 1)[1].split()
+            with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                cmdline = f.read()
+        except OSError:
+            continue                    # gone meanwhile
+        if int(fields[2]) == pgid and b'subunit_runner' in cmdline:
+            pids.append(int(entry))
+    return pids
+
+
+def _stop_hung_tier(proc):
+    """Make the workers print their stacks (tests/__init__.py: SIGUSR1
+    for the OS threads, SIGUSR2 for the green ones), then kill the run."""
+    for signum in (signal.SIGUSR1, signal.SIGUSR2):
+        for pid in _group_workers(proc.pid):
+            try:
+                os.kill(pid, signum)
+            except OSError:
+                pass
+        time.sleep(_DUMP_GRACE / 2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def run_tier(name, test_filter, env, workers, limit, log_dir,
+             evidence_dir):
     started = time.monotonic()
     subunit_path = os.path.join(log_dir, '%s.subunit' % name)
+    locks_dir = os.path.abspath(os.path.join(log_dir, 'green-locks', name))
+    shutil.rmtree(locks_dir, ignore_errors=True)
+    os.makedirs(locks_dir)
     print('=== tier %s: stestr run %s (%s)' % (
         name, test_filter, ' '.join('%s=%s' % kv for kv in env.items())),
         flush=True)
+    timed_out = False
     with open(subunit_path, 'wb') as out:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [sys.executable, '-m', 'stestr', 'run', '--subunit',
              '--concurrency', str(workers), test_filter],
-            stdout=out, env=dict(os.environ, **env,
-                                 **{evidence.ENV: evidence_dir}))
+            stdout=out, start_new_session=True,
+            env=dict(os.environ, **env, **{evidence.ENV: evidence_dir,
+                                           green_locks.ENV: locks_dir}))
+        try:
+            proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            print('    %s: still running after %d s; the stacks of its '
+                  'workers follow' % (name, limit), flush=True)
+            _stop_hung_tier(proc)
     tally = Tally()
     with open(subunit_path, 'rb') as stream:
         subunit.ByteStreamToStreamResult(
             stream, non_subunit_name='stdout').run(tally)
+    if timed_out:
+        tally.failed += ['%s (still running when the %s tier reached its '
+                         '%d s limit)' % (test_id, name, limit)
+                         for test_id in sorted(tally.running)] or [
+            '%s: the tier reached its %d s limit' % (name, limit)]
     # stestr fails a run that executed nothing or could not import a test
     # module; count that as a failure so it cannot pass unnoticed.
-    if proc.returncode != 0 and not tally.failed:
+    elif proc.returncode != 0 and not tally.failed:
         tally.failed.append('%s: stestr exited %d (import error or no '
                             'tests; see %s)' % (name, proc.returncode,
                                                 subunit_path))
+    for stacks in green_locks.records(locks_dir):
+        # Not a test's failure: the tier's (any test may have collided).
+        tally.failed.append('%s: a green lock was taken on an OS thread '
+                            '(tests/green_locks.py):\n%s' % (name, stacks))
     for test_id in tally.failed:
         print('    FAILED %s' % test_id, flush=True)
         traceback = tally.tracebacks.get(test_id, b'').decode(
@@ -189,8 +260,8 @@ def main():
     os.makedirs(evidence_dir)
     passed = failed = skipped = 0
     tallies = []
-    for name, test_filter, env, workers in tiers:
-        tally = run_tier(name, test_filter, env, workers, log_dir,
+    for name, test_filter, env, workers, limit in tiers:
+        tally = run_tier(name, test_filter, env, workers, limit, log_dir,
                          evidence_dir)
         tallies.append((name, tally))
         passed += len(tally.passed)

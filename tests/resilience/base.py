@@ -225,7 +225,8 @@ class RequestJournal(fixtures.Fixture):
 
     def _setUp(self):
         self.entries = []
-        self._lock = threading.Lock()
+        # Taken on the simulator's OS threads: an OS lock in either mode.
+        self._lock = sim_compat.threading.Lock()
         original = sim_server.Handler._handle
         send_response = sim_server.Handler.send_response
         journal = self
