@@ -52,6 +52,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
 import bench_common  # noqa: E402
+import proc_table  # noqa: E402
 # First: the tests package sets nova's concurrency mode up before anything
 # imports nova's utils.
 from tests.fixtures import libvirtd  # noqa: E402,I100
@@ -100,17 +101,8 @@ class Host(object):
 def _libvirtd_pid(root):
     """The libvirtd under the fixture's namespace process (its CPU)."""
     children = {}
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % entry) as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-            with open('/proc/%s/comm' % entry) as f:
-                comm = f.read().strip()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append((int(entry), comm))
+    for p in proc_table.processes():
+        children.setdefault(p.ppid, []).append((p.pid, p.comm))
     todo = [root]
     while todo:
         for pid, comm in children.get(todo.pop(), []):

@@ -59,6 +59,7 @@ sys.path.insert(0, ROOT)
 # package must not switch it to eventlet (each tier sets its own mode).
 os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
 
+import proc_table  # noqa: E402  (tools/, this script's directory)
 from nova_ovirt import support  # noqa: E402
 from tests import evidence  # noqa: E402
 from tests import green_locks  # noqa: E402
@@ -125,21 +126,8 @@ class Tally(testtools.StreamResult):
 
 def _group_workers(pgid):
     """The test worker processes (stestr.subunit_runner) of a group."""
-    pids = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % entry) as f:
-                # pid (comm) state ppid pgrp ...: comm may hold spaces.
-                fields = f.read().rsplit(')', 1)[1].split()
-            with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                cmdline = f.read()
-        except OSError:
-            continue                    # gone meanwhile
-        if int(fields[2]) == pgid and b'subunit_runner' in cmdline:
-            pids.append(int(entry))
-    return pids
+    return [p.pid for p in proc_table.processes()
+            if p.pgrp == pgid and b'subunit_runner' in p.cmdline]
 
 
 def _stop_hung_tier(proc):
