@@ -1,6 +1,5 @@
 """The v4 REST API: routing of /ovirt-engine/api requests to the engine."""
 
-
 from ovirtsdk4 import reader
 from ovirtsdk4 import types
 from ovirtsdk4 import writer

@@ -78,7 +78,6 @@ class _Relay(object):
     def __init__(self, patcher):
         self._records = patcher.original('queue').SimpleQueue()
         self._started = False
-        self._patcher = patcher
 
     def put(self, name, level, msg, args, exc_info):
         self._records.put((name, level, msg, args, exc_info))

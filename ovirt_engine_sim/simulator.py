@@ -10,9 +10,9 @@ from ovirt_engine_sim.compat import threading
 
 from ovirtsdk4 import types
 
-from ovirt_engine_sim import compat
 from ovirt_engine_sim import api as api_mod
 from ovirt_engine_sim import clock as clock_mod
+from ovirt_engine_sim import compat
 from ovirt_engine_sim import engine as engine_mod
 from ovirt_engine_sim import faults as faults_mod
 from ovirt_engine_sim import imageio

@@ -28,8 +28,8 @@ from PIL import Image
 from PIL import ImageDraw
 from PIL import ImageFont
 
-from ovirt_engine_sim import compat
 from ovirt_engine_sim import common
+from ovirt_engine_sim import compat
 from ovirt_engine_sim.compat import socket
 from ovirt_engine_sim.compat import threading
 
