@@ -198,6 +198,12 @@ class ImageIO(object):
             return h.send_text(200, '')
         return h.send_text(400, 'Unsupported operation: %r' % op)
 
+    @staticmethod
+    def _unavailable(h, requested, available):
+        h.send_body(416, 'Requested more bytes than available: %d > %d'
+                    % (requested, available), 'text/plain; charset=utf-8',
+                    {'Content-Range': 'bytes */%d' % available})
+
     def _get(self, h, it, layer):
         start, end = 0, layer.size - 1
         status = 200
@@ -206,13 +212,18 @@ class ImageIO(object):
             m = _RANGE.match(rng.strip())
             if not m or (not m.group(1) and not m.group(2)):
                 return h.send_text(416, 'Invalid range: %s' % rng)
-            if m.group(1):
-                start = int(m.group(1))
-                if m.group(2):
-                    end = min(int(m.group(2)), layer.size - 1)
-            else:
-                start = max(0, layer.size - int(m.group(2)))
-            if start > end or start >= layer.size:
+            if not m.group(1):
+                # imageio serves no suffix range ("bytes=-N").
+                return h.send_text(416, 'suffix-byte-range-spec not '
+                                   'supported yet')
+            start = int(m.group(1))
+            if m.group(2):
+                end = int(m.group(2))
+            # Like imageio, a range past the image's end is refused whole
+            # (a generic server would send what there is).
+            if end >= layer.size:
+                return self._unavailable(h, end + 1, layer.size)
+            if start > end:
                 return h.send_text(416, 'Requested range not satisfiable')
             status = 206
         length = end - start + 1

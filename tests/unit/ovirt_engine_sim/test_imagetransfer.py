@@ -106,6 +106,16 @@ class ImageTransferTest(base.SimTestCase):
         resp = conn.getresponse()
         self.assertEqual(206, resp.status)
         self.assertEqual(payload[MiB - 10:MiB + 10], resp.read())
+        # Like imageio: a range past the end is refused whole, and a
+        # suffix range is not served.
+        for rng, text in (('bytes=%d-%d' % (4 * MiB - 10, 4 * MiB),
+                           'Requested more bytes than available: %d > %d'
+                           % (4 * MiB + 1, 4 * MiB)),
+                          ('bytes=-10', 'suffix-byte-range-spec')):
+            conn.request('GET', path, headers={'Range': rng})
+            resp = conn.getresponse()
+            self.assertEqual(416, resp.status)
+            self.assertIn(text, resp.read().decode())
         conn.request('GET', path + '/extents?context=zero')
         extents = json.loads(conn.getresponse().read())
         self.assertEqual([(0, MiB, False), (MiB, MiB, True), (2 * MiB, MiB, False),

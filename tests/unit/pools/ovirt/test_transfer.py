@@ -325,7 +325,9 @@ class TransferTestCase(SimTransfers):
         runs = transfer.stream_runs(client, ranges)
         self.assertEqual(0, next(runs)[0])
         e = self.assertRaises(transfer.TransferError, list, runs)
-        self.assertIn('imageio GET ended %d bytes early' % MiB, str(e))
+        self.assertIn('imageio GET failed: 416', str(e))
+        self.assertIn('Requested more bytes than available: %d > %d'
+                      % (9 * MiB, 8 * MiB), str(e))
 
     def test_zeros_go_as_zero_requests_and_holes_are_not_read(self):
         size = 20 * MiB + 4096
@@ -458,14 +460,17 @@ class ClientErrorsTestCase(SimTransfers):
         # The connection stays usable after an error answer.
         self.assertEqual(b'\0' * 10, read(client, 0, 10))
 
-    def test_short_answer_is_an_error(self):
+    def test_range_past_the_end_is_refused(self):
         tr = self.download_transfer()
         client = self.transfers.client(tr)
         self.addCleanup(client.close)
-        # The disk ends before the range asked for does.
+        # The disk ends before the range asked for does: imageio answers
+        # 416 with its reason.
         e = self.assertRaises(transfer.TransferError, read, client,
                               MiB - 10, 20)
-        self.assertIn('ended 10 bytes early', str(e))
+        self.assertIn('416', str(e))
+        self.assertIn('Requested more bytes than available', str(e))
+        self.assertEqual(10, len(read(client, MiB - 10, 10)))
 
     def test_connection_failure_names_the_endpoint_not_the_ticket(self):
         tr = self.download_transfer()
