@@ -376,8 +376,9 @@ class Session(object):
                     break
                 conn = self._idle.pop()
             try:
-                # Connections share one token: revoke it once.
-                conn.close(logout=first)
+                # Connections share one token: revoke it once. The revoke
+                # is a request: off eventlet's hub like every other one.
+                compat.call_blocking(conn.close, logout=first)
             except Exception as e:
                 LOG.debug('Closing an engine connection failed: %s', e)
             first = False
