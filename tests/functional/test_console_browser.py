@@ -121,17 +121,35 @@ class ConsoleBrowserTest(ovirt_base.OvirtPoolFunctionalTestBase):
     def status(self):
         return self.browser.find_element(By.ID, 'status').text
 
-    def wait_connected(self):
-        """noVNC's status line says connected; the canvas's statistics."""
+    def wait_connected(self, reloads=2):
+        """noVNC's status line says connected; the canvas's statistics.
+
+        Chromium cancels a page's requests with ERR_NETWORK_CHANGED when a
+        network interface comes or goes on the machine (the other test
+        worker's bridges and taps): that is the test machine, not the
+        console, so the page is loaded again (at most ``reloads`` times).
+        """
+        log = []
+
+        def connected_or_network_changed(browser):
+            log.extend(browser.get_log('browser'))
+            if any('ERR_NETWORK_CHANGED' in entry['message']
+                   for entry in log):
+                return 'network changed'
+            return self.status().startswith('Connected')
         try:
-            WebDriverWait(self.browser, CONNECT_TIMEOUT, 0.5).until(
-                lambda b: self.status().startswith('Connected'))
+            outcome = WebDriverWait(self.browser, CONNECT_TIMEOUT, 0.5).until(
+                connected_or_network_changed)
         except Exception:
             # The browser's console says why a page stays at 'Loading'
             # (a module that did not load) or fails to connect.
             self.fail('noVNC did not connect; its status: %r; browser '
-                      'console: %s' % (self.status(),
-                                       self.browser.get_log('browser')))
+                      'console: %s' % (self.status(), log))
+        if outcome == 'network changed':
+            self.assertGreater(reloads, 0, 'noVNC did not connect; the '
+                               'browser console: %s' % log)
+            self.browser.refresh()
+            return self.wait_connected(reloads - 1)
         return self.wait_drawn()
 
     def wait_drawn(self):
