@@ -28,8 +28,12 @@ def _eventlet_patched():
     return None
 
 
+#: eventlet's patcher when eventlet patched this process, else None.
+PATCHER = _eventlet_patched()
+
+
 def _load():
-    patcher = _eventlet_patched()
+    patcher = PATCHER
     if patcher is None:
         return {name: importlib.import_module(name) for name in _PATCHED_BASES + _FRESH}
     originals = {name: patcher.original(name) for name in _PATCHED_BASES}
@@ -76,7 +80,9 @@ http_server = _mods['http.server']
 
 class _Relay(object):
     def __init__(self, patcher):
-        self._records = patcher.original('queue').SimpleQueue()
+        real_queue = patcher.original('queue')
+        self._records = real_queue.SimpleQueue()
+        self._empty = real_queue.Empty
         self._started = False
 
     def put(self, name, level, msg, args, exc_info):
@@ -96,13 +102,10 @@ class _Relay(object):
         while True:
             try:
                 name, level, msg, args, exc_info = self._records.get_nowait()
-            except Exception:                    # queue.Empty
+            except self._empty:
                 green_sleep(0.05)
                 continue
             logging.getLogger(name).log(level, msg, *args, exc_info=exc_info)
-
-
-_relay = None
 
 
 class _RelayedLogger(object):
@@ -129,14 +132,13 @@ class _RelayedLogger(object):
         self._log(logging.ERROR, msg, args, True)
 
 
+_relay = _Relay(PATCHER) if PATCHER is not None else None
+
+
 def getLogger(name):
     """The simulator's logger: logging's, or the relay under eventlet."""
-    global _relay
-    patcher = _eventlet_patched()
-    if patcher is None:
-        return logging.getLogger(name)
     if _relay is None:
-        _relay = _Relay(patcher)
+        return logging.getLogger(name)
     return _RelayedLogger(name)
 
 

@@ -261,10 +261,12 @@ class VncServers(object):
         self.serving = None      # (host, address family) while started
 
     def start(self, host, family):
-        # Draw a screen once here, on the caller's thread: PIL imports
-        # modules (which make loggers) on first use, and under eventlet a
-        # console's OS thread must not reach logging's green locks.
-        encode(screen('', ''), DEFAULT_FORMAT)
+        if compat.PATCHER is not None:
+            # Draw a screen once here, on the caller's thread: PIL imports
+            # modules (which make loggers) on first use, and under
+            # eventlet a console's OS thread must not reach logging's
+            # green locks.
+            encode(screen('', ''), DEFAULT_FORMAT)
         with self.store.lock:
             self.serving = (host, family)
             for vm in self.store.vms.values():
